@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './20261124_0001_domain.js';
+
+/**
+ * Static migration provider (STACK.md trap 8): FileMigrationProvider breaks
+ * under vitest and bundlers. Add each new migration here, in order.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261124_0001_domain': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

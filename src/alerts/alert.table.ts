@@ -1,0 +1,61 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { Numeric, Timestamp } from '../customers/customer.table.js';
+import type { StoredDriver } from '../scores/score.table.js';
+
+export const CHURN_REASONS = ['price', 'product_gap', 'competitor', 'budget', 'champion_left', 'other'] as const;
+export type ChurnReason = (typeof CHURN_REASONS)[number];
+export type AlertRule = 'red_band' | 'score_drop' | 'p_alive' | 'complaint_tier_a';
+
+export interface RenewalTable {
+  id: Generated<string>;
+  customer_id: string;
+  renewal_date: ColumnType<string, string, string>;
+  outcome: 'renewed' | 'churned' | null;
+  churn_reason: ChurnReason | null;
+  churn_note: string | null;
+  arr: Numeric | null;
+  owner_member_id: number | null;
+  team_id: number | null;
+  tier: string | null;
+  decided_at: Timestamp | null;
+  decided_by_slack_id: string | null;
+  snoozed_until: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface AlertTable {
+  id: Generated<string>;
+  customer_id: string;
+  rule: AlertRule;
+  episode: number;
+  status: Generated<'open' | 'acknowledged' | 'snoozed' | 'resolved'>;
+  health: number | null;
+  band: string | null;
+  p_alive: number | null;
+  drivers: JSONColumnType<StoredDriver[], string, string>;
+  raised_at: Timestamp;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by_slack_id: string | null;
+  snoozed_until: Timestamp | null;
+  resolved_at: Timestamp | null;
+  verdict: 'useful' | 'false_alarm' | null;
+  verdict_by_slack_id: string | null;
+  verdict_at: Timestamp | null;
+}
+
+export interface NotificationTable {
+  id: Generated<string>;
+  dedupe_key: string;
+  kind: string;
+  channel_id: string;
+  payload: JSONColumnType<{ text: string; blocks?: unknown[]; thread_ts?: string }, string, string>;
+  status: Generated<'pending' | 'sending' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  customer_id: string | null;
+  team_id: number | null;
+  message_ts: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+  updated_at: Timestamp;
+}

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, formatIssues } from './env.js';
+
+/**
+ * The optional JSON file named by RETAIN_CONFIG: weights, thresholds and
+ * schedules. Every key has a default, so an empty file (or none) is valid.
+ */
+const weight = z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1');
+const cron = z
+  .string()
+  .trim()
+  .regex(/^(\S+\s+){4}\S+$/, 'must be a 5-field cron pattern, e.g. "0 * * * *"');
+const days = z.number().int('must be a whole number of days').positive('must be > 0');
+
+export const weightsSchema = z
+  .object({
+    engagement: weight.default(0.25),
+    purchase: weight.default(0.2),
+    complaints: weight.default(0.15),
+    sentiment: weight.default(0.1),
+    cadence: weight.default(0.15),
+    payments: weight.default(0.1),
+    nps: weight.default(0.05),
+  })
+  .strict()
+  .refine((w) => Object.values(w).some((v) => v > 0), 'at least one weight must be > 0');
+
+export const fileConfigSchema = z
+  .object({
+    scoring: z
+      .object({
+        weights: weightsSchema.prefault({}),
+        bands: z
+          .object({ green: z.number().min(1).max(100).default(70), red: z.number().min(0).max(99).default(40) })
+          .strict()
+          .refine((b) => b.red < b.green, 'red threshold must be below green threshold')
+          .prefault({}),
+        cadenceDays: z.object({ A: days.default(30), B: days.default(90), C: days.default(180) }).strict().prefault({}),
+        tierShares: z
+          .object({ A: z.number().gt(0).lt(1).default(0.8), B: z.number().gt(0).lt(1).default(0.95) })
+          .strict()
+          .refine((t) => t.A < t.B, 'tier A share must be below tier B cumulative share')
+          .prefault({}),
+        staleAfterDays: days.default(3),
+        clv: z
+          .object({ horizonMonths: days.default(12), annualDiscountRate: z.number().min(0).max(1).default(0.1) })
+          .strict()
+          .prefault({}),
+        batchSize: z.number().int().min(10).max(50_000).default(2_000),
+      })
+      .strict()
+      .prefault({}),
+    alerts: z
+      .object({
+        dropPoints: z.number().positive().default(15),
+        dropWindowDays: days.default(14),
+        pAliveBelow: z.number().gt(0).lt(1).default(0.3),
+        recoverMargin: z.number().min(0).default(5),
+        snoozeDays: days.default(7),
+      })
+      .strict()
+      .prefault({}),
+    renewals: z
+      .object({
+        reminderDays: z.array(days).min(1).default([90, 60, 30, 14, 7, 1]),
+        freezeDays: z.number().int().min(0).default(30),
+      })
+      .strict()
+      .prefault({}),
+    disputes: z.object({ escalateAfterDays: days.default(3) }).strict().prefault({}),
+    digest: z
+      .object({
+        defaultHour: z.number().int().min(0).max(23).default(9),
+        sectionCap: z.number().int().min(1).max(20).default(5),
+      })
+      .strict()
+      .prefault({}),
+    schedules: z
+      .object({
+        timezone: z.string().default('UTC'),
+        rescoreIncremental: cron.default('0 * * * *'),
+        rescoreFull: cron.default('30 2 * * *'),
+        fit: cron.default('0 2 * * *'),
+        renewalScan: cron.default('15 * * * *'),
+      })
+      .strict()
+      .prefault({}),
+    pacing: z
+      .object({
+        perChannelMs: z.number().int().min(0).default(1_000),
+        globalPerSecond: z.number().int().min(1).default(40),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+
+export function parseFileConfig(raw: unknown, source = 'RETAIN_CONFIG'): FileConfig {
+  const parsed = fileConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, `invalid ${source} setting `));
+  return parsed.data;
+}
+
+export function readFileConfig(path: string | undefined): FileConfig {
+  if (!path) return parseFileConfig({});
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError([`invalid environment variable RETAIN_CONFIG: cannot read file ${path}`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`invalid environment variable RETAIN_CONFIG: ${path} is not valid JSON (${(e as Error).message})`]);
+  }
+  return parseFileConfig(json, `RETAIN_CONFIG (${path})`);
+}

@@ -1,0 +1,144 @@
+import { actions, button, context, fields, header, quote, section, type Block, type Reply } from '../slack/blocks.js';
+import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
+import { ACTIONS } from '../slack/ids.js';
+import { USAGE } from '../slack/command.parser.js';
+import type { CardData } from './customer.repository.js';
+import type { Candidate } from './lookup.rules.js';
+import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from './format.js';
+
+/**
+ * Pure Block Kit builders for the lookup card and its siblings (choices, not
+ * found, help). Every customer-supplied string is escaped.
+ */
+export interface CardOptions {
+  now: Date;
+  /** Pre-rendered unicode sparkline of recent health scores. */
+  trend: string;
+  shareable?: boolean;
+}
+
+export function customerCard(card: CardData, opts: CardOptions): Reply {
+  const { now } = opts;
+  const blocks: Block[] = [header(card.name)];
+  const idLine = [escapeMrkdwn(card.externalId), card.domain ? escapeMrkdwn(card.domain) : null, card.plan ? `plan ${escapeMrkdwn(card.plan)}` : null]
+    .filter(Boolean)
+    .join(' · ');
+  blocks.push(context(idLine + (card.status === 'churned' ? ' · *churned*' : '')));
+
+  const s = card.score;
+  if (s) {
+    const delta = s.previousHealth !== null && s.previousHealth !== s.health ? ` (${s.health > s.previousHealth ? '+' : ''}${s.health - s.previousHealth})` : '';
+    const lines = [`${BAND_EMOJI[s.band]} *Health ${s.health}*${delta} · ${s.band}${opts.trend ? `   ${opts.trend}` : ''}`];
+    if (s.drivers.length) lines.push(...s.drivers.slice(0, 4).map((d) => `${d.direction === 'down' ? '↓' : '↑'} ${escapeMrkdwn(d.text)}`));
+    if (s.stale.length) lines.push(...s.stale.slice(0, 3).map((t) => `⚠️ ${escapeMrkdwn(t)}`));
+    blocks.push(section(lines.join('\n')));
+    const weights = s.measures
+      .filter((m) => m.weight > 0)
+      .sort((a, b) => b.weight - a.weight)
+      .map((m) => `${m.key} ${Math.round(m.weight * 100)}%`)
+      .join(', ');
+    const newest = s.newestDataAt ? `newest data ${age(s.newestDataAt, now)}` : 'no signals yet';
+    blocks.push(context(`scored ${age(s.scoredAt, now)} · ${newest}${weights ? ` · weights: ${weights}` : ''}`));
+  } else {
+    blocks.push(section('_Not scored yet — the next scoring run will add health, tier and drivers._'));
+  }
+
+  const owner = card.ownerSlackId
+    ? `${mention(card.ownerSlackId)}${card.ownerSince ? `\nsince ${shortDate(card.ownerSince)}` : ''}${card.lastOwnershipEvent?.fromSlackId ? `, from ${mention(card.lastOwnershipEvent.fromSlackId)}` : ''}`
+    : '_unowned_ — `/customer claim` it';
+  const renewal = card.renewalDate ? `${shortDate(card.renewalDate)}\n${relativeDays(card.renewalDate, now)}` : 'unknown';
+  const pairs: [string, string][] = [
+    ['Owner', owner],
+    ['Team', card.teamName ? escapeMrkdwn(card.teamName) : '_none_'],
+    ['ARR', formatMoney(card.arr, card.currency)],
+    ['Renewal', renewal],
+  ];
+  if (s) {
+    pairs.push(['Tier · segment', `${s.tier ?? '–'} · ${s.segment ? escapeMrkdwn(s.segment) : '–'}`]);
+    const model: string[] = [];
+    if (s.pAlive !== null) model.push(`P(alive) ${s.pAlive.toFixed(2)}`);
+    if (s.clv !== null) model.push(`CLV ${formatMoney(s.clv, card.currency)}`);
+    if (model.length) pairs.push(['Purchase model', model.join('\n')]);
+  }
+  pairs.push([
+    'Last touch',
+    card.lastInteraction
+      ? `${escapeMrkdwn(card.lastInteraction.kind)} ${relativeDays(card.lastInteraction.occurredAt, now)} by ${mention(card.lastInteraction.authorSlackId)}`
+      : '_never logged_',
+  ]);
+  blocks.push(fields(pairs));
+
+  if (card.lastInteraction?.note) blocks.push(context(`Last note: “${quote(card.lastInteraction.note, 200)}”`));
+  if (card.latestFeedback) {
+    blocks.push(
+      context(
+        `Latest feedback (${escapeMrkdwn(card.latestFeedback.kind)}, ${relativeDays(card.latestFeedback.createdAt, now)}): “${quote(card.latestFeedback.text, 280)}”`,
+      ),
+    );
+  }
+  if (opts.shareable !== false) blocks.push(actions('card_actions', button(ACTIONS.shareCard, 'Share to channel', card.id)));
+
+  const fallback = s ? `${card.name}: health ${s.health} (${s.band})` : `${card.name}: not scored yet`;
+  return { text: safeText(fallback, 300), blocks, responseType: 'ephemeral' };
+}
+
+export function chooseReply(query: string, matches: Candidate[]): Reply {
+  const blocks: Block[] = [section(`Several customers match “${quote(query, 100)}”. Which one?`)];
+  blocks.push(
+    actions(
+      'choose_customer',
+      ...matches.slice(0, 5).map((m) => button(ACTIONS.openCard, `${m.name}${m.domain ? ` (${m.domain})` : ''}`, m.id)),
+    ),
+  );
+  return { text: `Several customers match “${query.slice(0, 100)}”`, blocks, responseType: 'ephemeral' };
+}
+
+export function notFoundReply(query: string, nearest: Candidate[]): Reply {
+  const suggestion = nearest.length
+    ? `Nearest names: ${nearest.map((n) => `*${escapeMrkdwn(n.name)}*`).join(', ')}.`
+    : 'The book has no customer with a similar name yet.';
+  const blocks: Block[] = [section(`No customer matches “${quote(query, 100)}”. ${suggestion}`)];
+  if (nearest.length) blocks.push(actions('nearest_customers', ...nearest.map((m) => button(ACTIONS.openCard, m.name, m.id))));
+  blocks.push(context(`Try a part of the name, the domain (acme.com) or the external id: \`${USAGE.lookup}\``));
+  return { text: `No customer matches “${query.slice(0, 100)}”`, blocks, responseType: 'ephemeral' };
+}
+
+export function helpReply(): Reply {
+  const lines = [
+    '*retain — who is slipping, and why*',
+    `\`${USAGE.lookup}\` — health card (typos and partial names are fine)`,
+    `\`${USAGE.mine}\` — your accounts, riskiest first`,
+    `\`${USAGE.claim}\` — take an account (or open a dispute if it is owned)`,
+    `\`${USAGE.assign}\` — managers: give an account to someone`,
+    `\`${USAGE.release}\` — give an account up`,
+    `\`${USAGE.log}\` — record a touch`,
+    `\`${USAGE.history}\` — who owned it, and when`,
+    `\`${USAGE.feedback}\` — log customer feedback`,
+  ];
+  return { text: 'retain usage', blocks: [section(lines.join('\n'))], responseType: 'ephemeral' };
+}
+
+/** Bad input: say what was wrong and show the right form. */
+export function invalidReply(problem: string, usage: string): Reply {
+  return {
+    text: problem,
+    blocks: [section(`${escapeMrkdwn(problem)}\nUsage: \`${escapeMrkdwn(usage)}\``), context('`/customer help` lists every command')],
+    responseType: 'ephemeral',
+  };
+}
+
+export function unavailableReply(): Reply {
+  return {
+    text: 'retain cannot reach its database right now. Please try again shortly.',
+    blocks: [section(':hourglass: retain cannot reach its database right now. Nothing was changed — please try again shortly.')],
+    responseType: 'ephemeral',
+  };
+}
+
+export function failureReply(ref: string): Reply {
+  return {
+    text: 'Something went wrong on our side.',
+    blocks: [section(`Something went wrong on our side and nothing was changed. If it keeps happening, tell your admin (reference \`${ref}\`).`)],
+    responseType: 'ephemeral',
+  };
+}

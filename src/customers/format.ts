@@ -1,0 +1,46 @@
+import { daysBetween } from '../platform/clock.js';
+
+/** Human formats used by cards, alerts and digests (pure). */
+export function formatMoney(amount: number | null, currency: string | null): string {
+  if (amount === null || !Number.isFinite(amount)) return 'unknown';
+  const code = (currency ?? 'USD').toUpperCase();
+  const compact = Math.abs(amount) >= 10_000;
+  try {
+    return new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency: /^[A-Z]{3}$/.test(code) ? code : 'USD',
+      notation: compact ? 'compact' : 'standard',
+      maximumFractionDigits: compact ? 1 : 0,
+    }).format(amount);
+  } catch {
+    return `${amount.toFixed(0)} ${code}`;
+  }
+}
+
+/** "in 12 days", "today", "3 days ago". */
+export function relativeDays(date: Date | string, now: Date): string {
+  const d = typeof date === 'string' ? new Date(`${date.slice(0, 10)}T00:00:00Z`) : date;
+  const n = daysBetween(now, d);
+  if (n === 0) return 'today';
+  if (n === 1) return 'tomorrow';
+  if (n === -1) return 'yesterday';
+  return n > 0 ? `in ${n} days` : `${-n} days ago`;
+}
+
+/** "3h ago", "2d ago", "just now" — for data age. */
+export function age(from: Date, now: Date): string {
+  const ms = now.getTime() - from.getTime();
+  if (ms < 60_000) return 'just now';
+  const min = Math.floor(ms / 60_000);
+  if (min < 60) return `${min}m ago`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return `${h}h ago`;
+  return `${Math.floor(h / 24)}d ago`;
+}
+
+export const BAND_EMOJI = { green: '🟢', yellow: '🟡', red: '🔴' } as const;
+
+export function shortDate(date: Date | string): string {
+  const d = typeof date === 'string' ? new Date(`${date.slice(0, 10)}T00:00:00Z`) : date;
+  return d.toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+}

@@ -1,0 +1,5 @@
+/**
+ * Side-effect imports that register each feature's listeners, routes,
+ * schedules and CLI verbs with the composition root. One line per feature.
+ */
+export {};

@@ -1,0 +1,286 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { headerIndex, readCsv } from './csv.js';
+import {
+  checkCustomer,
+  checkEvent,
+  CUSTOMER_COLUMNS,
+  CUSTOMER_REQUIRED,
+  EVENT_COLUMNS,
+  EVENT_REQUIRED,
+  type CustomerInput,
+  type EventInput,
+} from './rows.rules.js';
+
+/**
+ * CSV imports. Rows are validated in TypeScript (every bad row reported with
+ * its line number and reason), good rows are streamed into a temporary table
+ * with COPY, then merged with one set-based statement. Re-importing a file
+ * changes nothing: customers upsert only when a value differs, signals are
+ * keyed by (customer, kind, time, external id or row hash).
+ */
+export interface RowProblem {
+  line: number;
+  reason: string;
+}
+
+export interface ImportReport {
+  file: string;
+  rows: number;
+  loaded: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  problems: RowProblem[];
+  ms: number;
+}
+
+export class ImportError extends Error {
+  readonly code = 'IMPORT_FILE_INVALID';
+}
+
+/** Tab-separated COPY text: escape backslash, tab, newline, carriage return; \N is NULL. */
+export function copyField(v: string | null): string {
+  if (v === null) return '\\N';
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+async function* recordsOf(file: string | AsyncIterable<string | Buffer>): AsyncGenerator<{ line: number; fields: string[] }> {
+  const source = typeof file === 'string' ? createReadStream(file, { highWaterMark: 1 << 20 }) : file;
+  yield* readCsv(source as AsyncIterable<Buffer>);
+}
+
+function toRaw(fields: string[], index: Record<string, number>, columns: readonly string[]): Record<string, string | undefined> {
+  const raw: Record<string, string | undefined> = {};
+  for (const c of columns) {
+    const at = index[c];
+    raw[c] = at === undefined ? undefined : fields[at];
+  }
+  return raw;
+}
+
+async function copyInto(client: pg.PoolClient, table: string, columns: string[], lines: AsyncIterable<string>): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  // Batch lines into ~1 MB writes: far fewer stream callbacks than one per row.
+  async function* batched() {
+    let buf = '';
+    for await (const l of lines) {
+      buf += l;
+      if (buf.length > 1 << 20) {
+        yield buf;
+        buf = '';
+      }
+    }
+    if (buf) yield buf;
+  }
+  await pipeline(Readable.from(batched()), stream);
+}
+
+// ───────────────────────── customers ─────────────────────────
+
+export async function importCustomers(pool: pg.Pool, file: string | AsyncIterable<string | Buffer>, label = String(file)): Promise<ImportReport> {
+  const started = performance.now();
+  const client = await pool.connect();
+  const problems: RowProblem[] = [];
+  let rows = 0;
+  try {
+    const teams = new Map((await client.query<{ id: number; key: string }>('SELECT id, key FROM teams')).rows.map((t) => [t.key.toLowerCase(), t.id]));
+    const members = new Map(
+      (await client.query<{ id: number; slack_user_id: string; team_id: number }>('SELECT id, slack_user_id, team_id FROM members')).rows.map((m) => [m.slack_user_id, m]),
+    );
+
+    const good = new Map<string, { line: number; row: CustomerInput; teamId: number | null; ownerId: number | null }>();
+    let index: Record<string, number> | null = null;
+    for await (const rec of recordsOf(file)) {
+      if (!index) {
+        const h = headerIndex(rec.fields, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED);
+        if (h.missing.length) throw new ImportError(`${label}: header is missing column(s) ${h.missing.join(', ')}; expected ${CUSTOMER_COLUMNS.join(',')}`);
+        index = h.index;
+        continue;
+      }
+      rows++;
+      const checked = checkCustomer(toRaw(rec.fields, index, CUSTOMER_COLUMNS));
+      if (!checked.ok) {
+        problems.push({ line: rec.line, reason: checked.reason });
+        continue;
+      }
+      const row = checked.value;
+      let teamId: number | null = null;
+      if (row.team) {
+        teamId = teams.get(row.team.toLowerCase()) ?? null;
+        if (teamId === null) {
+          problems.push({ line: rec.line, reason: `team "${row.team}" is unknown (add it with: retain team add ${row.team} --name …)` });
+          continue;
+        }
+      }
+      let ownerId: number | null = null;
+      if (row.ownerSlackId) {
+        const m = members.get(row.ownerSlackId);
+        if (!m) {
+          problems.push({ line: rec.line, reason: `owner ${row.ownerSlackId} is not a member (add them with: retain member add ${row.ownerSlackId} --team … --role rep)` });
+          continue;
+        }
+        ownerId = m.id;
+        teamId ??= m.team_id;
+      }
+      const earlier = good.get(row.externalId);
+      if (earlier) problems.push({ line: earlier.line, reason: `external_id ${row.externalId} appears again on line ${rec.line}; the later row was used` });
+      good.set(row.externalId, { line: rec.line, row, teamId, ownerId });
+    }
+    if (!index) throw new ImportError(`${label}: the file is empty (expected a header: ${CUSTOMER_COLUMNS.join(',')})`);
+
+    await client.query('BEGIN');
+    await client.query(`CREATE TEMP TABLE stage_customers (
+      external_id text, name text, domain text, plan text, arr numeric(14, 2), currency text, renewal_date date, owner_member_id integer, team_id integer
+    ) ON COMMIT DROP`);
+    async function* lines() {
+      for (const { row, teamId, ownerId } of good.values()) {
+        yield `${[row.externalId, row.name, row.domain, row.plan, row.arr, row.currency, row.renewalDate, ownerId === null ? null : String(ownerId), teamId === null ? null : String(teamId)]
+          .map(copyField)
+          .join('\t')}\n`;
+      }
+    }
+    await copyInto(client, 'stage_customers', ['external_id', 'name', 'domain', 'plan', 'arr', 'currency', 'renewal_date', 'owner_member_id', 'team_id'], lines());
+    // An empty cell means unknown: it never erases a value we already hold.
+    const merged = await client.query<{ inserted: string; updated: string }>(`
+      WITH prev AS (
+        SELECT c.id, c.owner_member_id FROM customers c JOIN stage_customers s ON s.external_id = c.external_id
+      ), up AS (
+        INSERT INTO customers AS c (external_id, name, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
+        SELECT external_id, name, domain, plan, arr, currency, renewal_date, owner_member_id,
+               CASE WHEN owner_member_id IS NOT NULL THEN now() END, team_id
+        FROM stage_customers
+        ON CONFLICT (external_id) DO UPDATE SET
+          name = EXCLUDED.name,
+          domain = coalesce(EXCLUDED.domain, c.domain),
+          plan = coalesce(EXCLUDED.plan, c.plan),
+          arr = coalesce(EXCLUDED.arr, c.arr),
+          currency = coalesce(EXCLUDED.currency, c.currency),
+          renewal_date = coalesce(EXCLUDED.renewal_date, c.renewal_date),
+          owner_member_id = coalesce(EXCLUDED.owner_member_id, c.owner_member_id),
+          owner_since = CASE WHEN EXCLUDED.owner_member_id IS NOT NULL AND EXCLUDED.owner_member_id IS DISTINCT FROM c.owner_member_id THEN now() ELSE c.owner_since END,
+          team_id = coalesce(EXCLUDED.team_id, c.team_id),
+          updated_at = now()
+        WHERE (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+          IS DISTINCT FROM
+              (EXCLUDED.name, coalesce(EXCLUDED.domain, c.domain), coalesce(EXCLUDED.plan, c.plan), coalesce(EXCLUDED.arr, c.arr),
+               coalesce(EXCLUDED.currency, c.currency), coalesce(EXCLUDED.renewal_date, c.renewal_date),
+               coalesce(EXCLUDED.owner_member_id, c.owner_member_id), coalesce(EXCLUDED.team_id, c.team_id))
+        RETURNING c.id, c.owner_member_id, (xmax = 0) AS inserted
+      ), audit AS (
+        INSERT INTO ownership_events (customer_id, kind, from_member_id, to_member_id, reason)
+        SELECT up.id, 'import', prev.owner_member_id, up.owner_member_id, 'set by CSV import'
+        FROM up LEFT JOIN prev ON prev.id = up.id
+        WHERE up.owner_member_id IS DISTINCT FROM prev.owner_member_id
+      )
+      SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up`);
+    await client.query('COMMIT');
+    const inserted = Number(merged.rows[0]?.inserted ?? 0);
+    const updated = Number(merged.rows[0]?.updated ?? 0);
+    problems.sort((a, b) => a.line - b.line);
+    return { file: label, rows, loaded: good.size, inserted, updated, unchanged: good.size - inserted - updated, problems, ms: performance.now() - started };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+// ───────────────────────── events ─────────────────────────
+
+/**
+ * Identity of a signal without an external id: a hash of what it says, so the
+ * same row imported twice (or twice in one file) is one signal.
+ */
+export function signalDedupeKey(e: Pick<EventInput, 'customerExternalId' | 'kind' | 'occurredAt' | 'value' | 'externalId'>): string {
+  if (e.externalId) return `x:${e.externalId}`;
+  return `h:${createHash('sha1').update(`${e.customerExternalId}\u0000${e.kind}\u0000${e.occurredAt}\u0000${e.value ?? ''}`).digest('base64url')}`;
+}
+
+export async function importEvents(
+  pool: pg.Pool,
+  file: string | AsyncIterable<string | Buffer>,
+  label = String(file),
+  source = 'csv',
+): Promise<ImportReport> {
+  const started = performance.now();
+  const client = await pool.connect();
+  const problems: RowProblem[] = [];
+  let rows = 0;
+  let loaded = 0;
+  try {
+    await client.query('BEGIN');
+    await client.query(`CREATE TEMP TABLE stage_events (
+      line integer, customer_external_id text, kind text, occurred_at timestamptz, value numeric(18, 4), external_id text, dedupe_key text
+    ) ON COMMIT DROP`);
+    let headerSeen = false;
+    let index: Record<string, number> = {};
+    async function* lines() {
+      for await (const rec of recordsOf(file)) {
+        if (!headerSeen) {
+          const h = headerIndex(rec.fields, EVENT_COLUMNS, EVENT_REQUIRED);
+          if (h.missing.length) throw new ImportError(`${label}: header is missing column(s) ${h.missing.join(', ')}; expected ${EVENT_COLUMNS.join(',')}`);
+          index = h.index;
+          headerSeen = true;
+          continue;
+        }
+        rows++;
+        const checked = checkEvent(toRaw(rec.fields, index, EVENT_COLUMNS));
+        if (!checked.ok) {
+          problems.push({ line: rec.line, reason: checked.reason });
+          continue;
+        }
+        const e = checked.value;
+        loaded++;
+        yield `${rec.line}\t${copyField(e.customerExternalId)}\t${e.kind}\t${e.occurredAt}\t${copyField(e.value)}\t${copyField(e.externalId)}\t${copyField(signalDedupeKey(e))}\n`;
+      }
+    }
+    await copyInto(client, 'stage_events', ['line', 'customer_external_id', 'kind', 'occurred_at', 'value', 'external_id', 'dedupe_key'], lines());
+    if (!headerSeen) throw new ImportError(`${label}: the file is empty (expected a header: ${EVENT_COLUMNS.join(',')})`);
+
+    const unknown = await client.query<{ line: number; customer_external_id: string }>(`
+      SELECT s.line, s.customer_external_id FROM stage_events s
+      WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = s.customer_external_id)
+      ORDER BY s.line LIMIT 100000`);
+    for (const u of unknown.rows) problems.push({ line: u.line, reason: `customer ${u.customer_external_id} is unknown (import it first with: retain import customers)` });
+
+    const result = await client.query<{ inserted: string }>(
+      `WITH ins AS (
+        INSERT INTO signals (customer_id, kind, occurred_at, value, external_id, dedupe_key, source)
+        SELECT c.id, s.kind, s.occurred_at, s.value, s.external_id, s.dedupe_key, $1
+        FROM stage_events s JOIN customers c ON c.external_id = s.customer_external_id
+        ON CONFLICT (customer_id, kind, occurred_at, dedupe_key) DO NOTHING
+        RETURNING customer_id
+      ), touched AS (
+        UPDATE customers SET data_changed_at = now() WHERE id IN (SELECT DISTINCT customer_id FROM ins)
+      )
+      SELECT count(*) AS inserted FROM ins`,
+      [source],
+    );
+    await client.query('COMMIT');
+    const inserted = Number(result.rows[0]?.inserted ?? 0);
+    problems.sort((a, b) => a.line - b.line);
+    const matched = loaded - unknown.rows.length;
+    return { file: label, rows, loaded: matched, inserted, updated: 0, unchanged: matched - inserted, problems, ms: performance.now() - started };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+export function formatImportReport(kind: 'customers' | 'events', r: ImportReport, maxProblems = 50): string {
+  const lines = [
+    `${r.file}: ${r.rows} row(s) read, ${r.loaded} loaded (${r.inserted} new${kind === 'customers' ? `, ${r.updated} updated` : ''}, ${r.unchanged} unchanged), ${r.problems.length} rejected — ${(r.ms / 1000).toFixed(2)}s`,
+  ];
+  for (const p of r.problems.slice(0, maxProblems)) lines.push(`  line ${p.line}: ${p.reason}`);
+  if (r.problems.length > maxProblems) lines.push(`  …and ${r.problems.length - maxProblems} more rejected rows`);
+  return lines.join('\n');
+}
+

@@ -1,0 +1,130 @@
+import { SIGNAL_KINDS, type SignalKind } from './signal.table.js';
+
+/**
+ * Pure validation of one customer or event, shared by the CSV import and the
+ * HTTP ingest API. An empty value means unknown, never an error (DESIGN.md §4).
+ */
+export const CUSTOMER_COLUMNS = ['external_id', 'name', 'domain', 'plan', 'arr', 'currency', 'renewal_date', 'owner_slack_id', 'team'] as const;
+export const CUSTOMER_REQUIRED = ['external_id', 'name'] as const;
+export const EVENT_COLUMNS = ['customer_external_id', 'kind', 'occurred_at', 'value', 'external_id'] as const;
+export const EVENT_REQUIRED = ['customer_external_id', 'kind', 'occurred_at'] as const;
+
+export interface CustomerInput {
+  externalId: string;
+  name: string;
+  domain: string | null;
+  plan: string | null;
+  arr: string | null;
+  currency: string | null;
+  renewalDate: string | null;
+  ownerSlackId: string | null;
+  team: string | null;
+}
+
+export interface EventInput {
+  customerExternalId: string;
+  kind: SignalKind;
+  occurredAt: string;
+  value: string | null;
+  externalId: string | null;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+function blank(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  const s = String(v).trim();
+  return s === '' ? null : s;
+}
+
+/** 'YYYY-MM-DD' for a real calendar date, else null. */
+export function parseDateOnly(v: string): string | null {
+  const m = DATE_ONLY.exec(v);
+  if (!m) return null;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]) ? v : null;
+}
+
+/** ISO 8601 date or timestamp → ISO timestamp string (UTC when no offset is given). */
+export function parseTimestamp(v: string): string | null {
+  if (parseDateOnly(v)) return `${v}T00:00:00.000Z`;
+  if (!DATE_TIME.test(v)) return null;
+  const datePart = v.slice(0, 10);
+  if (!parseDateOnly(datePart)) return null;
+  const hasZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(v.slice(10));
+  const d = new Date(hasZone ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
+  if (Number.isNaN(d.getTime())) return null;
+  const year = d.getUTCFullYear();
+  if (year < 1970 || year > 2100) return null;
+  return d.toISOString();
+}
+
+export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInput> {
+  const externalId = blank(raw.external_id);
+  if (!externalId) return { ok: false, reason: 'external_id is missing' };
+  if (externalId.length > 200) return { ok: false, reason: 'external_id is longer than 200 characters' };
+  const name = blank(raw.name);
+  if (!name) return { ok: false, reason: 'name is missing' };
+  if (name.length > 300) return { ok: false, reason: 'name is longer than 300 characters' };
+  const domainRaw = blank(raw.domain);
+  const domain = domainRaw ? domainRaw.toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/\/.*$/, '') : null;
+  if (domain && !/^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u.test(domain)) return { ok: false, reason: `domain "${domainRaw}" is not a domain name (like acme.com)` };
+  const arrRaw = blank(raw.arr);
+  let arr: string | null = null;
+  if (arrRaw !== null) {
+    const cleaned = arrRaw.replace(/[,_\s]/g, '');
+    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `arr "${arrRaw}" is not a number (write 12000 or 12000.50)` };
+    const n = Number(cleaned);
+    if (n < 0) return { ok: false, reason: 'arr cannot be negative' };
+    if (n >= 1e12) return { ok: false, reason: 'arr is too large' };
+    arr = n.toFixed(2);
+  }
+  const currencyRaw = blank(raw.currency);
+  const currency = currencyRaw ? currencyRaw.toUpperCase() : null;
+  if (currency && !/^[A-Z]{3}$/.test(currency)) return { ok: false, reason: `currency "${currencyRaw}" is not a 3-letter ISO code (like USD)` };
+  const renewalRaw = blank(raw.renewal_date);
+  let renewalDate: string | null = null;
+  if (renewalRaw) {
+    const ts = parseTimestamp(renewalRaw);
+    if (!ts) return { ok: false, reason: `renewal_date "${renewalRaw}" is not an ISO date (YYYY-MM-DD)` };
+    renewalDate = ts.slice(0, 10);
+  }
+  const owner = blank(raw.owner_slack_id);
+  if (owner && !/^[UW][A-Z0-9]{2,}$/.test(owner)) return { ok: false, reason: `owner_slack_id "${owner}" is not a Slack user id (like U012ABCDEF)` };
+  return {
+    ok: true,
+    value: { externalId, name, domain, plan: blank(raw.plan), arr, currency, renewalDate, ownerSlackId: owner, team: blank(raw.team) },
+  };
+}
+
+export function checkEvent(raw: Record<string, unknown>): Checked<EventInput> {
+  const customerExternalId = blank(raw.customer_external_id);
+  if (!customerExternalId) return { ok: false, reason: 'customer_external_id is missing' };
+  const kindRaw = blank(raw.kind);
+  if (!kindRaw) return { ok: false, reason: 'kind is missing' };
+  const kind = kindRaw.toLowerCase() as SignalKind;
+  if (!(SIGNAL_KINDS as readonly string[]).includes(kind)) return { ok: false, reason: `kind "${kindRaw}" is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
+  const occurredRaw = blank(raw.occurred_at);
+  if (!occurredRaw) return { ok: false, reason: 'occurred_at is missing' };
+  const occurredAt = parseTimestamp(occurredRaw);
+  if (!occurredAt) return { ok: false, reason: `occurred_at "${occurredRaw}" is not an ISO date or timestamp` };
+  const valueRaw = blank(raw.value);
+  let value: string | null = null;
+  if (valueRaw !== null) {
+    const cleaned = valueRaw.replace(/[,_\s]/g, '');
+    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `value "${valueRaw}" is not a number` };
+    const n = Number(cleaned);
+    if (Math.abs(n) >= 1e14) return { ok: false, reason: 'value is too large' };
+    if (kind === 'nps' && (n < 0 || n > 10)) return { ok: false, reason: `nps value ${valueRaw} is outside 0–10` };
+    value = String(n);
+  } else if (kind === 'nps') {
+    return { ok: false, reason: 'nps needs a value 0–10' };
+  }
+  const externalId = blank(raw.external_id);
+  if (externalId && externalId.length > 200) return { ok: false, reason: 'external_id is longer than 200 characters' };
+  return { ok: true, value: { customerExternalId, kind, occurredAt, value, externalId } };
+}

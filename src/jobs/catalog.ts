@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * The queue catalog: every job's queue, name and zod payload schema in one
+ * place (after documenso's job definitions). Payloads are checked when a worker
+ * takes the job; a bad payload fails it for good (UnrecoverableError).
+ * Job ids must not contain ':' nor be all digits (STACK.md trap 7).
+ */
+export const QUEUES = {
+  /** Scoring runs, batches and model fits: CPU and database heavy. */
+  scoring: 'scoring',
+  /** Slack deliveries from the notification outbox: paced per channel. */
+  delivery: 'delivery',
+  /** Periodic scans: renewals, digests, dispute expiry, outbox sweeps. */
+  scans: 'scans',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+const isoDateTime = z.string().datetime({ offset: true }).or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
+
+export const JOBS = {
+  rescore: { queue: QUEUES.scoring, schema: z.object({ mode: z.enum(['full', 'incremental']).default('incremental'), asOf: isoDateTime.optional() }) },
+  rescoreBatch: {
+    queue: QUEUES.scoring,
+    schema: z.object({ runId: z.string().regex(/^\d+$/), batch: z.number().int().min(0), customerIds: z.array(z.string().regex(/^\d+$/)).min(1) }),
+  },
+  fit: { queue: QUEUES.scoring, schema: z.object({ asOf: isoDateTime.optional() }) },
+} as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['schema']>;
+export type JobData<N extends JobName> = z.output<(typeof JOBS)[N]['schema']>;
+
+/** Retention is always set (BullMQ going-to-production). */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential' as const, delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
+};

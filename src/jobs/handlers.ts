@@ -1,0 +1,7 @@
+import { rescoreHandlers } from '../scores/rescore.job.js';
+import type { HandlerMap } from './worker.js';
+
+/** name → handler for every job in the catalog; features contribute their own. */
+export const handlers: HandlerMap = {
+  ...rescoreHandlers,
+};

@@ -1,0 +1,49 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppContext } from '../platform/context.js';
+import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './catalog.js';
+
+/**
+ * A handler per job name. Handlers get the validated payload and the job (for
+ * progress, moveToDelayed…). Every side effect must be idempotent: jobs run at
+ * least once (STACK.md trap 7).
+ */
+export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job) => Promise<unknown>;
+export type HandlerMap = { [N in JobName]?: JobHandler<N> };
+
+export interface WorkerOptions {
+  concurrency?: Partial<Record<QueueName, number>>;
+  queues?: QueueName[];
+}
+
+export function createWorkers(ctx: AppContext, connection: Redis, prefix: string, handlers: HandlerMap, opts: WorkerOptions = {}): Worker[] {
+  const names = opts.queues ?? Object.values(QUEUES);
+  return names.map((queueName) => {
+    const worker = new Worker(
+      queueName,
+      async (job) => {
+        const name = job.name as JobName;
+        const def = JOBS[name];
+        if (!def || def.queue !== queueName) throw new UnrecoverableError(`unknown job ${job.name} on queue ${queueName}`);
+        const parsed = def.schema.safeParse(job.data);
+        if (!parsed.success) throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        const handler = handlers[name] as JobHandler<typeof name> | undefined;
+        if (!handler) throw new UnrecoverableError(`no handler registered for ${job.name}`);
+        return handler(ctx, parsed.data as never, job);
+      },
+      {
+        connection,
+        prefix,
+        concurrency: opts.concurrency?.[queueName] ?? (queueName === QUEUES.delivery ? 8 : 2),
+        // A rescore batch is CPU-bound for a while; don't let the lock lapse.
+        lockDuration: 120_000,
+        maxStalledCount: 3,
+      },
+    );
+    worker.on('error', (err) => ctx.logger.warn({ queue: queueName, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) =>
+      ctx.logger.warn({ queue: queueName, job: job?.name, id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
+    );
+    return worker;
+  });
+}

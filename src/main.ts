@@ -1,0 +1,174 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Server } from 'node:http';
+import { loadConfig, type AppConfig } from './config/index.js';
+import { handlers } from './jobs/handlers.js';
+import { Queues } from './jobs/queues.js';
+import { registerSchedules, staticSchedules, type ScheduleSpec } from './jobs/schedules.js';
+import { createWorkers } from './jobs/worker.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { AppContext } from './platform/context.js';
+import { createDb, type DbHandle } from './platform/db.js';
+import { checkHealth } from './platform/health.js';
+import { closeServer, createHttpServer, listen, sendJson, type Route } from './platform/http.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { createAndMigrate } from './platform/migrate.js';
+import { createRedis } from './platform/redis.js';
+import { Shutdown } from './platform/shutdown.js';
+import { createSlackApp, type SlackApp } from './slack/app.js';
+import { createConsoleGateway, createWebGateway, type SlackGateway } from './slack/gateway.js';
+
+export type RoleName = 'web' | 'worker';
+
+/** Feature modules add HTTP routes (ingest API, metrics…) here. */
+export type RouteFactory = (ctx: AppContext, deps: { redis: Redis | null; queues: Queues | null }) => Route[];
+const routeFactories: RouteFactory[] = [];
+export function addRoutes(factory: RouteFactory): void {
+  if (!routeFactories.includes(factory)) routeFactories.push(factory);
+}
+/** Feature modules add schedules (digests per team, renewal scans…) here; all registered at start-up from one place. */
+export type ScheduleFactory = (ctx: AppContext) => Promise<ScheduleSpec[]> | ScheduleSpec[];
+const scheduleFactories: ScheduleFactory[] = [];
+export function addSchedules(factory: ScheduleFactory): void {
+  if (!scheduleFactories.includes(factory)) scheduleFactories.push(factory);
+}
+
+export interface BuildOptions {
+  config?: AppConfig;
+  logger?: Logger;
+  clock?: Clock;
+  /** Override the Slack gateway (tests, console capture). */
+  slack?: SlackGateway;
+  /** Connect Redis and create queue producers (default true). */
+  withQueues?: boolean;
+}
+
+export interface Built {
+  ctx: AppContext;
+  redis: Redis | null;
+  dbHandle: DbHandle;
+  replicaHandle: DbHandle | null;
+  close(): Promise<void>;
+}
+
+/** Composition root: config → db, redis, logger → context. */
+export function buildContext(opts: BuildOptions = {}): Built {
+  const config = opts.config ?? loadConfig();
+  const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
+  const dbHandle = createDb(config.env.DATABASE_URL, logger);
+  const replicaHandle = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger) : null;
+  const redis = opts.withQueues === false ? null : createRedis(config.env.REDIS_URL, 'producer', logger);
+  const queues = redis ? new Queues(redis, config.env.RETAIN_QUEUE_PREFIX, logger) : null;
+  const slack =
+    opts.slack ??
+    (config.slack.kind === 'console'
+      ? createConsoleGateway()
+      : createWebGateway(config.slack.botToken, config.env.SLACK_API_URL));
+  const ctx: AppContext = {
+    config,
+    db: dbHandle.db,
+    readDb: replicaHandle?.db ?? dbHandle.db,
+    logger,
+    clock: opts.clock ?? systemClock,
+    slack,
+    queues,
+  };
+  return {
+    ctx,
+    redis,
+    dbHandle,
+    replicaHandle,
+    async close() {
+      await queues?.close();
+      redis?.disconnect();
+      await replicaHandle?.close();
+      await dbHandle.close();
+    },
+  };
+}
+
+export interface Running {
+  ctx: AppContext;
+  port: number | null;
+  server: Server | null;
+  slackApp: SlackApp | null;
+  workers: Worker[];
+  shutdown: Shutdown;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions extends BuildOptions {
+  roles: RoleName[];
+  migrate?: boolean;
+  /** Listen on this port instead of PORT (tests use 0). */
+  port?: number;
+  handleSignals?: boolean;
+}
+
+/** Start the web and/or worker roles; shutdown runs in a fixed order. */
+export async function start(opts: StartOptions): Promise<Running> {
+  const config = opts.config ?? loadConfig();
+  const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
+  if (opts.migrate !== false) await createAndMigrate(config.env.DATABASE_URL, logger);
+  const built = buildContext({ ...opts, config, logger });
+  const { ctx } = built;
+  const shutdown = new Shutdown(logger);
+  let server: Server | null = null;
+  let port: number | null = null;
+  let slackApp: SlackApp | null = null;
+  const workers: Worker[] = [];
+
+  if (opts.roles.includes('web')) {
+    slackApp = config.slack.kind === 'console' ? null : createSlackApp(ctx, config.slack);
+    const baseRoutes: Route[] = [
+      {
+        method: 'GET',
+        path: '/healthz',
+        handler: async (_req, res) => {
+          const report = await checkHealth(ctx.db, built.redis);
+          sendJson(res, report.ok ? 200 : 503, report);
+        },
+      },
+    ];
+    const featureRoutes = routeFactories.flatMap((f) => f(ctx, { redis: built.redis, queues: ctx.queues }));
+    const handleSlack = slackApp?.handleHttp;
+    baseRoutes.push({
+      method: 'POST',
+      path: '/slack/events',
+      handler: (req, res) => {
+        if (handleSlack) return handleSlack(req, res);
+        sendJson(res, 404, { error: config.slack.kind === 'console' ? 'Slack is not configured (console mode)' : 'Slack runs in Socket Mode' });
+      },
+    });
+    const routes = [...baseRoutes, ...featureRoutes];
+    server = createHttpServer(() => routes, logger);
+    port = await listen(server, opts.port ?? config.env.PORT);
+    await slackApp?.start();
+    const s = server;
+    shutdown.add('http', 10, () => closeServer(s));
+    if (slackApp) shutdown.add('slack', 11, () => slackApp!.stop());
+    logger.info({ port, slack: config.slack.kind }, 'web role listening');
+  }
+
+  let workerRedis: Redis | null = null;
+  if (opts.roles.includes('worker')) {
+    workerRedis = createRedis(config.env.REDIS_URL, 'worker', logger);
+    workers.push(...createWorkers(ctx, workerRedis, config.env.RETAIN_QUEUE_PREFIX, handlers));
+    if (ctx.queues) {
+      const specs = [...staticSchedules(config)];
+      for (const f of scheduleFactories) specs.push(...(await f(ctx)));
+      await registerSchedules(ctx.queues, specs, logger);
+    }
+    shutdown.add('workers', 20, () => Promise.all(workers.map((w) => w.close())));
+    logger.info({ queues: workers.map((w) => w.name) }, 'worker role running');
+  }
+
+  shutdown.add('queues+db', 40, () => built.close());
+  if (workerRedis) {
+    const r = workerRedis;
+    shutdown.add('worker redis', 45, async () => r.disconnect());
+  }
+  if (opts.handleSignals) shutdown.onSignals();
+
+  return { ctx, port, server, slackApp, workers, shutdown, stop: () => shutdown.run('stop') };
+}

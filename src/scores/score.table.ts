@@ -1,0 +1,70 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { Numeric, Timestamp } from '../customers/customer.table.js';
+
+export type Band = 'green' | 'yellow' | 'red';
+export type Tier = 'A' | 'B' | 'C';
+
+export interface StoredDriver {
+  key: string;
+  direction: 'down' | 'up';
+  impact: number;
+  text: string;
+}
+export interface StoredMeasure {
+  key: string;
+  score: number;
+  weight: number;
+}
+
+interface ScoreColumns {
+  scored_at: Timestamp;
+  health: number;
+  band: Band;
+  p_alive: number | null;
+  expected_orders_90d: number | null;
+  clv: Numeric | null;
+  rfm_r: number | null;
+  rfm_f: number | null;
+  rfm_m: number | null;
+  rfm_segment: string | null;
+  tier: Tier | null;
+  drivers: JSONColumnType<StoredDriver[], string, string>;
+  measures: JSONColumnType<StoredMeasure[], string, string>;
+  stale: JSONColumnType<string[], string, string>;
+  newest_data_at: Timestamp | null;
+}
+
+export interface ScoreHistoryTable extends ScoreColumns {
+  id: Generated<string>;
+  run_id: string;
+  customer_id: string;
+}
+
+export interface CustomerScoreTable extends ScoreColumns {
+  customer_id: string;
+  run_id: string;
+  previous_health: number | null;
+  previous_band: Band | null;
+}
+
+export interface ScoringRunTable {
+  id: Generated<string>;
+  kind: 'full' | 'incremental' | 'backtest';
+  as_of: Timestamp;
+  status: Generated<'running' | 'done' | 'failed'>;
+  batches_total: Generated<number>;
+  batches_done: Generated<number>;
+  customers_scored: Generated<number>;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface ModelFitTable {
+  id: Generated<string>;
+  model: 'bgnbd' | 'gammagamma';
+  params: JSONColumnType<Record<string, number>, string, string>;
+  log_likelihood: number | null;
+  customers: number;
+  as_of: ColumnType<string, string, string>;
+  fitted_at: Timestamp;
+}

@@ -1,0 +1,140 @@
+import { safeText } from './escape.js';
+
+/**
+ * Minimal Block Kit types and limits (STACK.md trap 11), shared by every
+ * builder so each one stays inside Slack's limits by construction.
+ */
+export const LIMITS = {
+  blocksPerMessage: 50,
+  blocksPerView: 100,
+  sectionText: 3_000,
+  fieldText: 2_000,
+  fieldsPerSection: 10,
+  headerText: 150,
+  buttonText: 75,
+  buttonValue: 2_000,
+  contextElements: 10,
+  actionsElements: 25,
+  fallbackText: 4_000,
+} as const;
+
+export interface TextObject {
+  type: 'mrkdwn' | 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+export interface ButtonElement {
+  type: 'button';
+  action_id: string;
+  text: TextObject;
+  value?: string;
+  style?: 'primary' | 'danger';
+  confirm?: unknown;
+}
+export type Block =
+  | { type: 'header'; text: TextObject; block_id?: string }
+  | { type: 'section'; text?: TextObject; fields?: TextObject[]; accessory?: unknown; block_id?: string }
+  | { type: 'context'; elements: TextObject[]; block_id?: string }
+  | { type: 'actions'; elements: unknown[]; block_id?: string }
+  | { type: 'divider'; block_id?: string }
+  | { type: 'input'; [key: string]: unknown };
+
+export interface Reply {
+  /** Fallback text: notifications, screen readers, console mode. */
+  text: string;
+  blocks: Block[];
+  responseType?: 'ephemeral' | 'in_channel';
+  replaceOriginal?: boolean;
+}
+
+/** Section with already-safe mrkdwn (callers escape untrusted parts). */
+export function section(mrkdwn: string): Block {
+  return { type: 'section', text: { type: 'mrkdwn', text: clip(mrkdwn, LIMITS.sectionText) } };
+}
+export function header(plain: string): Block {
+  return { type: 'header', text: { type: 'plain_text', text: clip(plain, LIMITS.headerText), emoji: true } };
+}
+export function context(...mrkdwn: string[]): Block {
+  return { type: 'context', elements: mrkdwn.slice(0, LIMITS.contextElements).map((t) => ({ type: 'mrkdwn', text: clip(t, LIMITS.fieldText) })) };
+}
+export function fields(pairs: [label: string, value: string][]): Block {
+  return {
+    type: 'section',
+    fields: pairs.slice(0, LIMITS.fieldsPerSection).map(([label, value]) => ({ type: 'mrkdwn', text: clip(`*${label}*\n${value}`, LIMITS.fieldText) })),
+  };
+}
+export function button(actionId: string, label: string, value?: string, style?: 'primary' | 'danger'): ButtonElement {
+  return {
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text: clip(label, LIMITS.buttonText), emoji: true },
+    ...(value !== undefined ? { value: clip(value, LIMITS.buttonValue) } : {}),
+    ...(style ? { style } : {}),
+  };
+}
+export function actions(blockId: string | undefined, ...elements: ButtonElement[]): Block {
+  return { type: 'actions', ...(blockId ? { block_id: blockId } : {}), elements: elements.slice(0, LIMITS.actionsElements) };
+}
+export const divider: Block = { type: 'divider' };
+
+/** Hard cut for text already escaped (used as a last guard, not for user text). */
+function clip(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+export function plainReply(mrkdwn: string, fallback?: string): Reply {
+  return { text: fallback ?? stripMrkdwn(mrkdwn), blocks: [section(mrkdwn)], responseType: 'ephemeral' };
+}
+
+/** Safe text for a short quoted snippet of user-supplied content. */
+export function quote(text: string, max = 280): string {
+  return safeText(text.replace(/\s+/g, ' ').trim(), max);
+}
+
+/** Cap a message at Slack's block limit, saying how much was left out. */
+export function capBlocks(blocks: Block[], max: number = LIMITS.blocksPerMessage): Block[] {
+  if (blocks.length <= max) return blocks;
+  const kept = blocks.slice(0, max - 1);
+  return [...kept, context(`…and ${blocks.length - kept.length} more blocks not shown`)];
+}
+
+export function stripMrkdwn(text: string): string {
+  return text
+    .replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, '@$1')
+    .replace(/<#([A-Z0-9]+)(\|[^>]*)?>/g, '#$1')
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2')
+    .replace(/[*_~`]/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+/** Readable rendering of blocks for console mode and the CLI. */
+export function blocksToText(reply: { text: string; blocks?: unknown[] }): string {
+  if (!reply.blocks || reply.blocks.length === 0) return stripMrkdwn(reply.text);
+  const lines: string[] = [];
+  for (const raw of reply.blocks as Block[]) {
+    switch (raw.type) {
+      case 'header':
+        lines.push(`== ${raw.text.text} ==`);
+        break;
+      case 'section':
+        if (raw.text) lines.push(stripMrkdwn(raw.text.text));
+        if (raw.fields) for (const f of raw.fields) lines.push(`  ${stripMrkdwn(f.text).replace('\n', ': ').replace(/\n/g, ', ')}`);
+        break;
+      case 'context':
+        lines.push(`  ${raw.elements.map((e) => stripMrkdwn(e.text)).join('  ·  ')}`);
+        break;
+      case 'actions':
+        lines.push(`  [${(raw.elements as ButtonElement[]).map((e) => e.text?.text ?? '?').join('] [')}]`);
+        break;
+      case 'divider':
+        lines.push('  ────────');
+        break;
+      default:
+        break;
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,108 @@
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { blocksToText } from './blocks.js';
+
+/**
+ * What retain needs from Slack's Web API, behind one interface so console mode
+ * prints instead of posting. Jobs own retries and pacing (STACK.md trap 5), so
+ * the real client is built with retries off and no rate-limit queueing.
+ */
+export interface OutgoingMessage {
+  channel: string;
+  text: string;
+  blocks?: unknown[];
+  thread_ts?: string;
+}
+
+export interface SlackGateway {
+  readonly mode: 'slack' | 'console';
+  postMessage(msg: OutgoingMessage): Promise<{ ts: string; channel: string }>;
+  updateMessage(msg: OutgoingMessage & { ts: string }): Promise<void>;
+  postEphemeral(msg: OutgoingMessage & { user: string }): Promise<void>;
+  /** Opens a DM with the user and returns its channel id. */
+  openDm(userId: string): Promise<string>;
+  openView(triggerId: string, view: unknown): Promise<void>;
+  publishHome(userId: string, view: unknown): Promise<void>;
+  permalink(channel: string, ts: string): Promise<string | null>;
+  /** The underlying client (slack mode only), for calls this interface does not cover. */
+  readonly client?: WebClient;
+}
+
+export function webClientOptions(apiUrl: string | undefined): WebClientOptions {
+  return {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 10_000,
+  };
+}
+
+export function createWebGateway(token: string, apiUrl: string | undefined, client?: WebClient): SlackGateway {
+  const web = client ?? new WebClient(token, webClientOptions(apiUrl));
+  return {
+    mode: 'slack',
+    client: web,
+    async postMessage(msg) {
+      const res = await web.chat.postMessage({ channel: msg.channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}), unfurl_links: false });
+      return { ts: String(res.ts), channel: String(res.channel ?? msg.channel) };
+    },
+    async updateMessage(msg) {
+      await web.chat.update({ channel: msg.channel, ts: msg.ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}) });
+    },
+    async postEphemeral(msg) {
+      await web.chat.postEphemeral({ channel: msg.channel, user: msg.user, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}) });
+    },
+    async openDm(userId) {
+      const res = await web.conversations.open({ users: userId });
+      const id = res.channel?.id;
+      if (!id) throw new Error('conversations.open returned no channel');
+      return id;
+    },
+    async openView(triggerId, view) {
+      await web.views.open({ trigger_id: triggerId, view: view as never });
+    },
+    async publishHome(userId, view) {
+      await web.views.publish({ user_id: userId, view: view as never });
+    },
+    async permalink(channel, ts) {
+      const res = await web.chat.getPermalink({ channel, message_ts: ts });
+      return res.permalink ?? null;
+    },
+  };
+}
+
+/** Console mode: everything works, and what would be posted is printed as readable text. */
+export function createConsoleGateway(write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): SlackGateway & { posted: OutgoingMessage[] } {
+  let seq = 0;
+  const posted: OutgoingMessage[] = [];
+  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
+  const show = (label: string, msg: OutgoingMessage) => {
+    posted.push(msg);
+    write(`\n── ${label} ${msg.channel} ──\n${blocksToText(msg)}`);
+  };
+  return {
+    mode: 'console',
+    posted,
+    async postMessage(msg) {
+      show('post to', msg);
+      return { ts: nextTs(), channel: msg.channel };
+    },
+    async updateMessage(msg) {
+      show(`update ${msg.ts} in`, msg);
+    },
+    async postEphemeral(msg) {
+      show(`ephemeral for ${msg.user} in`, msg);
+    },
+    async openDm(userId) {
+      return `DM-${userId}`;
+    },
+    async openView() {
+      write('(a modal would open here; modals need Slack)');
+    },
+    async publishHome(userId) {
+      write(`(App Home refreshed for ${userId})`);
+    },
+    async permalink() {
+      return null;
+    },
+  };
+}
