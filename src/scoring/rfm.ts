@@ -3,9 +3,10 @@
  * base, and the named segments of the common R × FM grid.
  *
  * Quintiles are rank-based with mid-ranks for ties: a value's score is
- * 1 + ⌊5 · midRank / n⌋ (midRank 0-based, the average position of its ties),
- * so equal values always get equal scores, the scores do not depend on input
- * order, and with distinct values each score holds a fifth of the base.
+ * 1 + ⌊5 · (midRank + ½) / n⌋ (midRank 0-based, the average position of its
+ * ties), so equal values always get equal scores (all-equal values score 3),
+ * the scores do not depend on input order, and with distinct values each
+ * score holds a fifth of the base.
  * Recency is scored so that more recent (fewer days since the last purchase)
  * is better: 5 = most recent.
  */
@@ -85,7 +86,7 @@ export function quintileScores(values: readonly number[]): Quintile[] {
     let end = start;
     while (end + 1 < n && clean[order[end + 1]!] === clean[order[start]!]) end++;
     const midRank = (start + end) / 2;
-    const score = Math.min(5, 1 + Math.floor((5 * midRank) / n)) as Quintile;
+    const score = Math.min(5, 1 + Math.floor((5 * (midRank + 0.5)) / n)) as Quintile;
     for (let k = start; k <= end; k++) scores[order[k]!] = score;
     start = end + 1;
   }

@@ -39,7 +39,7 @@ export function lnBeta(a: number, b: number): number {
   return lnGamma(a) + lnGamma(b) - lnGamma(a + b);
 }
 
-/** Digamma ψ(x) = d/dx lnΓ(x). Recurrence up to x ≥ 6, then the asymptotic series. */
+/** Digamma ψ(x) = d/dx lnΓ(x). Recurrence up to x ≥ 10, then the asymptotic series (error < 1e-16 there). */
 export function digamma(x: number): number {
   if (Number.isNaN(x)) return Number.NaN;
   if (x <= 0) {
@@ -48,7 +48,7 @@ export function digamma(x: number): number {
     return digamma(1 - x) - Math.PI / Math.tan(Math.PI * x);
   }
   let result = 0;
-  while (x < 6) {
+  while (x < 10) {
     result -= 1 / x;
     x += 1;
   }

@@ -5,6 +5,7 @@ import { context, plainReply, type Reply } from './blocks.js';
 import { handleCustomerCommand } from './customer.command.js';
 import { mention } from './escape.js';
 import { guarded } from './guard.js';
+import { metrics } from '../platform/metrics.js';
 import { ACTIONS, COMMANDS } from './ids.js';
 import { toRespond } from './respond.js';
 
@@ -12,12 +13,12 @@ import { toRespond } from './respond.js';
 export function registerCustomerListeners(app: App, ctx: AppContext): void {
   app.command(COMMANDS.customer, async ({ command, ack, respond }) => {
     await ack();
-    const reply = await handleCustomerCommand(ctx, {
+    const reply = await metrics.slashLatency.time({ command: '/customer' }, () => handleCustomerCommand(ctx, {
       userId: command.user_id,
       channelId: command.channel_id,
       text: command.text ?? '',
       triggerId: command.trigger_id,
-    });
+    }));
     await respond(toRespond(reply));
   });
 
