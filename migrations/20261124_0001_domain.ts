@@ -282,7 +282,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('last_error', 'text')
     .addColumn('customer_id', 'bigint', (c) => c.references('customers.id').onDelete('set null'))
     .addColumn('team_id', 'integer', (c) => c.references('teams.id').onDelete('set null'))
+    // A user id (U…) as channel_id means "their DM"; the DM channel actually
+    // posted to is kept here so the message can be updated later.
+    .addColumn('posted_channel_id', 'text')
     .addColumn('message_ts', 'text')
+    .addColumn('sending_started_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('sent_at', 'timestamptz')
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))

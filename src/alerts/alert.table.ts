@@ -54,7 +54,9 @@ export interface NotificationTable {
   last_error: string | null;
   customer_id: string | null;
   team_id: number | null;
+  posted_channel_id: string | null;
   message_ts: string | null;
+  sending_started_at: Timestamp | null;
   created_at: Timestamp;
   sent_at: Timestamp | null;
   updated_at: Timestamp;

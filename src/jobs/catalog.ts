@@ -25,6 +25,10 @@ export const JOBS = {
     schema: z.object({ runId: z.string().regex(/^\d+$/), batch: z.number().int().min(0), customerIds: z.array(z.string().regex(/^\d+$/)).min(1) }),
   },
   fit: { queue: QUEUES.scoring, schema: z.object({ asOf: isoDateTime.optional() }) },
+  /** Deliver one outbox row; slotAt is the pacing slot already reserved for it. */
+  deliver: { queue: QUEUES.delivery, schema: z.object({ notificationId: z.string().regex(/^\d+$/), slotAt: z.number().int().positive().optional() }) },
+  /** Re-enqueue outbox rows whose job was lost (Redis outage between claim and enqueue, crash). */
+  sweepOutbox: { queue: QUEUES.scans, schema: z.object({}) },
 } as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
 
 export type JobName = keyof typeof JOBS;

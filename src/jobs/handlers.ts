@@ -1,7 +1,9 @@
+import { deliveryHandlers } from '../alerts/delivery.job.js';
 import { rescoreHandlers } from '../scores/rescore.job.js';
 import type { HandlerMap } from './worker.js';
 
 /** name → handler for every job in the catalog; features contribute their own. */
 export const handlers: HandlerMap = {
   ...rescoreHandlers,
+  ...deliveryHandlers,
 };

@@ -22,6 +22,7 @@ export function staticSchedules(config: AppConfig): ScheduleSpec[] {
     { id: 'rescore-incremental', job: 'rescore', pattern: s.rescoreIncremental, tz: s.timezone, data: { mode: 'incremental' } },
     { id: 'rescore-full', job: 'rescore', pattern: s.rescoreFull, tz: s.timezone, data: { mode: 'full' } },
     { id: 'fit-models', job: 'fit', pattern: s.fit, tz: s.timezone, data: {} },
+    { id: 'outbox-sweep', job: 'sweepOutbox', pattern: '* * * * *', tz: s.timezone, data: {} },
   ];
 }
 

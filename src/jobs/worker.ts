@@ -8,7 +8,7 @@ import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './cata
  * progress, moveToDelayed…). Every side effect must be idempotent: jobs run at
  * least once (STACK.md trap 7).
  */
-export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job) => Promise<unknown>;
+export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job, token: string | undefined) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]?: JobHandler<N> };
 
 export interface WorkerOptions {
@@ -21,7 +21,7 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
   return names.map((queueName) => {
     const worker = new Worker(
       queueName,
-      async (job) => {
+      async (job, token) => {
         const name = job.name as JobName;
         const def = JOBS[name];
         if (!def || def.queue !== queueName) throw new UnrecoverableError(`unknown job ${job.name} on queue ${queueName}`);
@@ -29,14 +29,16 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
         if (!parsed.success) throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         const handler = handlers[name] as JobHandler<typeof name> | undefined;
         if (!handler) throw new UnrecoverableError(`no handler registered for ${job.name}`);
-        return handler(ctx, parsed.data as never, job);
+        return handler(ctx, parsed.data as never, job, token);
       },
       {
         connection,
         prefix,
         concurrency: opts.concurrency?.[queueName] ?? (queueName === QUEUES.delivery ? 8 : 2),
-        // A rescore batch is CPU-bound for a while; don't let the lock lapse.
-        lockDuration: 120_000,
+        // A rescore batch is CPU-bound for a while; don't let its lock lapse.
+        // Deliveries are short: a crashed worker's delivery is re-run quickly.
+        lockDuration: queueName === QUEUES.delivery ? 10_000 : 120_000,
+        stalledInterval: queueName === QUEUES.delivery ? 5_000 : 30_000,
         maxStalledCount: 3,
       },
     );

@@ -11,6 +11,8 @@ export interface OutgoingMessage {
   text: string;
   blocks?: unknown[];
   thread_ts?: string;
+  /** Slack message metadata; the outbox stamps each post with its de-duplication key. */
+  metadata?: { event_type: string; event_payload: Record<string, string | number | boolean> };
 }
 
 export interface SlackGateway {
@@ -23,6 +25,12 @@ export interface SlackGateway {
   openView(triggerId: string, view: unknown): Promise<void>;
   publishHome(userId: string, view: unknown): Promise<void>;
   permalink(channel: string, ts: string): Promise<string | null>;
+  /**
+   * The ts of a message we posted to `channel` since `sinceEpochSec` carrying
+   * metadata `event_payload.key === key`; null when there is none. Lets a
+   * delivery interrupted mid-post find out whether Slack already has it.
+   */
+  findPosted(channel: string, sinceEpochSec: number, eventType: string, key: string): Promise<string | null>;
   /** The underlying client (slack mode only), for calls this interface does not cover. */
   readonly client?: WebClient;
 }
@@ -42,7 +50,14 @@ export function createWebGateway(token: string, apiUrl: string | undefined, clie
     mode: 'slack',
     client: web,
     async postMessage(msg) {
-      const res = await web.chat.postMessage({ channel: msg.channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}), unfurl_links: false });
+      const res = await web.chat.postMessage({
+        channel: msg.channel,
+        text: msg.text,
+        ...(msg.blocks ? { blocks: msg.blocks as never } : {}),
+        ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}),
+        ...(msg.metadata ? { metadata: msg.metadata } : {}),
+        unfurl_links: false,
+      });
       return { ts: String(res.ts), channel: String(res.channel ?? msg.channel) };
     },
     async updateMessage(msg) {
@@ -66,6 +81,14 @@ export function createWebGateway(token: string, apiUrl: string | undefined, clie
     async permalink(channel, ts) {
       const res = await web.chat.getPermalink({ channel, message_ts: ts });
       return res.permalink ?? null;
+    },
+    async findPosted(channel, sinceEpochSec, eventType, key) {
+      const res = await web.conversations.history({ channel, oldest: String(sinceEpochSec), include_all_metadata: true, limit: 200 });
+      for (const m of res.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+        if (meta?.event_type === eventType && meta.event_payload?.key === key && m.ts) return m.ts;
+      }
+      return null;
     },
   };
 }
@@ -102,6 +125,9 @@ export function createConsoleGateway(write: (line: string) => void = (l) => proc
       write(`(App Home refreshed for ${userId})`);
     },
     async permalink() {
+      return null;
+    },
+    async findPosted() {
       return null;
     },
   };

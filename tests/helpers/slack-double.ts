@@ -17,6 +17,7 @@ export interface Posted {
   text: string;
   blocks: unknown[];
   at: number;
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface SlackDouble {
@@ -48,7 +49,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   const params = new URLSearchParams(raw);
   const out: Record<string, unknown> = {};
   for (const [k, v] of params) {
-    if ((k === 'blocks' || k === 'view' || k === 'attachments') && v.startsWith('[') || v.startsWith('{')) {
+    if ((k === 'blocks' || k === 'view' || k === 'attachments' || k === 'metadata') && (v.startsWith('[') || v.startsWith('{'))) {
       try {
         out[k] = JSON.parse(v);
         continue;
@@ -140,8 +141,16 @@ export async function startSlackDouble(): Promise<SlackDouble> {
         }
         lastPostAt.set(channel, now);
         const ts = `${Math.floor(now / 1000)}.${String(++seq).padStart(6, '0')}`;
-        posted.push({ channel, ts, text: String(body.text ?? ''), blocks: (body.blocks as unknown[]) ?? [], at: now });
+        posted.push({ channel, ts, text: String(body.text ?? ''), blocks: (body.blocks as unknown[]) ?? [], at: now, ...(body.metadata ? { metadata: body.metadata as Posted['metadata'] } : {}) });
         return send(200, { ok: true, channel, ts, message: { text: body.text } });
+      }
+      case 'conversations.history': {
+        const oldest = Number(body.oldest ?? 0);
+        const messages = posted
+          .filter((p) => p.channel === channel && Number(p.ts) >= oldest)
+          .reverse()
+          .map((p) => ({ type: 'message', ts: p.ts, text: p.text, ...(p.metadata ? { metadata: p.metadata } : {}) }));
+        return send(200, { ok: true, messages, has_more: false });
       }
       case 'chat.update':
         updates.push({ channel, ts: String(body.ts), text: String(body.text ?? ''), blocks: (body.blocks as unknown[]) ?? [], at: Date.now() });

@@ -1,0 +1,36 @@
+/** How a failed Slack call should be treated by the delivery job. Pure. */
+export type SlackErrorVerdict =
+  | { kind: 'rate_limited'; retryAfterMs: number }
+  | { kind: 'permanent'; reason: string }
+  | { kind: 'transient'; reason: string };
+
+/** Errors no retry will fix: the row is marked failed with the reason. */
+export const PERMANENT_SLACK_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'account_inactive',
+  'invalid_auth',
+  'token_revoked',
+  'not_authed',
+  'user_not_found',
+  'cannot_dm_bot',
+  'invalid_blocks',
+  'msg_too_long',
+  'no_text',
+  'restricted_action',
+  'missing_scope',
+]);
+
+export function classifySlackError(error: unknown): SlackErrorVerdict {
+  const e = error as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number; message?: string };
+  if (e?.code === 'slack_webapi_rate_limited_error') return { kind: 'rate_limited', retryAfterMs: Math.max(1, e.retryAfter ?? 1) * 1000 };
+  const platform = e?.data?.error;
+  if (e?.code === 'slack_webapi_platform_error' && platform) {
+    if (platform === 'ratelimited') return { kind: 'rate_limited', retryAfterMs: 1000 };
+    if (PERMANENT_SLACK_ERRORS.has(platform)) return { kind: 'permanent', reason: platform };
+    return { kind: 'transient', reason: platform };
+  }
+  if (e?.code === 'slack_webapi_http_error') return { kind: 'transient', reason: `http ${e.statusCode ?? '?'}` };
+  return { kind: 'transient', reason: e?.code ?? e?.message ?? 'unknown error' };
+}
