@@ -13,10 +13,12 @@
  */
 import { ScoringError } from './errors.js';
 import {
+  atLogParameterWall,
   lnBeta,
   lnGamma,
   minimizeBfgs,
   minimizeNelderMead,
+  withinLogParameterBox,
   type ObjectiveWithGradient,
 } from './special.js';
 
@@ -77,6 +79,8 @@ export interface BgNbdFitOptions {
 }
 
 const TOLERANCE = 1e-9;
+/** Repeat purchase *days*: a million is ~2,700 years of daily orders. Bounds per-x tables. */
+const MAX_REPEAT_PURCHASES = 1_000_000;
 
 function invalid(message: string): ScoringError {
   return new ScoringError('SCORING_INVALID_OBSERVATION', message);
@@ -86,6 +90,9 @@ function checkObservation(o: BgNbdObservation, i: number): void {
   const { x, tx, T } = o;
   if (!Number.isInteger(x) || x < 0) {
     throw invalid(`customer #${i}: x must be a non-negative integer count of repeat purchases, got ${x}`);
+  }
+  if (x > MAX_REPEAT_PURCHASES) {
+    throw invalid(`customer #${i}: x = ${x} repeat purchase days is implausible (limit ${MAX_REPEAT_PURCHASES}); check the data`);
   }
   if (!Number.isFinite(T) || T < 0) throw invalid(`customer #${i}: T must be a finite number ≥ 0, got ${T}`);
   if (!Number.isFinite(tx) || tx < 0 || tx > T + TOLERANCE) {
@@ -205,6 +212,7 @@ function makeObjective(P: BgNbdPatterns): ObjectiveWithGradient {
   const invBx1 = new Float64Array(P.maxX + 1);
   const N = P.customers;
   return (theta, grad) => {
+    if (!withinLogParameterBox(theta)) return Number.NaN;
     const r = Math.exp(theta[0]!);
     const alpha = Math.exp(theta[1]!);
     const a = Math.exp(theta[2]!);
@@ -365,7 +373,7 @@ export function fitBgNbd(
     customers: P.customers,
     patterns: P.size,
     iterations,
-    converged: result.converged,
+    converged: result.converged && !atLogParameterWall(result.x),
   };
 }
 

@@ -13,7 +13,15 @@
 import type { BgNbdParams } from './bgnbd.js';
 import { bgnbdExpectedRepeat, checkBgNbdParams } from './bgnbd.js';
 import { ScoringError } from './errors.js';
-import { digamma, lnGamma, minimizeBfgs, minimizeNelderMead, type ObjectiveWithGradient } from './special.js';
+import {
+  atLogParameterWall,
+  digamma,
+  lnGamma,
+  minimizeBfgs,
+  minimizeNelderMead,
+  withinLogParameterBox,
+  type ObjectiveWithGradient,
+} from './special.js';
 
 export interface GammaGammaParams {
   readonly p: number;
@@ -106,6 +114,7 @@ function groupSpend(rows: readonly SpendObservation[]): SpendPatterns {
 function makeObjective(S: SpendPatterns): ObjectiveWithGradient {
   const N = S.customers;
   return (theta, grad) => {
+    if (!withinLogParameterBox(theta)) return Number.NaN;
     const p = Math.exp(theta[0]!);
     const q = Math.exp(theta[1]!);
     const gamma = Math.exp(theta[2]!);
@@ -199,7 +208,7 @@ export function fitGammaGamma(rows: readonly SpendObservation[], options: { star
     customers: S.customers,
     skipped: S.skipped,
     iterations,
-    converged: result.converged,
+    converged: result.converged && !atLogParameterWall(result.x),
   };
 }
 

@@ -276,10 +276,15 @@ export function scoreHealth(input: HealthInput, options: ScoreHealthOptions = {}
     else if (exclude.has(key)) excluded.push(key);
     else present.push({ key, m });
   }
+  // A weight that is negative or not a number counts as 0 (validation reports it).
+  const weightOf = (key: MeasureKey): number => {
+    const w = config.weights[key];
+    return Number.isFinite(w) && w > 0 ? w : 0;
+  };
   let totalWeight = 0;
-  for (const { key } of present) totalWeight += Math.max(0, config.weights[key]);
+  for (const { key } of present) totalWeight += weightOf(key);
   const measures: Measure[] = present.map(({ key, m }) => {
-    const configuredWeight = Math.max(0, config.weights[key]);
+    const configuredWeight = weightOf(key);
     const weight = totalWeight > 0 ? configuredWeight / totalWeight : 0;
     const neutral = NEUTRAL_SCORES[key];
     return {

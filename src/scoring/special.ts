@@ -132,6 +132,29 @@ export interface MinimizeResult {
   readonly converged: boolean;
 }
 
+/**
+ * Models are fitted over log-parameters inside |θ| ≤ 30 (parameters between
+ * 1e-13 and 1e13). Data that push a fit to that wall (a handful of customers,
+ * nobody repeating) have no finite maximum-likelihood estimate; the objectives
+ * return NaN beyond it so the optimizers stay inside and report no convergence.
+ */
+export const LOG_PARAMETER_LIMIT = 30;
+
+export function withinLogParameterBox(theta: ArrayLike<number>): boolean {
+  for (let i = 0; i < theta.length; i++) {
+    if (!(Math.abs(theta[i]!) <= LOG_PARAMETER_LIMIT)) return false;
+  }
+  return true;
+}
+
+/** True when a fitted log-parameter sits at the wall of the box. */
+export function atLogParameterWall(theta: ArrayLike<number>): boolean {
+  for (let i = 0; i < theta.length; i++) {
+    if (Math.abs(theta[i]!) > LOG_PARAMETER_LIMIT - 1) return true;
+  }
+  return false;
+}
+
 /** Objective that returns f(x) and writes ∇f(x) into `grad`. */
 export type ObjectiveWithGradient = (x: Float64Array, grad: Float64Array) => number;
 
@@ -201,11 +224,17 @@ export function minimizeBfgs(
       slope = -dot(g, g);
       scaled = false;
     }
+    // The predicted decrease is below what f can resolve in floating point:
+    // nothing measurable is left to gain, so stop instead of backtracking in noise.
+    if (-slope <= 1e-12 * (1 + Math.abs(f))) {
+      converged = true;
+      break;
+    }
     // On the very first step keep the move modest: unit length in log-space.
     let step = scaled ? 1 : Math.min(1, 1 / Math.sqrt(dot(direction, direction)));
     let fNew = Number.NaN;
     let accepted = false;
-    for (let k = 0; k < 60; k++) {
+    for (let k = 0; k < 30; k++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i]! + step * direction[i]!;
       fNew = fg(xNew, gNew);
       evaluations++;
@@ -215,7 +244,12 @@ export function minimizeBfgs(
       }
       step *= Number.isFinite(fNew) ? 0.5 : 0.1;
     }
-    if (!accepted) break;
+    if (!accepted) {
+      // No step along a descent direction lowers f: either the gradient is
+      // mostly rounding noise (fine) or the problem is ill-posed (not fine).
+      converged = maxAbs(g) < Math.sqrt(gtol);
+      break;
+    }
     let sy = 0;
     for (let i = 0; i < n; i++) {
       s[i] = xNew[i]! - x[i]!;
