@@ -115,6 +115,16 @@ addCommands(
     },
   },
   {
+    path: ['demo'],
+    usage: 'retain demo',
+    summary: 'seed a sample book, score it through the real queue, and show what reps would see (console mode)',
+    help: 'Uses DATABASE_URL and REDIS_URL (defaults: local retain database and Redis). Safe to re-run.',
+    run: async (_args, io, config) => {
+      const { runDemo } = await import('./demo/demo.js');
+      return runDemo(config, io);
+    },
+  },
+  {
     path: ['slash'],
     usage: 'retain slash "/customer acme" --as U0123 [--channel C0123]',
     summary: 'run a slash command as a user and print the reply (console mode)',

@@ -103,6 +103,8 @@ export interface StartOptions extends BuildOptions {
   /** Listen on this port instead of PORT (tests use 0). */
   port?: number;
   handleSignals?: boolean;
+  /** Register repeating schedules when the worker starts (default true; the demo drives jobs itself). */
+  schedules?: boolean;
 }
 
 /** Start the web and/or worker roles; shutdown runs in a fixed order. */
@@ -154,7 +156,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   if (opts.roles.includes('worker')) {
     workerRedis = createRedis(config.env.REDIS_URL, 'worker', logger);
     workers.push(...createWorkers(ctx, workerRedis, config.env.RETAIN_QUEUE_PREFIX, handlers));
-    if (ctx.queues) {
+    if (ctx.queues && opts.schedules !== false) {
       const specs = [...staticSchedules(config)];
       for (const f of scheduleFactories) specs.push(...(await f(ctx)));
       await registerSchedules(ctx.queues, specs, logger);

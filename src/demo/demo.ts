@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import type { AppConfig } from '../config/index.js';
+import type { Io } from '../cli/registry.js';
+import { upsertMember, upsertTeam, findTeamByKey } from '../customers/roster.repository.js';
+import { formatImportReport, importCustomers, importEvents } from '../ingest/import.service.js';
+import { start } from '../main.js';
+import type { AppContext } from '../platform/context.js';
+import { createDb } from '../platform/db.js';
+import { createLogger } from '../platform/logger.js';
+import { blocksToText } from '../slack/blocks.js';
+import { createConsoleGateway } from '../slack/gateway.js';
+import { slashHandlers } from '../slack/slash.registry.js';
+import { customersCsv, eventsCsv, generateDemoBook, type DemoBook } from './generate.js';
+
+/**
+ * `retain demo`: the real pipeline on the local Postgres and Redis, in console
+ * mode. Seeds a deterministic book through the real CSV import, runs the
+ * scoring through the real queue and worker, then shows what reps would see.
+ * Safe to re-run: every step is idempotent.
+ */
+export interface DemoStep {
+  title: string;
+  run(ctx: AppContext, book: DemoBook, io: Io): Promise<void>;
+}
+
+/** Features add demo steps (digests, alerts…) that run after scoring. */
+export const demoSteps: DemoStep[] = [];
+
+async function seedPeople(ctx: AppContext, book: DemoBook): Promise<void> {
+  for (const t of book.teams) await upsertTeam(ctx.db, { key: t.key, name: t.name, channelId: t.channelId, tz: t.tz });
+  for (const m of book.members) {
+    const team = await findTeamByKey(ctx.db, m.team);
+    await upsertMember(ctx.db, { slackUserId: m.slackUserId, teamId: team!.id, role: m.role, alertChannelId: null, displayName: m.name });
+  }
+}
+
+async function seedTouches(ctx: AppContext, book: DemoBook): Promise<void> {
+  // Set-based and idempotent: a touch or feedback already present (same customer, kind, time) is skipped.
+  await sql`
+    INSERT INTO interactions (customer_id, author_slack_id, kind, note, occurred_at)
+    SELECT c.id, t.author, t.kind, t.note, t."occurredAt"::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(book.touches)}::jsonb) AS t(customer text, author text, kind text, note text, "occurredAt" text)
+    JOIN customers c ON c.external_id = t.customer
+    WHERE NOT EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND i.kind = t.kind AND i.occurred_at = t."occurredAt"::timestamptz)`.execute(ctx.db);
+  await sql`
+    INSERT INTO feedback (customer_id, author_slack_id, kind, sentiment, text, source, created_at)
+    SELECT c.id, f.author, f.kind, f.sentiment, f.text, 'demo', f."createdAt"::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(book.feedback)}::jsonb) AS f(customer text, author text, kind text, sentiment numeric, text text, "createdAt" text)
+    JOIN customers c ON c.external_id = f.customer
+    WHERE NOT EXISTS (SELECT 1 FROM feedback x WHERE x.customer_id = c.id AND x.created_at = f."createdAt"::timestamptz)`.execute(ctx.db);
+  const churned = book.customers.filter((c) => c.churnedAt).map((c) => ({ id: c.externalId, at: c.churnedAt }));
+  await sql`
+    UPDATE customers c SET status = 'churned', churned_at = x.at::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(churned)}::jsonb) AS x(id text, at text)
+    WHERE c.external_id = x.id AND c.status <> 'churned'`.execute(ctx.db);
+}
+
+/** A book generated on an earlier day has other timestamps: drop its signals, touches and feedback first. */
+async function replaceStaleDemoData(ctx: AppContext, book: DemoBook): Promise<void> {
+  const probe = book.events[0]!;
+  const demo = await sql<{ total: string; current: string }>`
+    SELECT count(*) AS total, count(*) FILTER (WHERE s.occurred_at = ${probe.occurredAt}::timestamptz) AS current
+    FROM signals s WHERE s.source = 'demo' AND s.external_id = ${probe.externalId}`.execute(ctx.db);
+  const row = demo.rows[0];
+  if (!row || Number(row.total) === 0 || Number(row.current) > 0) return;
+  const authors = book.members.map((m) => m.slackUserId);
+  await sql`DELETE FROM signals WHERE source = 'demo'`.execute(ctx.db);
+  await sql`DELETE FROM feedback WHERE source = 'demo'`.execute(ctx.db);
+  await ctx.db.deleteFrom('interactions').where('author_slack_id', 'in', authors).execute();
+}
+
+async function waitForQueues(ctx: AppContext, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await ctx.queues!.counts();
+    const busy = Object.values(counts).reduce((n, c) => n + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), 0);
+    if (busy === 0 || Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: string[] } = {}): Promise<number> {
+  const logger = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
+  // The demo's queues are its own, so a running `retain start` never takes its jobs.
+  const demoConfig: AppConfig = {
+    ...config,
+    env: { ...config.env, RETAIN_QUEUE_PREFIX: `${config.env.RETAIN_QUEUE_PREFIX}-demo` },
+    slack: { kind: 'console' },
+    settings: { ...config.settings, pacing: { ...config.settings.pacing, perChannelMs: 0 } },
+  };
+  const printed: string[] = [];
+  const gateway = createConsoleGateway((line) => printed.push(line));
+  io.out(`retain demo — database ${new URL(config.env.DATABASE_URL).pathname.slice(1)}, redis ${new URL(config.env.REDIS_URL).host}`);
+  const running = await start({ roles: ['worker'], config: demoConfig, logger, slack: gateway, schedules: false });
+  const { ctx } = running;
+  try {
+    // Anchored at the start of today (UTC): re-running today changes nothing;
+    // on a later day the previous book's signals are replaced, not doubled.
+    const today = new Date(ctx.clock.now().toISOString().slice(0, 10) + 'T00:00:00Z');
+    const book = generateDemoBook(today);
+    await replaceStaleDemoData(ctx, book);
+    io.out(`\n1. Sample book: ${book.customers.length} customers in ${book.teams.length} teams, ${book.members.length} people, ${book.events.length} signals over 18 months`);
+    await seedPeople(ctx, book);
+    const dir = mkdtempSync(join(tmpdir(), 'retain-demo-'));
+    writeFileSync(join(dir, 'customers.csv'), customersCsv(book));
+    writeFileSync(join(dir, 'events.csv'), eventsCsv(book));
+    const handle = createDb(config.env.DATABASE_URL, logger, 2);
+    try {
+      io.out(formatImportReport('customers', await importCustomers(handle.pool, join(dir, 'customers.csv'), 'customers.csv')));
+      io.out(formatImportReport('events', await importEvents(handle.pool, join(dir, 'events.csv'), 'events.csv', 'demo')));
+    } finally {
+      await handle.close();
+    }
+    await seedTouches(ctx, book);
+
+    io.out('\n2. Scoring the book through the queue (worker in this process)…');
+    const started = performance.now();
+    await ctx.queues!.add('rescore', { mode: 'full' });
+    await waitForQueues(ctx, 120_000);
+    const run = await ctx.db.selectFrom('scoring_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const bands = await ctx.db.selectFrom('customer_scores').select(['band', ctx.db.fn.countAll<string>().as('n')]).groupBy('band').execute();
+    io.out(`   run ${run?.id ?? '?'} ${run?.status ?? ''}: ${run?.customers_scored ?? 0} customers scored in ${((performance.now() - started) / 1000).toFixed(1)}s; bands ${bands.map((b) => `${b.band} ${b.n}`).join(', ') || '(none yet)'}`);
+
+    for (const step of demoSteps) {
+      io.out(`\n${step.title}`);
+      await step.run(ctx, book, io);
+      await waitForQueues(ctx, 60_000);
+    }
+    if (printed.length) {
+      io.out(`\n3. What retain would post to Slack (${gateway.posted.length} messages; first few):`);
+      for (const line of printed.slice(0, 6)) io.out(line);
+    }
+
+    const rep = book.members.find((m) => m.role === 'rep')!;
+    const slipping = book.customers.find((c) => c.archetype === 'slipping' && c.owner === rep.slackUserId) ?? book.customers.find((c) => c.archetype === 'slipping')!;
+    const thriving = book.customers.find((c) => c.archetype === 'thriving')!;
+    const chinese = book.customers.find((c) => /[\u4e00-\u9fff]/.test(c.name))!;
+    const typo = thriving.name.replace(/[aeiou](?=[^aeiou]*$)/, '');
+    const lookups = opts.lookups ?? [`/customer ${slipping.name}`, `/customer ${typo}`, `/customer ${chinese.name.slice(0, 2)}`, `/customer ${slipping.name.split(' ')[0]}`, '/customer mine'];
+    io.out(`\n4. What ${rep.name} (${rep.slackUserId}) sees in Slack:`);
+    for (const line of lookups) {
+      const m = /^(\/\S+)\s*(.*)$/.exec(line)!;
+      const handler = slashHandlers.get(m[1]!);
+      if (!handler) continue;
+      const reply = await handler(ctx, { userId: rep.slackUserId, channelId: 'CDEMO', text: m[2] ?? '' });
+      io.out(`\n$ ${line}\n${blocksToText(reply)}`);
+    }
+    io.out('\nDone. Try your own: npx retain slash "/customer <name>" --as U0DEMOREP1');
+    return 0;
+  } finally {
+    await running.stop();
+  }
+}
