@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseCustomerCommand, parseFeedbackCommand } from '../../src/slack/command.parser.js';
+import { handleCustomerCommand } from '../../src/slack/customer.command.js';
+
+describe('parseCustomerCommand', () => {
+  it.each([
+    ['', { kind: 'help' }],
+    ['help', { kind: 'help' }],
+    ['acme', { kind: 'lookup', query: 'acme' }],
+    ['  Acme   Corp ', { kind: 'lookup', query: 'Acme Corp' }],
+    ['"claim co"', { kind: 'lookup', query: 'claim co' }],
+    ['mine', { kind: 'mine', page: 1 }],
+    ['mine 3', { kind: 'mine', page: 3 }],
+    ['mine craft', { kind: 'lookup', query: 'mine craft' }],
+    ['claim acme', { kind: 'claim', query: 'acme', reason: null }],
+    ['claim acme corp -- I ran their QBR', { kind: 'claim', query: 'acme corp', reason: 'I ran their QBR' }],
+    ['claim "Acme Corp" worked with them', { kind: 'claim', query: 'Acme Corp', reason: 'worked with them' }],
+    ['assign acme <@U123ABC|bob> covering', { kind: 'assign', query: 'acme', userId: 'U123ABC', reason: 'covering' }],
+    ['release acme', { kind: 'release', query: 'acme' }],
+    ['history 阿里巴巴', { kind: 'history', query: '阿里巴巴' }],
+    ['log acme corp call discussed renewal', { kind: 'log', query: 'acme corp', interaction: 'call', text: 'discussed renewal' }],
+    ['log "Call Center Inc" meeting kickoff', { kind: 'log', query: 'Call Center Inc', interaction: 'meeting', text: 'kickoff' }],
+  ])('%j', (input, expected) => {
+    expect(parseCustomerCommand(input)).toEqual(expected);
+  });
+
+  it.each([
+    ['claim', 'customer is missing', '/customer claim'],
+    ['assign acme', 'Mention the new owner', '/customer assign'],
+    ['assign acme @bob', 'could not read that @mention', '/customer assign'],
+    ['log acme', 'What kind of touch', '/customer log'],
+    ['log acme call', 'Add a few words', '/customer log'],
+    ['release', 'customer is missing', '/customer release'],
+  ])('%j is invalid with the right form', (input, problem, usage) => {
+    const c = parseCustomerCommand(input);
+    expect(c.kind).toBe('invalid');
+    if (c.kind === 'invalid') {
+      expect(c.problem).toContain(problem);
+      expect(c.usage).toContain(usage);
+    }
+  });
+
+  it('never throws, whatever the text', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('claim', 'assign', 'log', 'mine', 'release').chain((v) => fc.string().map((s) => `${v} ${s}`))), (text) => {
+        const c = parseCustomerCommand(text);
+        expect(c.kind).toBeTypeOf('string');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('answers any text with a reply and never throws (handler without a database for help/invalid)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('help', 'claim', 'log x', 'assign x @y', ''), async (text) => {
+        const reply = await handleCustomerCommand({ logger: (await import('../../src/platform/logger.js')).silentLogger } as never, { userId: 'U1', channelId: 'C1', text });
+        expect(reply.blocks.length).toBeGreaterThan(0);
+      }),
+    );
+  });
+});
+
+describe('parseFeedbackCommand', () => {
+  it.each([
+    ['acme: exports are slow #complaint', { kind: 'feedback', query: 'acme', text: 'exports are slow #complaint' }],
+    ['"Acme Corp" love the new UI', { kind: 'feedback', query: 'Acme Corp', text: 'love the new UI' }],
+    ['阿里巴巴：系统太慢了', { kind: 'feedback', query: '阿里巴巴', text: '系统太慢了' }],
+    ['acme corp -- wants SSO', { kind: 'feedback', query: 'acme corp', text: 'wants SSO' }],
+    ['acme great call', { kind: 'feedback', query: 'acme', text: 'great call' }],
+  ])('%j', (input, expected) => expect(parseFeedbackCommand(input)).toEqual(expected));
+
+  it('says what is missing', () => {
+    expect(parseFeedbackCommand('acme')).toMatchObject({ kind: 'invalid', problem: expect.stringContaining('text is missing') });
+  });
+
+  it('never throws', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (t) => void parseFeedbackCommand(t)), { numRuns: 2000 });
+  });
+});
