@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './20261124_0001_domain.js';
+import * as m0100 from './20261124_0100_ingest.js';
 
 /**
  * Static migration provider (STACK.md trap 8): FileMigrationProvider breaks
@@ -7,6 +8,7 @@ import * as m0001 from './20261124_0001_domain.js';
  */
 export const migrations: Record<string, Migration> = {
   '20261124_0001_domain': m0001,
+  '20261124_0100_ingest': m0100,
 };
 
 export const migrationProvider: MigrationProvider = {

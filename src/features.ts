@@ -2,4 +2,5 @@
  * Side-effect imports that register each feature's listeners, routes,
  * schedules and CLI verbs with the composition root. One line per feature.
  */
+import './ingest/ingest.routes.js';
 export {};

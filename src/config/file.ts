@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, formatIssues } from './env.js';
+import { SIGNAL_KINDS } from '../ingest/signal.table.js';
 
 /**
  * The optional JSON file named by RETAIN_CONFIG: weights, thresholds and
@@ -25,6 +26,67 @@ export const weightsSchema = z
   })
   .strict()
   .refine((w) => Object.values(w).some((v) => v > 0), 'at least one weight must be > 0');
+
+// Ingest API (POST /api/v1/*): limits, backpressure and the Segment mapping.
+const messagePath = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z_$][\w$-]*(\.[\w$ -]+)*$/, 'must be a dotted path into the message, e.g. "properties.revenue"');
+const segmentMatchRule = z
+  .object({ path: messagePath, as: z.enum(['external_id', 'domain', 'email_domain', 'segment_user']) })
+  .strict();
+export const ingestSchema = z
+  .object({
+    /** Ingest requests handled at once per web process; more get 503 + Retry-After. */
+    maxInFlight: z.number().int().min(1).max(1_000).default(8),
+    maxItems: z.number().int().min(1).max(100_000).default(10_000),
+    maxBodyBytes: z.number().int().min(1_024).max(268_435_456).default(8_388_608),
+    retryAfterSeconds: z.number().int().min(1).max(3_600).default(1),
+    statementTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+    segment: z
+      .object({
+        /** Segment event name → signal kind and where its value is; "*" matches any other event. */
+        events: z
+          .record(z.string().min(1), z.object({ kind: z.enum(SIGNAL_KINDS), value: messagePath.optional() }).strict())
+          .default({ 'Order Completed': { kind: 'order', value: 'properties.revenue' }, '*': { kind: 'usage' } }),
+        /** How a message finds its customer: the first rule that matches exactly one customer wins. */
+        match: z
+          .array(segmentMatchRule)
+          .min(1)
+          .default([
+            { path: 'context.groupId', as: 'external_id' },
+            { path: 'groupId', as: 'external_id' },
+            { path: 'traits.external_id', as: 'external_id' },
+            { path: 'context.traits.external_id', as: 'external_id' },
+            { path: 'traits.domain', as: 'domain' },
+            { path: 'context.traits.domain', as: 'domain' },
+            { path: 'traits.email', as: 'email_domain' },
+            { path: 'context.traits.email', as: 'email_domain' },
+            { path: 'userId', as: 'segment_user' },
+          ]),
+        /** Customer field → trait paths of a `group` call (first non-empty wins). */
+        groupTraits: z
+          .object({
+            name: z.array(messagePath).default(['name']),
+            domain: z.array(messagePath).default(['domain', 'website']),
+            plan: z.array(messagePath).default(['plan']),
+            arr: z.array(messagePath).default(['arr']),
+            currency: z.array(messagePath).default(['currency']),
+            renewal_date: z.array(messagePath).default(['renewal_date']),
+            owner_slack_id: z.array(messagePath).default(['owner_slack_id']),
+            team: z.array(messagePath).default(['team']),
+          })
+          .strict()
+          .prefault({}),
+        /** Mail providers whose domain says nothing about the customer. */
+        ignoreEmailDomains: z
+          .array(z.string().trim().toLowerCase())
+          .default(['gmail.com', 'googlemail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'live.com', 'icloud.com', 'me.com', 'aol.com', 'proton.me', 'protonmail.com', 'qq.com', '163.com', '126.com', 'gmx.de', 'web.de']),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 
 export const fileConfigSchema = z
   .object({
@@ -93,6 +155,7 @@ export const fileConfigSchema = z
       })
       .strict()
       .prefault({}),
+    ingest: ingestSchema.prefault({}),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import type { AlertTable, NotificationTable, RenewalTable } from '../alerts/alert.table.js';
 import type { CustomerTable, MemberTable, TeamTable } from '../customers/customer.table.js';
 import type { FeedbackTable, InteractionTable } from '../feedback/feedback.table.js';
+import type { SegmentUserTable, StripeCustomerTable, StripeEventTable } from '../ingest/ingest.table.js';
 import type { SignalTable } from '../ingest/signal.table.js';
 import type { DisputeTable, OwnershipEventTable } from '../ownership/ownership.table.js';
 import type { CustomerScoreTable, ModelFitTable, ScoreHistoryTable, ScoringRunTable } from '../scores/score.table.js';
@@ -22,4 +23,7 @@ export interface Database {
   renewals: RenewalTable;
   alerts: AlertTable;
   notifications: NotificationTable;
+  segment_users: SegmentUserTable;
+  stripe_customers: StripeCustomerTable;
+  stripe_events: StripeEventTable;
 }

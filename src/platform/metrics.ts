@@ -129,4 +129,7 @@ export const metrics = {
   notificationsSent: registry.counter('retain_notifications_sent_total', 'Notifications delivered to Slack, by kind'),
   notificationsFailed: registry.counter('retain_notifications_failed_total', 'Notifications that failed for good, by kind and reason'),
   slack429: registry.counter('retain_slack_rate_limited_total', 'Slack 429 answers received, by method'),
+  ingestRequests: registry.counter('retain_ingest_requests_total', 'Ingest API requests answered, by endpoint and HTTP status'),
+  ingestInFlight: registry.gauge('retain_ingest_in_flight', 'Ingest API requests being handled now'),
+  ingestSeconds: registry.histogram('retain_ingest_request_seconds', 'Time to handle an ingest API request, by endpoint'),
 };
