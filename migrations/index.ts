@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './20261124_0001_domain.js';
 import * as m0100 from './20261124_0100_ingest.js';
+import * as m0200 from './20261124_0200_ownership.js';
 
 /**
  * Static migration provider (STACK.md trap 8): FileMigrationProvider breaks
@@ -9,6 +10,7 @@ import * as m0100 from './20261124_0100_ingest.js';
 export const migrations: Record<string, Migration> = {
   '20261124_0001_domain': m0001,
   '20261124_0100_ingest': m0100,
+  '20261124_0200_ownership': m0200,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -3,4 +3,5 @@
  * schedules and CLI verbs with the composition root. One line per feature.
  */
 import './ingest/ingest.routes.js';
+import './ownership/register.js';
 export {};

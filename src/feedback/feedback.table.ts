@@ -5,6 +5,7 @@ export const FEEDBACK_KINDS = ['complaint', 'praise', 'suggestion', 'question'] 
 export type FeedbackKind = (typeof FEEDBACK_KINDS)[number];
 export const INTERACTION_KINDS = ['call', 'meeting', 'email', 'qbr', 'note'] as const;
 export type InteractionKind = (typeof INTERACTION_KINDS)[number];
+export type FeedbackKindSource = 'tag' | 'auto' | 'chosen';
 
 export interface FeedbackTable {
   id: Generated<string>;
@@ -16,6 +17,13 @@ export interface FeedbackTable {
   source: Generated<string>;
   message_permalink: string | null;
   created_at: Timestamp;
+  /** Where the kind came from: a #tag, the classifier, or picked in the shortcut modal. */
+  kind_source: Generated<FeedbackKindSource>;
+  /** The Slack message it was logged from (message shortcut). */
+  message_channel_id: string | null;
+  message_ts: string | null;
+  /** The complaint_tier_a alert this feedback raised, if any. */
+  alert_id: string | null;
 }
 
 export interface InteractionTable {

@@ -29,6 +29,8 @@ export const JOBS = {
   deliver: { queue: QUEUES.delivery, schema: z.object({ notificationId: z.string().regex(/^\d+$/), slotAt: z.number().int().positive().optional() }) },
   /** Re-enqueue outbox rows whose job was lost (Redis outage between claim and enqueue, crash). */
   sweepOutbox: { queue: QUEUES.scans, schema: z.object({}) },
+  /** Escalate ownership disputes undecided after disputes.escalateAfterDays (re-posted once). */
+  expireDisputes: { queue: QUEUES.scans, schema: z.object({}) },
 } as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
 
 export type JobName = keyof typeof JOBS;

@@ -1,4 +1,5 @@
 import { deliveryHandlers } from '../alerts/delivery.job.js';
+import { disputeHandlers } from '../ownership/dispute.job.js';
 import { rescoreHandlers } from '../scores/rescore.job.js';
 import type { HandlerMap } from './worker.js';
 
@@ -6,4 +7,5 @@ import type { HandlerMap } from './worker.js';
 export const handlers: HandlerMap = {
   ...rescoreHandlers,
   ...deliveryHandlers,
+  ...disputeHandlers,
 };

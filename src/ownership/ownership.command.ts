@@ -1,0 +1,148 @@
+import { resolveCustomer } from '../customers/lookup.service.js';
+import type { AppContext } from '../platform/context.js';
+import { plainReply, type Reply } from '../slack/blocks.js';
+import type { CustomerCommand } from '../slack/command.parser.js';
+import type { CommandInput } from '../slack/customer.command.js';
+import { escapeMrkdwn, mention } from '../slack/escape.js';
+import {
+  alreadyAssignedReply,
+  alreadyOwnerReply,
+  assignedReply,
+  claimTakenReply,
+  disputeAlreadyOpenReply,
+  disputeOpenedReply,
+  historyReply,
+  HISTORY_MAX_EVENTS,
+  managersPhrase,
+  mineReply,
+  MINE_PAGE_SIZE,
+  notMemberReply,
+  otherTeamClaimReply,
+  refusalReply,
+  releasedReply,
+  unknownTargetReply,
+  unownedReply,
+} from './ownership.blocks.js';
+import { countOwnershipEvents, findActor, listBook, listOwnershipEvents, type MemberInfo } from './ownership.repository.js';
+import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
+import { isManagerRole, pageWindow } from './ownership.rules.js';
+
+/**
+ * `/customer claim|assign|release|history|mine`: who is asking → which
+ * customer → service → reply. Registered with the /customer router.
+ */
+type Cmd<K extends CustomerCommand['kind']> = Extract<CustomerCommand, { kind: K }>;
+
+/** The member typing the command, or the reply telling a stranger how to get added. */
+export async function actorOrReply(ctx: AppContext, slackUserId: string): Promise<MemberInfo | Reply> {
+  const actor = await findActor(ctx.db, slackUserId);
+  return actor ?? notMemberReply(slackUserId);
+}
+
+const isReply = (x: MemberInfo | Reply): x is Reply => 'blocks' in x;
+const gone = () => plainReply('That customer no longer exists.');
+
+export async function claimCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'claim'>): Promise<Reply> {
+  const actor = await actorOrReply(ctx, input.userId);
+  if (isReply(actor)) return actor;
+  const found = await resolveCustomer(ctx, cmd.query);
+  if (found.kind === 'reply') return found.reply;
+  const r = await claimAccount(ctx, actor, found.customer.id, cmd.reason);
+  const now = ctx.clock.now();
+  switch (r.kind) {
+    case 'not_found':
+      return gone();
+    case 'other_team':
+      return otherTeamClaimReply(r.customerName, r.teamName, await managersOf(ctx, r.teamId));
+    case 'already_owner':
+      return alreadyOwnerReply(r.customerName);
+    case 'dispute_open':
+      return disputeAlreadyOpenReply(r.customerName, r, now);
+    case 'taken':
+      return claimTakenReply(r.customerName, r.customerId);
+    case 'dispute':
+      return disputeOpenedReply(r.customerName, {
+        because: r.because,
+        ownerSlackId: r.ownerSlackId,
+        channelId: r.channelId,
+        daysToRenewal: r.daysToRenewal,
+        freezeDays: ctx.config.settings.renewals.freezeDays,
+        isManager: isManagerRole(actor.role),
+      });
+  }
+}
+
+export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'assign'>): Promise<Reply> {
+  const actor = await actorOrReply(ctx, input.userId);
+  if (isReply(actor)) return actor;
+  if (!isManagerRole(actor.role)) {
+    // Refuse before the lookup: the answer does not depend on the customer.
+    return refusalReply('Only managers and admins can assign accounts.', `Ask ${managersPhrase(actor.teamName, await managersOf(ctx, actor.teamId))}, or \`/customer claim\` it yourself.`);
+  }
+  const found = await resolveCustomer(ctx, cmd.query);
+  if (found.kind === 'reply') return found.reply;
+  const r = await assignAccount(ctx, actor, found.customer.id, cmd.userId, cmd.reason);
+  switch (r.kind) {
+    case 'not_found':
+      return gone();
+    case 'unknown_target':
+      return unknownTargetReply(cmd.userId);
+    case 'already_owner':
+      return alreadyAssignedReply(r.customerName, cmd.userId);
+    case 'refused': {
+      const team = r.teamName ? escapeMrkdwn(r.teamName) : 'its team';
+      if (r.why === 'other_team') {
+        return refusalReply(`*${escapeMrkdwn(r.customerName)}* belongs to team ${team}; you manage ${escapeMrkdwn(actor.teamName)}.`, `Ask ${managersPhrase(r.teamName, await managersOf(ctx, r.teamId))}.`);
+      }
+      if (r.why === 'target_other_team') {
+        return refusalReply(`${mention(cmd.userId)} is in team ${escapeMrkdwn(r.targetTeamName)}, not ${escapeMrkdwn(actor.teamName)}.`, 'Only an admin can move an account to another team.');
+      }
+      return refusalReply('Only managers and admins can assign accounts.', `Ask ${managersPhrase(r.teamName, await managersOf(ctx, r.teamId))}.`);
+    }
+    case 'assigned':
+      return assignedReply({ customerName: r.customerName, toSlackId: r.toSlackId, fromSlackId: r.fromSlackId, supersededDispute: r.superseded, told: r.told });
+  }
+}
+
+export async function releaseCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'release'>): Promise<Reply> {
+  const actor = await actorOrReply(ctx, input.userId);
+  if (isReply(actor)) return actor;
+  const found = await resolveCustomer(ctx, cmd.query);
+  if (found.kind === 'reply') return found.reply;
+  const r = await releaseAccount(ctx, actor, found.customer.id);
+  switch (r.kind) {
+    case 'not_found':
+      return gone();
+    case 'unowned':
+      return unownedReply(r.customerName);
+    case 'refused':
+      return refusalReply(
+        `You do not own *${escapeMrkdwn(r.customerName)}*${r.ownerSlackId ? ` (${mention(r.ownerSlackId)} does)` : ''}.`,
+        `Only its owner, ${managersPhrase(r.teamName, await managersOf(ctx, r.teamId))} can release it.`,
+      );
+    case 'released':
+      return releasedReply({ customerName: r.customerName, fromSlackId: r.fromSlackId, byOwner: r.byOwner, supersededDispute: r.superseded });
+  }
+}
+
+export async function historyCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'history'>): Promise<Reply> {
+  const actor = await actorOrReply(ctx, input.userId);
+  if (isReply(actor)) return actor;
+  const found = await resolveCustomer(ctx, cmd.query);
+  if (found.kind === 'reply') return found.reply;
+  const [events, total] = await Promise.all([
+    listOwnershipEvents(ctx.readDb, found.customer.id, HISTORY_MAX_EVENTS),
+    countOwnershipEvents(ctx.readDb, found.customer.id),
+  ]);
+  return historyReply(found.customer.name, events, total);
+}
+
+export async function mineCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'mine'>): Promise<Reply> {
+  const actor = await actorOrReply(ctx, input.userId);
+  if (isReply(actor)) return actor;
+  // Count first so an out-of-range page shows the last one instead of nothing.
+  const first = await listBook(ctx.readDb, actor.memberId, { offset: 0, limit: 0 });
+  const win = pageWindow(cmd.page, first.total, MINE_PAGE_SIZE);
+  const book = win.offset === 0 && first.total === 0 ? first : await listBook(ctx.readDb, actor.memberId, { offset: win.offset, limit: MINE_PAGE_SIZE });
+  return mineReply({ accounts: book.accounts, total: book.total, page: win.page, pages: win.pages, outOfRange: win.outOfRange, now: ctx.clock.now() });
+}
