@@ -46,6 +46,8 @@ function insertMatchedAndBump(source: string): RawBuilder<unknown> {
     ins AS (
       INSERT INTO signals (customer_id, kind, occurred_at, value, external_id, dedupe_key, source)
       SELECT customer_id, kind, occurred_at, value, external_id, dedupe_key, ${source} FROM matched
+      -- One key order for every batch: two batches holding the same new keys wait, never deadlock.
+      ORDER BY customer_id, kind, occurred_at, dedupe_key
       ON CONFLICT (customer_id, kind, occurred_at, dedupe_key) DO NOTHING
       RETURNING customer_id, kind
     ), touched AS (
@@ -147,6 +149,7 @@ export async function mergeCustomers(trx: DbOrTrx, rows: readonly CustomerMergeR
       SELECT external_id, coalesce(name, existing_name), domain, plan, arr, currency, renewal_date, owner_id,
              CASE WHEN owner_id IS NOT NULL THEN now() END, coalesce(team_ref, owner_team_id)
       FROM resolved WHERE problem IS NULL
+      ORDER BY external_id -- one lock order for concurrent batches (no deadlock)
       ON CONFLICT (external_id) DO UPDATE SET
         name = EXCLUDED.name,
         domain = coalesce(EXCLUDED.domain, c.domain),
@@ -228,7 +231,7 @@ export async function linkSegmentUsers(trx: DbOrTrx, links: readonly { userId: s
   const last = new Map(links.map((l) => [l.userId, l.customerId]));
   const { rows } = await sql<{ user_id: string }>`
     INSERT INTO segment_users AS s (user_id, customer_id)
-    SELECT * FROM unnest(${[...last.keys()]}::text[], ${[...last.values()]}::bigint[])
+    SELECT * FROM unnest(${[...last.keys()]}::text[], ${[...last.values()]}::bigint[]) AS t(user_id, customer_id) ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, updated_at = now()
     WHERE s.customer_id IS DISTINCT FROM EXCLUDED.customer_id
     RETURNING s.user_id`.execute(trx);
