@@ -4,4 +4,6 @@
  */
 import './ingest/ingest.routes.js';
 import './ownership/register.js';
+import './feedback/register.js';
+import './home/register.js';
 export {};

@@ -1,0 +1,49 @@
+import { invalidReply } from '../customers/card.blocks.js';
+import { resolveCustomer } from '../customers/lookup.service.js';
+import { notMemberReply } from '../ownership/ownership.blocks.js';
+import { findActor } from '../ownership/ownership.repository.js';
+import type { AppContext } from '../platform/context.js';
+import { plainReply, type Reply } from '../slack/blocks.js';
+import { parseFeedbackCommand, type CustomerCommand } from '../slack/command.parser.js';
+import type { CommandInput } from '../slack/customer.command.js';
+import { guarded } from '../slack/guard.js';
+import { classifyFeedback } from './classify.rules.js';
+import { duplicateFeedbackReply, feedbackHelpReply, feedbackRecordedReply, interactionLoggedReply } from './feedback.blocks.js';
+import { logInteraction, recordFeedback } from './feedback.service.js';
+
+/** `/feedback <customer>: <text>`: parse → member → customer → classify → store. */
+export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput): Promise<Reply> {
+  const command = parseFeedbackCommand(input.text);
+  return guarded(ctx.logger, `/feedback ${command.kind}`, async () => {
+    if (command.kind === 'help') return feedbackHelpReply();
+    if (command.kind === 'invalid') return invalidReply(command.problem, command.usage);
+    const actor = await findActor(ctx.db, input.userId);
+    if (!actor) return notMemberReply(input.userId);
+    const found = await resolveCustomer(ctx, command.query);
+    if (found.kind === 'reply') return found.reply;
+    const c = classifyFeedback(command.text);
+    const r = await recordFeedback(ctx, {
+      authorSlackId: actor.slackUserId,
+      customerId: found.customer.id,
+      text: c.text,
+      kind: c.kind,
+      kindSource: c.source,
+      sentiment: c.sentiment,
+      source: 'slash',
+    });
+    if (r.kind === 'not_found') return plainReply('That customer no longer exists.');
+    if (r.kind === 'duplicate') return duplicateFeedbackReply(r.customerName, r.existingKind);
+    return feedbackRecordedReply({ customerName: r.customerName, kind: r.feedbackKind, kindSource: r.kindSource, sentiment: r.sentiment, text: c.text, alerted: r.alerted });
+  });
+}
+
+/** `/customer log <customer> <kind> <text>`. */
+export async function logCommand(ctx: AppContext, input: CommandInput, cmd: Extract<CustomerCommand, { kind: 'log' }>): Promise<Reply> {
+  const actor = await findActor(ctx.db, input.userId);
+  if (!actor) return notMemberReply(input.userId);
+  const found = await resolveCustomer(ctx, cmd.query);
+  if (found.kind === 'reply') return found.reply;
+  const logged = await logInteraction(ctx, { authorSlackId: actor.slackUserId, customerId: found.customer.id, kind: cmd.interaction, note: cmd.text });
+  if (!logged) return plainReply('That customer no longer exists.');
+  return interactionLoggedReply({ customerName: found.customer.name, kind: cmd.interaction, note: cmd.text });
+}

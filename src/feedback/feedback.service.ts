@@ -1,0 +1,142 @@
+import { claimNotification } from '../alerts/outbox.repository.js';
+import { scheduleDelivery } from '../alerts/outbox.service.js';
+import type { AppContext } from '../platform/context.js';
+import { complaintAlertNotice } from './feedback.blocks.js';
+import {
+  bumpDataChanged,
+  findFeedbackForMessage,
+  insertComplaintAlert,
+  insertFeedback,
+  insertInteraction,
+  lockFeedbackAccount,
+  setFeedbackAlert,
+  setFeedbackPermalink,
+} from './feedback.repository.js';
+import type { FeedbackKind, FeedbackKindSource, InteractionKind } from './feedback.table.js';
+
+/**
+ * Feedback and interactions logged from Slack. Each write bumps the
+ * customer's data_changed_at in the same transaction, so the incremental
+ * rescore picks it up. A complaint on a tier-A account raises a
+ * complaint_tier_a alert and claims the owner's notice in the outbox in that
+ * same transaction: the alert exists exactly when the feedback does, once.
+ */
+
+export interface NewFeedback {
+  authorSlackId: string;
+  customerId: string;
+  text: string;
+  kind: FeedbackKind;
+  kindSource: FeedbackKindSource;
+  sentiment: number;
+  source: 'slash' | 'shortcut';
+  message?: { channel: string; ts: string } | null;
+  permalink?: string | null;
+}
+
+export type FeedbackResult =
+  | { kind: 'not_found' }
+  | { kind: 'duplicate'; customerName: string; existingKind: FeedbackKind }
+  | {
+      kind: 'recorded';
+      feedbackId: string;
+      customerName: string;
+      feedbackKind: FeedbackKind;
+      sentiment: number;
+      kindSource: FeedbackKindSource;
+      /** Who was alerted about a tier-A complaint (owner, else the team channel); null when no alert. */
+      alerted: { channel: string; ownerSlackId: string | null } | null;
+    };
+
+export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<FeedbackResult> {
+  const now = ctx.clock.now();
+  const tx = await ctx.db.transaction().execute(async (trx) => {
+    const none = { notifications: [] as { id: string; channel_id: string }[] };
+    const account = await lockFeedbackAccount(trx, f.customerId);
+    if (!account) return { result: { kind: 'not_found' } as FeedbackResult, ...none };
+    const id = await insertFeedback(trx, {
+      customerId: f.customerId,
+      authorSlackId: f.authorSlackId,
+      kind: f.kind,
+      kindSource: f.kindSource,
+      sentiment: f.sentiment,
+      text: f.text,
+      source: f.source,
+      message: f.message ?? null,
+      permalink: f.permalink ?? null,
+      at: now,
+    });
+    if (!id) {
+      const existing = f.message ? await findFeedbackForMessage(trx, f.customerId, f.message.channel, f.message.ts) : undefined;
+      return { result: { kind: 'duplicate', customerName: account.name, existingKind: existing?.kind ?? f.kind } as FeedbackResult, ...none };
+    }
+    await bumpDataChanged(trx, f.customerId, now);
+
+    let alerted: { channel: string; ownerSlackId: string | null } | null = null;
+    const notifications: { id: string; channel_id: string }[] = [];
+    if (f.kind === 'complaint' && account.tier === 'A') {
+      const alertId = await insertComplaintAlert(trx, {
+        customerId: f.customerId,
+        health: account.health,
+        band: account.band,
+        pAlive: account.pAlive,
+        driverText: `complaint logged by ${f.authorSlackId}`,
+        at: now,
+      });
+      if (alertId) await setFeedbackAlert(trx, id, alertId);
+      const channel = account.owner ? (account.owner.alertChannelId ?? account.owner.slackUserId) : account.teamChannelId;
+      if (channel) {
+        const notice = complaintAlertNotice({
+          customerId: f.customerId,
+          customerName: account.name,
+          text: f.text,
+          authorSlackId: f.authorSlackId,
+          ownerSlackId: account.owner?.slackUserId ?? null,
+          health: account.health,
+          band: account.band,
+          permalink: f.permalink ?? null,
+        });
+        const nid = await claimNotification(trx, {
+          dedupeKey: `feedback-${id}-complaint`,
+          kind: 'complaint_tier_a',
+          channel,
+          text: notice.text,
+          blocks: notice.blocks,
+          customerId: f.customerId,
+          teamId: account.teamId,
+        });
+        if (nid) notifications.push({ id: nid, channel_id: channel });
+        alerted = { channel, ownerSlackId: account.owner?.slackUserId ?? null };
+      }
+    }
+    const result: FeedbackResult = { kind: 'recorded', feedbackId: id, customerName: account.name, feedbackKind: f.kind, sentiment: f.sentiment, kindSource: f.kindSource, alerted };
+    return { result, notifications };
+  });
+  await scheduleDelivery(ctx, tx.notifications);
+  return tx.result;
+}
+
+/** The message link is fetched after the modal is answered; stored when it arrives. */
+export async function attachPermalink(ctx: AppContext, feedbackId: string, channel: string, ts: string): Promise<void> {
+  try {
+    const link = await ctx.slack.permalink(channel, ts);
+    if (link) await setFeedbackPermalink(ctx.db, feedbackId, link);
+  } catch (error) {
+    ctx.logger.warn({ feedbackId, err: (error as Error).message }, 'could not fetch the message permalink');
+  }
+}
+
+/** `/customer log`: record a touch and mark the customer for rescoring. */
+export async function logInteraction(
+  ctx: AppContext,
+  i: { authorSlackId: string; customerId: string; kind: InteractionKind; note: string },
+): Promise<{ interactionId: string; at: Date } | null> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const exists = await trx.selectFrom('customers').select('id').where('id', '=', i.customerId).executeTakeFirst();
+    if (!exists) return null;
+    const interactionId = await insertInteraction(trx, { customerId: i.customerId, authorSlackId: i.authorSlackId, kind: i.kind, note: i.note, at: now });
+    await bumpDataChanged(trx, i.customerId, now);
+    return { interactionId, at: now };
+  });
+}
