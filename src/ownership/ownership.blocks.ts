@@ -21,7 +21,7 @@ export const ADD_MEMBER_HINT = (slackUserId: string) => `retain member add ${sla
 export function notMemberReply(slackUserId: string): Reply {
   const cmd = ADD_MEMBER_HINT(/^[UW][A-Z0-9]+$/.test(slackUserId) ? slackUserId : 'YOUR_SLACK_ID');
   return ephemeral(`You are not set up in retain yet. Ask an admin to add you: ${cmd}`, [
-    section(`:wave: You are not set up in retain yet, so you cannot change or log anything. Ask an admin to add you:\n\`${escapeMrkdwn(cmd)}\``),
+    section(`:wave: You are not set up in retain yet. Ask an admin to add you:\n\`${escapeMrkdwn(cmd)}\``),
     context('Anyone can still look customers up with `/customer <name>`.'),
   ]);
 }
