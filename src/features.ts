@@ -6,4 +6,5 @@ import './ingest/ingest.routes.js';
 import './ownership/register.js';
 import './feedback/register.js';
 import './home/register.js';
+import './scores/register.js';
 export {};

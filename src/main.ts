@@ -14,6 +14,7 @@ import { closeServer, createHttpServer, listen, sendJson, type Route } from './p
 import { createLogger, type Logger } from './platform/logger.js';
 import { createAndMigrate } from './platform/migrate.js';
 import { createRedis } from './platform/redis.js';
+import { scoringConfigFrom } from './scores/scoring.config.js';
 import { Shutdown } from './platform/shutdown.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { createConsoleGateway, createWebGateway, type SlackGateway } from './slack/gateway.js';
@@ -110,6 +111,8 @@ export interface StartOptions extends BuildOptions {
 /** Start the web and/or worker roles; shutdown runs in a fixed order. */
 export async function start(opts: StartOptions): Promise<Running> {
   const config = opts.config ?? loadConfig();
+  // A bad scoring section (weights, bands…) stops start-up with a line naming the setting.
+  scoringConfigFrom(config.settings);
   const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
   if (opts.migrate !== false) await createAndMigrate(config.env.DATABASE_URL, logger);
   const built = buildContext({ ...opts, config, logger });

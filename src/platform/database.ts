@@ -4,7 +4,7 @@ import type { FeedbackTable, InteractionTable } from '../feedback/feedback.table
 import type { SegmentUserTable, StripeCustomerTable, StripeEventTable } from '../ingest/ingest.table.js';
 import type { SignalTable } from '../ingest/signal.table.js';
 import type { DisputeTable, OwnershipEventTable } from '../ownership/ownership.table.js';
-import type { CustomerScoreTable, ModelFitTable, ScoreHistoryTable, ScoringRunTable } from '../scores/score.table.js';
+import type { CustomerScoreTable, ModelFitTable, RunPopulationTable, ScoreHistoryTable, ScoringRunBatchTable, ScoringRunTable } from '../scores/score.table.js';
 
 /** The Kysely schema: one entry per table, row types live with their feature. */
 export interface Database {
@@ -18,6 +18,8 @@ export interface Database {
   scoring_runs: ScoringRunTable;
   score_history: ScoreHistoryTable;
   customer_scores: CustomerScoreTable;
+  scoring_run_batches: ScoringRunBatchTable;
+  run_population: RunPopulationTable;
   ownership_events: OwnershipEventTable;
   disputes: DisputeTable;
   renewals: RenewalTable;

@@ -1,17 +1,51 @@
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
+import { failRun } from './rescore.repository.js';
+import { enqueueBatches, failBatch, prepareRun, runBatch } from './rescore.service.js';
+import { fitModels } from './fit.service.js';
+import { parseAsOf } from './as-of.js';
+
+/** True on the job's last attempt: after this failure BullMQ gives up. */
+function finalAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
 
 /**
- * Scheduled rescoring. This first version records each run so the schedule can
- * be seen working end to end through Redis; the scoring issue fills in batches.
+ * Scoring jobs. `rescore` prepares a run and fans it out; each `rescoreBatch`
+ * scores its customers and the last one closes the run; `fit` refits the
+ * purchase models. All three are safe to run more than once.
  */
 export const rescoreHandlers: HandlerMap = {
-  rescore: async (ctx, data) => {
-    const asOf = data.asOf ? new Date(data.asOf) : ctx.clock.now();
-    const run = await ctx.db
-      .insertInto('scoring_runs')
-      .values({ kind: data.mode, as_of: asOf, status: 'done', finished_at: new Date() })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { runId: run.id };
+  rescore: async (ctx, data, job) => {
+    const asOf = data.asOf ? parseAsOf(data.asOf) : undefined;
+    let runId: string | null = null;
+    try {
+      const prepared = await prepareRun(ctx, { mode: data.mode, ...(asOf ? { asOf } : {}), jobKey: job.id ?? null });
+      runId = prepared.run.id;
+      const batches = prepared.run.status === 'running' ? await enqueueBatches(ctx, prepared.run) : 0;
+      return { runId, batches };
+    } catch (e) {
+      if (runId && finalAttempt(job)) await failRun(ctx.db, runId, (e as Error).message);
+      throw e;
+    }
+  },
+
+  rescoreBatch: async (ctx, data, job) => {
+    try {
+      return await runBatch(ctx, data);
+    } catch (e) {
+      if (e instanceof UnrecoverableError || finalAttempt(job)) await failBatch(ctx, data, (e as Error).message ?? String(e));
+      throw e;
+    }
+  },
+
+  fit: async (ctx, data) => {
+    const asOf = data.asOf ? parseAsOf(data.asOf) : ctx.clock.now();
+    const report = await fitModels(ctx.db, asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger });
+    ctx.logger.info(
+      { asOf: report.asOfDate, bgnbd: report.bgnbd.params, gammagamma: report.gammagamma.params, stored: [report.bgnbd.stored, report.gammagamma.stored] },
+      'purchase models refitted',
+    );
+    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId };
   },
 };

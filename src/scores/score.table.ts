@@ -14,6 +14,10 @@ export interface StoredMeasure {
   key: string;
   score: number;
   weight: number;
+  /** Health points this measure moved the score from neutral. */
+  impact?: number;
+  /** The measure as a sentence. */
+  text?: string;
 }
 
 interface ScoreColumns {
@@ -57,6 +61,32 @@ export interface ScoringRunTable {
   customers_scored: Generated<number>;
   started_at: Timestamp;
   finished_at: Timestamp | null;
+  /** BullMQ id of the `rescore` job that opened the run (re-runs reuse the run). */
+  job_key: string | null;
+  /** What every batch shares: model parameters, stale feeds, which feeds exist (see rescore.service). */
+  context: Generated<JSONColumnType<Record<string, unknown>, string, string>>;
+  batches_failed: Generated<number>;
+  error: string | null;
+}
+
+export interface ScoringRunBatchTable {
+  run_id: string;
+  batch: number;
+  status: 'done' | 'failed';
+  customers_scored: Generated<number>;
+  error: string | null;
+  finished_at: Generated<Date>;
+}
+
+/** Scratch rows of one run: the customers it scores, their batch, RFM quintiles and tier. */
+export interface RunPopulationTable {
+  run_id: string;
+  customer_id: string;
+  batch: number;
+  rfm_r: number | null;
+  rfm_f: number | null;
+  rfm_m: number | null;
+  tier: Tier | null;
 }
 
 export interface ModelFitTable {

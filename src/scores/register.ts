@@ -1,0 +1,70 @@
+import { flag, UsageError } from '../cli/args.js';
+import { addCommands, withContext } from '../cli/registry.js';
+import { DAY_MS, isoDate } from '../platform/clock.js';
+import { parseAsOf } from './as-of.js';
+import { formatBacktestReport, runBacktest } from './backtest.service.js';
+import { fitModels, formatFitReport } from './fit.service.js';
+import { formatRescoreSummary, rescoreNow } from './rescore.service.js';
+
+/** `retain rescore`, `retain fit`, `retain backtest`. */
+addCommands(
+  {
+    path: ['rescore'],
+    usage: 'retain rescore [--incremental]',
+    summary: 'score every customer now (one full run, in this process) and print a summary',
+    help:
+      'Runs the same batch code as the workers, in this process. --incremental scores only customers with new signals, ' +
+      'feedback or interactions since their last score (and never-scored ones). Prints customers scored, time taken, ' +
+      'band counts and how many customers changed band.',
+    async run(args, io, config) {
+      const incremental = args.flags.incremental === true;
+      return withContext(config, { queues: true }, async ({ ctx }) => {
+        const result = await rescoreNow(ctx, { mode: incremental ? 'incremental' : 'full' });
+        for (const line of formatRescoreSummary(result)) io.out(line);
+        return result.run.status === 'done' ? 0 : 1;
+      });
+    },
+  },
+  {
+    path: ['fit'],
+    usage: 'retain fit [--as-of YYYY-MM-DD]',
+    summary: 'refit the purchase models (BG/NBD, Gamma-Gamma) from orders up to a date (default today)',
+    help: 'Stores each model in model_fits (a fit that did not converge keeps the previous one in use) and prints its parameters (time in weeks), log-likelihood and customers seen.',
+    async run(args, io, config) {
+      const raw = flag(args, 'as-of');
+      return withContext(config, {}, async ({ ctx }) => {
+        const asOf = raw ? parseAsOf(raw) : ctx.clock.now();
+        const report = await fitModels(ctx.db, asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger });
+        for (const line of formatFitReport(report)) io.out(line);
+        return report.bgnbd.params ? 0 : 1;
+      });
+    },
+  },
+  {
+    path: ['backtest'],
+    usage: 'retain backtest --as-of YYYY-MM-DD [--horizon 90]',
+    summary: 'replay the scoring as of a past date and report how well it ranked the accounts that churned',
+    help:
+      'Scores every customer active at the date with only the data known then (models fitted as of the date too), ' +
+      'then compares with churn in the following --horizon days (customers.churned_at, or renewals marked churned). ' +
+      'Reports AUC and the precision / recall of the churn warning as configured. Writes nothing but a backtest run row.',
+    async run(args, io, config) {
+      const raw = flag(args, 'as-of');
+      if (!raw) throw new UsageError('--as-of is required (e.g. --as-of 2026-06-30)');
+      const asOf = parseAsOf(raw);
+      const horizonRaw = flag(args, 'horizon') ?? '90';
+      const horizonDays = Number(horizonRaw);
+      if (!Number.isInteger(horizonDays) || horizonDays <= 0 || horizonDays > 3650) throw new UsageError('--horizon must be a whole number of days (1–3650)');
+      return withContext(config, {}, async ({ ctx }) => {
+        if (asOf.getTime() > ctx.clock.now().getTime()) throw new UsageError(`--as-of ${raw} is in the future`);
+        const windowEnd = new Date(asOf.getTime() + horizonDays * DAY_MS);
+        if (windowEnd.getTime() > ctx.clock.now().getTime()) {
+          io.err(`note: the horizon ends ${isoDate(windowEnd)}, after today — churn after today is not known yet`);
+        }
+        const report = await runBacktest(ctx, { asOf, horizonDays });
+        for (const line of formatBacktestReport(report)) io.out(line);
+        return 0;
+      });
+    },
+  },
+);

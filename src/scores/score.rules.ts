@@ -1,0 +1,214 @@
+/**
+ * Pure: one customer's aggregated facts (from the batch's set-based query) and
+ * the run's shared context in, one score row out. No database, no clock.
+ */
+import {
+  bgnbdExpectedRepeat,
+  bgnbdPAlive,
+  conditionalExpectedOrderValue,
+  customerLifetimeValue,
+  rfmSegment,
+  scoreHealth,
+  WEEKS_PER_YEAR,
+  type BgNbdParams,
+  type GammaGammaParams,
+  type HealthInput,
+  type MeasureKey,
+  type Quintile,
+  type ScoringConfig,
+  type ValueTier,
+} from '../scoring/index.js';
+import type { Band, StoredDriver, StoredMeasure, Tier } from './score.table.js';
+
+/** What the batch query knows about one customer as of the run's as-of time. */
+export interface CustomerFacts {
+  customerId: string;
+  /** Purchase-day summary (same-day orders merged); x null = no orders. Days are whole UTC days. */
+  x: number | null;
+  txDays: number | null;
+  TDays: number | null;
+  /** Mean value per repeat purchase day (0 when x = 0). */
+  meanRepeat: number | null;
+  /** Whether the customer ever had a usage signal (on or before as-of). */
+  hasUsage: boolean;
+  usageLast30: number;
+  usagePrev60: number;
+  /** Ages in days of complaints (signals and complaint feedback) within 90 days. */
+  complaintAgesDays: number[];
+  paymentFailures90d: number;
+  latestNps: number | null;
+  latestNpsAgeDays: number | null;
+  feedbackCount90d: number;
+  sentimentMean90d: number | null;
+  sentimentNegative90d: number;
+  sentimentPositive90d: number;
+  /** Days since the last logged interaction; null = never touched. */
+  daysSinceLastTouch: number | null;
+  /** Newest signal, feedback or interaction behind the score; null = no data at all. */
+  newestDataAt: Date | null;
+  rfm: { r: Quintile; f: Quintile; m: Quintile } | null;
+  tier: ValueTier | null;
+}
+
+/** Which feeds exist in the book at all (as of the run): absent feeds are missing measures, not zeros. */
+export interface FeedPresence {
+  complaints: boolean;
+  payments: boolean;
+  interactions: boolean;
+}
+
+export interface RunScoringInputs {
+  config: ScoringConfig;
+  bgnbd: BgNbdParams | null;
+  gammagamma: GammaGammaParams | null;
+  feeds: FeedPresence;
+  /** Measures left out for every customer because their feed is stale. */
+  excluded: readonly MeasureKey[];
+  /** Sentences naming the stale feeds, shown on every card of the run. */
+  staleTexts: readonly string[];
+  clv: { horizonMonths: number; annualDiscountRate: number };
+}
+
+export interface ComputedScore {
+  customerId: string;
+  health: number;
+  band: Band;
+  pAlive: number | null;
+  expectedOrders90d: number | null;
+  clv: number | null;
+  rfmR: number | null;
+  rfmF: number | null;
+  rfmM: number | null;
+  rfmSegment: string | null;
+  tier: Tier | null;
+  drivers: StoredDriver[];
+  measures: StoredMeasure[];
+  stale: string[];
+  newestDataAt: Date | null;
+}
+
+const WEEK_DAYS = 7;
+
+/**
+ * Per-batch cache of model values by purchase pattern: with day-granular data
+ * many customers share (x, t_x, T), and CLV is linear in the expected order
+ * value, so the series behind it is summed once per pattern.
+ */
+export type PatternMemo = Map<string, { pAlive: number; expected90: number; discountedPurchases: number | null }>;
+
+export function newPatternMemo(): PatternMemo {
+  return new Map();
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function patternValues(
+  inputs: RunScoringInputs,
+  memo: PatternMemo,
+  x: number,
+  txDays: number,
+  TDays: number,
+): { pAlive: number; expected90: number; discountedPurchases: number | null } | null {
+  const bg = inputs.bgnbd;
+  if (!bg) return null;
+  const key = `${x}|${txDays}|${TDays}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const tx = txDays / WEEK_DAYS;
+  const T = TDays / WEEK_DAYS;
+  const pAlive = bgnbdPAlive(bg, x, tx, T);
+  const expected90 = bgnbdExpectedRepeat(bg, 90 / WEEK_DAYS, x, tx, T);
+  let discountedPurchases: number | null = null;
+  if (inputs.gammagamma) {
+    // Σ_k ΔE[Y(t_k)] · discount_k, i.e. CLV per unit of expected order
+    // value: with p = 1, q = 2, γ = 1 and mean 1 the expected order value is
+    // exactly 1, so the CLV routine returns the discounted purchases alone.
+    const r = customerLifetimeValue({
+      bgnbd: bg,
+      gg: { p: 1, q: 2, gamma: 1 },
+      x,
+      tx,
+      T,
+      mean: 1,
+      horizonWeeks: (inputs.clv.horizonMonths * WEEKS_PER_YEAR) / 12,
+      annualDiscountRate: inputs.clv.annualDiscountRate,
+    });
+    discountedPurchases = r.expectedOrderValue > 0 ? r.clv / r.expectedOrderValue : 0;
+  }
+  const v = { pAlive, expected90, discountedPurchases };
+  memo.set(key, v);
+  return v;
+}
+
+/**
+ * The score of one customer, or null when nothing is known about them yet
+ * (no signal, feedback or interaction on or before as-of): the card then says
+ * "not scored yet" instead of showing a score made of absences.
+ */
+export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, memo: PatternMemo = newPatternMemo()): ComputedScore | null {
+  if (facts.newestDataAt === null) return null;
+
+  let pAlive: number | null = null;
+  let expectedOrders90d: number | null = null;
+  let clv: number | null = null;
+  if (facts.x !== null && facts.txDays !== null && facts.TDays !== null) {
+    const pattern = patternValues(inputs, memo, facts.x, facts.txDays, facts.TDays);
+    if (pattern) {
+      pAlive = pattern.pAlive;
+      expectedOrders90d = pattern.expected90;
+      if (pattern.discountedPurchases !== null && inputs.gammagamma) {
+        try {
+          const eov = conditionalExpectedOrderValue(inputs.gammagamma, facts.x, facts.x === 0 ? 0 : (facts.meanRepeat ?? 0));
+          clv = eov * pattern.discountedPurchases;
+          if (!Number.isFinite(clv)) clv = null;
+        } catch {
+          clv = null; // p·x + q ≤ 1: the fit cannot value this customer
+        }
+      }
+    }
+  }
+
+  const tier = facts.tier;
+  const input: HealthInput = {
+    usageLast30: facts.hasUsage ? facts.usageLast30 : null,
+    usagePrev60: facts.hasUsage ? facts.usagePrev60 : null,
+    // BG/NBD says a one-order customer is alive by assumption (dropout only
+    // follows a purchase); that says nothing about liveliness, so the
+    // purchase measure needs at least one repeat purchase day.
+    pAlive: facts.x !== null && facts.x >= 1 ? pAlive : null,
+    complaintAgesDays: inputs.feeds.complaints ? facts.complaintAgesDays : null,
+    sentimentMean: facts.feedbackCount90d > 0 ? facts.sentimentMean90d : null,
+    sentimentCount: facts.feedbackCount90d,
+    sentimentNegativeCount: facts.sentimentNegative90d,
+    sentimentPositiveCount: facts.sentimentPositive90d,
+    ...(inputs.feeds.interactions ? { daysSinceLastTouch: facts.daysSinceLastTouch } : {}),
+    tier,
+    paymentFailures90d: inputs.feeds.payments ? facts.paymentFailures90d : null,
+    latestNps: facts.latestNps,
+    latestNpsAgeDays: facts.latestNpsAgeDays,
+  };
+  const scored = scoreHealth(input, { config: inputs.config, exclude: inputs.excluded });
+  if (scored.health === null || scored.band === null) return null;
+
+  const rfm = facts.rfm;
+  return {
+    customerId: facts.customerId,
+    health: scored.health,
+    band: scored.band,
+    pAlive: pAlive === null ? null : round(pAlive, 6),
+    expectedOrders90d: expectedOrders90d === null ? null : round(expectedOrders90d, 4),
+    clv: clv === null ? null : round(clv, 2),
+    rfmR: rfm?.r ?? null,
+    rfmF: rfm?.f ?? null,
+    rfmM: rfm?.m ?? null,
+    rfmSegment: rfm ? rfmSegment(rfm.r, Math.floor((rfm.f + rfm.m + 1) / 2) as Quintile) : null,
+    tier,
+    drivers: scored.drivers.map((d) => ({ key: d.key, direction: d.direction, impact: round(d.impact, 2), text: d.text })),
+    measures: scored.measures.map((m) => ({ key: m.key, score: round(m.score, 1), weight: round(m.weight, 4), impact: round(m.impact, 2), text: m.text })),
+    stale: [...inputs.staleTexts],
+    newestDataAt: facts.newestDataAt,
+  };
+}
