@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './20261124_0001_domain.js';
 import * as m0100 from './20261124_0100_ingest.js';
 import * as m0200 from './20261124_0200_ownership.js';
+import * as m0300 from './20261124_0300_alerts.js';
 import * as m0400 from './20261124_0400_scoring.js';
 
 /**
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   '20261124_0001_domain': m0001,
   '20261124_0100_ingest': m0100,
   '20261124_0200_ownership': m0200,
+  '20261124_0300_alerts': m0300,
   '20261124_0400_scoring': m0400,
 };
 

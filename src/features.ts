@@ -7,4 +7,5 @@ import './ownership/register.js';
 import './feedback/register.js';
 import './home/register.js';
 import './scores/register.js';
+import './alerts/register.js';
 export {};

@@ -41,6 +41,19 @@ export interface AlertTable {
   verdict: 'useful' | 'false_alarm' | null;
   verdict_by_slack_id: string | null;
   verdict_at: Timestamp | null;
+  /** Every rule that fired when raised; `rule` is the main one (precision is measured per `rule`). */
+  triggers: ColumnType<AlertRule[], AlertRule[] | undefined, AlertRule[]>;
+  /** Who did what on the message, oldest first; the message is re-rendered from it. */
+  activity: JSONColumnType<AlertActivity[], string, string>;
+  resolved_reason: string | null;
+}
+
+export interface AlertActivity {
+  at: string;
+  by: string;
+  what: 'acknowledged' | 'snoozed' | 'useful' | 'false_alarm' | 'follow_up';
+  /** e.g. the snooze end (ISO) or the interaction kind. */
+  detail?: string;
 }
 
 export interface NotificationTable {

@@ -30,6 +30,29 @@ export async function claimNotification(db: DbOrTrx, n: NewNotification): Promis
   return row?.id ?? null;
 }
 
+/**
+ * Claim many keys in one statement (digests, reminder scans); returns the rows
+ * actually created (id, key, channel) — already-claimed keys are skipped.
+ */
+export async function claimNotifications(db: DbOrTrx, list: NewNotification[]): Promise<{ id: string; dedupe_key: string; channel_id: string }[]> {
+  if (list.length === 0) return [];
+  return db
+    .insertInto('notifications')
+    .values(
+      list.map((n) => ({
+        dedupe_key: n.dedupeKey,
+        kind: n.kind,
+        channel_id: n.channel,
+        payload: JSON.stringify({ text: n.text, ...(n.blocks ? { blocks: n.blocks } : {}) }),
+        customer_id: n.customerId ?? null,
+        team_id: n.teamId ?? null,
+      })),
+    )
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .returning(['id', 'dedupe_key', 'channel_id'])
+    .execute();
+}
+
 export async function getNotification(db: DbOrTrx, id: string) {
   return db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -58,11 +81,11 @@ export async function markSent(db: DbOrTrx, id: string, postedChannel: string, t
     .execute();
 }
 
-/** The post certainly did not happen (429, 5xx before acceptance): back to pending. */
+/** The post certainly did not happen (429): back to pending, and the try does not count as an attempt. */
 export async function markNotPosted(db: DbOrTrx, id: string, error: string): Promise<void> {
   await db
     .updateTable('notifications')
-    .set({ status: 'pending', sending_started_at: null, last_error: error.slice(0, 500), updated_at: new Date() })
+    .set({ status: 'pending', sending_started_at: null, attempts: sql<number>`greatest(attempts - 1, 0)`, last_error: error.slice(0, 500), updated_at: new Date() })
     .where('id', '=', id)
     .where('status', 'in', ['pending', 'sending'])
     .execute();
@@ -77,37 +100,71 @@ export async function markFailed(db: DbOrTrx, id: string, reason: string): Promi
     .execute();
 }
 
-/** Rows that should be on their way but may have lost their job (Redis outage, crash). */
-export async function listStrandedIds(db: DbOrTrx, olderThanSeconds: number, limit = 1000): Promise<string[]> {
-  const rows = await db
+/** A transient failure: remember why, leave the status as it is (the retry decides). */
+export async function noteError(db: DbOrTrx, id: string, error: string): Promise<void> {
+  await db.updateTable('notifications').set({ last_error: error.slice(0, 500), updated_at: new Date() }).where('id', '=', id).where('status', '!=', 'sent').execute();
+}
+
+/**
+ * Rows that should be on their way but may have lost their job (Redis outage
+ * between claim and enqueue, a job that stalled too often). Rows merely
+ * waiting for a far pacing slot show up too; the sweep skips those whose job
+ * is still queued.
+ */
+export async function listStranded(db: DbOrTrx, olderThanSeconds: number, limit = 1000): Promise<{ id: string; channel_id: string }[]> {
+  return db
     .selectFrom('notifications')
-    .select('id')
+    .select(['id', 'channel_id'])
     .where('status', 'in', ['pending', 'sending'])
     .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
     .orderBy('id')
     .limit(limit)
     .execute();
-  return rows.map((r) => r.id);
 }
 
 export async function listUnsent(db: DbOrTrx, limit = 200) {
   return db
     .selectFrom('notifications')
-    .select(['id', 'kind', 'channel_id', 'status', 'attempts', 'last_error', 'created_at', 'dedupe_key'])
-    .where('status', '!=', 'sent')
+    .select(['id', 'kind', 'channel_id', 'status', 'attempts', 'last_error', 'created_at', 'updated_at', 'dedupe_key'])
+    .where('status', 'in', ['pending', 'sending', 'failed'])
     .orderBy('status')
     .orderBy('created_at')
+    .orderBy('id')
     .limit(limit)
     .execute();
 }
 
-/** `retain outbox --retry`: failed → pending, returning the ids to enqueue again. */
-export async function resetFailed(db: DbOrTrx, ids?: string[]): Promise<string[]> {
+export async function countUnsent(db: DbOrTrx): Promise<Record<'pending' | 'sending' | 'failed', number>> {
+  const rows = await db
+    .selectFrom('notifications')
+    .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('status', 'in', ['pending', 'sending', 'failed'])
+    .groupBy('status')
+    .execute();
+  const out = { pending: 0, sending: 0, failed: 0 };
+  for (const r of rows) out[r.status as keyof typeof out] = Number(r.n);
+  return out;
+}
+
+/** `retain outbox --retry`: failed → pending, returning the rows to enqueue again. */
+export async function resetFailed(db: DbOrTrx, ids?: string[]): Promise<{ id: string; channel_id: string }[]> {
   let q = db
     .updateTable('notifications')
     .set({ status: 'pending', attempts: 0, sending_started_at: null, updated_at: new Date() })
     .where('status', '=', 'failed');
   if (ids?.length) q = q.where('id', 'in', ids);
-  const rows = await q.returning('id').execute();
-  return rows.map((r) => r.id);
+  return q.returning(['id', 'channel_id']).execute();
+}
+
+/** Failed notifications of a team since a time (the digest's last section). */
+export async function listFailedForTeam(db: DbOrTrx, teamId: number, since: Date, limit = 50) {
+  return db
+    .selectFrom('notifications')
+    .select(['id', 'kind', 'channel_id', 'last_error', 'updated_at'])
+    .where('team_id', '=', teamId)
+    .where('status', '=', 'failed')
+    .where('updated_at', '>=', since)
+    .orderBy('updated_at', 'desc')
+    .limit(limit)
+    .execute();
 }

@@ -152,6 +152,8 @@ export const fileConfigSchema = z
       .object({
         perChannelMs: z.number().int().min(0).default(1_000),
         globalPerSecond: z.number().int().min(1).default(40),
+        /** Added to perChannelMs: slack for clock skew between worker hosts. */
+        marginMs: z.number().int().min(0).max(1_000).default(10),
       })
       .strict()
       .prefault({}),

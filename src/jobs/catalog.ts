@@ -31,6 +31,14 @@ export const JOBS = {
   sweepOutbox: { queue: QUEUES.scans, schema: z.object({}) },
   /** Escalate ownership disputes undecided after disputes.escalateAfterDays (re-posted once). */
   expireDisputes: { queue: QUEUES.scans, schema: z.object({}) },
+  /** Renewal reminders due today (issue 4); idempotent per customer, renewal date and reminder day. */
+  scanRenewals: { queue: QUEUES.scans, schema: z.object({}) },
+  /** One team's daily digest; localDate defaults to today in the team's time zone. */
+  digest: { queue: QUEUES.scans, schema: z.object({ teamId: z.number().int().positive(), localDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional() }) },
+  /** Enqueue today's digest for every team (catch-up after downtime, or on demand). */
+  digestFanout: { queue: QUEUES.scans, schema: z.object({ onlyDue: z.boolean().default(true) }) },
+  /** Re-register per-team digest schedulers (a team's tz or hour changed, a team was added or removed). */
+  syncSchedules: { queue: QUEUES.scans, schema: z.object({}) },
 } as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
 
 export type JobName = keyof typeof JOBS;

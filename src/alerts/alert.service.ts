@@ -1,0 +1,114 @@
+import { findMember } from '../customers/roster.repository.js';
+import type { AppContext } from '../platform/context.js';
+import type { Block } from '../slack/blocks.js';
+import type { AlertActivity } from './alert.table.js';
+import { lockAlert, recordFollowUp, updateAlertAfterAction, type AlertForAction } from './alert.repository.js';
+import { notificationKeys } from './destination.rules.js';
+import { getNotificationByKey } from './outbox.repository.js';
+import { canActOnWarning, type Actor } from './permissions.rules.js';
+import { withWarningStatus } from './warning.blocks.js';
+
+export type WarningAction = 'acknowledge' | 'snooze' | 'useful' | 'false_alarm' | 'follow_up';
+
+export interface ActionRequest {
+  alertId: string;
+  action: WarningAction;
+  userId: string;
+  /** The message clicked (container), so it can be updated in place. */
+  message?: { channel: string; ts: string } | undefined;
+  followUp?: { kind: string; note: string };
+}
+
+export type ActionOutcome =
+  | { kind: 'done'; note: string }
+  | { kind: 'refused'; message: string }
+  | { kind: 'gone'; message: string };
+
+export async function actorFor(ctx: AppContext, slackUserId: string): Promise<Actor | null> {
+  const m = await findMember(ctx.db, slackUserId);
+  return m ? { memberId: m.id, slackUserId: m.slack_user_id, role: m.role, teamId: m.team_id } : null;
+}
+
+/**
+ * A click on a warning: check the clicker may act, change the warning's state
+ * in a row-locked transaction, then re-render the message in place showing
+ * who did what.
+ */
+export async function actOnWarning(ctx: AppContext, req: ActionRequest): Promise<ActionOutcome> {
+  if (!/^\d+$/.test(req.alertId)) return { kind: 'gone', message: 'That warning no longer exists.' };
+  const now = ctx.clock.now();
+  const actor = await actorFor(ctx, req.userId);
+  const result = await ctx.db.transaction().execute(async (trx): Promise<ActionOutcome & { alert?: AlertForAction }> => {
+    const alert = await lockAlert(trx, req.alertId);
+    if (!alert) return { kind: 'gone', message: 'That warning no longer exists.' };
+    if (!canActOnWarning(actor, { ownerMemberId: alert.owner_member_id, teamId: alert.customer_team_id })) {
+      return {
+        kind: 'refused',
+        message: actor
+          ? `Only the owner of *${alert.customer_name}*, people in its team, or an admin can act on this warning.`
+          : `You are not a retain member yet, so you can't act on warnings. Ask an admin to add you: \`retain member add ${req.userId} --team KEY --role rep\``,
+      };
+    }
+    const by = req.userId;
+    const entry = (what: AlertActivity['what'], detail?: string): AlertActivity => ({ at: now.toISOString(), by, what, ...(detail ? { detail } : {}) });
+    const activity = [...alert.activity];
+    const resolved = alert.status === 'resolved';
+    switch (req.action) {
+      case 'acknowledge': {
+        if (resolved) return { kind: 'gone', message: `This warning about *${alert.customer_name}* is already resolved.` };
+        if (alert.status === 'acknowledged') return { kind: 'done', note: 'Already acknowledged.', alert };
+        activity.push(entry('acknowledged'));
+        await updateAlertAfterAction(trx, alert.id, { status: 'acknowledged', acknowledged: { at: now, by }, activity });
+        alert.activity = activity;
+        return { kind: 'done', note: 'Acknowledged.', alert };
+      }
+      case 'snooze': {
+        if (resolved) return { kind: 'gone', message: `This warning about *${alert.customer_name}* is already resolved.` };
+        const until = new Date(now.getTime() + ctx.config.settings.alerts.snoozeDays * 86_400_000);
+        activity.push(entry('snoozed', until.toISOString()));
+        await updateAlertAfterAction(trx, alert.id, { status: 'snoozed', snoozedUntil: until, activity });
+        alert.activity = activity;
+        return { kind: 'done', note: `Snoozed for ${ctx.config.settings.alerts.snoozeDays} days.`, alert };
+      }
+      case 'useful':
+      case 'false_alarm': {
+        if (alert.verdict === req.action) return { kind: 'done', note: 'Already recorded.', alert };
+        activity.push(entry(req.action));
+        await updateAlertAfterAction(trx, alert.id, { verdict: { value: req.action, at: now, by }, activity });
+        alert.activity = activity;
+        return { kind: 'done', note: req.action === 'useful' ? 'Thanks — marked useful.' : 'Thanks — marked a false alarm.', alert };
+      }
+      case 'follow_up': {
+        const f = req.followUp ?? { kind: 'note', note: '' };
+        await recordFollowUp(trx, { customerId: alert.customer_id, authorSlackId: by, kind: f.kind, note: f.note, at: now });
+        activity.push(entry('follow_up', f.kind));
+        await updateAlertAfterAction(trx, alert.id, {
+          ...(alert.status === 'open' ? { status: 'acknowledged' as const, acknowledged: { at: now, by } } : {}),
+          activity,
+        });
+        alert.activity = activity;
+        return { kind: 'done', note: `Logged your ${f.kind} with ${alert.customer_name}.`, alert };
+      }
+    }
+  });
+  if (result.kind === 'done' && result.alert) await refreshWarningMessage(ctx, result.alert, req.message);
+  const { alert: _drop, ...outcome } = result;
+  return outcome;
+}
+
+/** Re-render the warning with its current status line (chat.update on the clicked message). */
+export async function refreshWarningMessage(ctx: AppContext, alert: AlertForAction, clicked?: { channel: string; ts: string }): Promise<void> {
+  const row = await getNotificationByKey(ctx.db, notificationKeys.warning(alert.customer_id, alert.episode));
+  const where = clicked ?? (row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null);
+  if (!row || !where) return;
+  const blocks = withWarningStatus((row.payload.blocks ?? []) as Block[], alert.activity, alert.status === 'resolved' ? { reason: alert.resolved_reason } : null);
+  try {
+    await ctx.slack.updateMessage({ channel: where.channel, ts: where.ts, text: row.payload.text, blocks });
+  } catch (error) {
+    ctx.logger.warn({ alert: alert.id, err: (error as Error).message }, 'could not update the warning message');
+  }
+}
+
+export function refusalText(outcome: ActionOutcome): string {
+  return outcome.kind === 'done' ? outcome.note : outcome.message;
+}

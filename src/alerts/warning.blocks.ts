@@ -1,0 +1,141 @@
+import { BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
+import type { Band, StoredDriver } from '../scores/score.table.js';
+import { actions, button, context, fields, header, section, type Block } from '../slack/blocks.js';
+import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
+import { ALERT_ACTIONS } from '../slack/ids.js';
+import type { AlertActivity } from './alert.table.js';
+import { type WarningRule } from './warning.rules.js';
+
+/** Pure Block Kit builders for churn warnings; every customer-supplied string is escaped. */
+export interface WarningView {
+  alertId: string;
+  customerName: string;
+  health: number;
+  band: Band;
+  /** Sentences saying which rules fired (describeTriggers). */
+  reasons: string[];
+  rule: WarningRule;
+  drivers: StoredDriver[];
+  arr: number | null;
+  currency: string | null;
+  renewalDate: string | null;
+  tier: string | null;
+  ownerSlackId: string | null;
+  /** Unicode sparkline of recent health scores ('' when too few). */
+  trend: string;
+  nextStep: string;
+  snoozeDays: number;
+}
+
+export const WARNING_STATUS_BLOCK = 'alert_status';
+export const WARNING_ACTIONS_BLOCK = 'alert_actions';
+
+export function warningMessage(v: WarningView, now: Date): { text: string; blocks: Block[] } {
+  const blocks: Block[] = [header(`⚠️ Churn warning: ${v.customerName}`)];
+  blocks.push(section(`${BAND_EMOJI[v.band]} *Health ${v.health}* · ${v.band}${v.trend ? `   ${v.trend}` : ''}\n${v.reasons.map((r) => `• ${escapeMrkdwn(r)}`).join('\n')}`));
+  const down = v.drivers.filter((d) => d.direction === 'down').slice(0, 4);
+  const shown = down.length ? down : v.drivers.slice(0, 3);
+  if (shown.length) blocks.push(section(`*Why*\n${shown.map((d) => `${d.direction === 'down' ? '↓' : '↑'} ${safeText(d.text, 300)}`).join('\n')}`));
+  blocks.push(
+    fields([
+      ['ARR', formatMoney(v.arr, v.currency)],
+      ['Renewal', v.renewalDate ? `${shortDate(v.renewalDate)} (${relativeDays(v.renewalDate, now)})` : 'unknown'],
+      ['Tier', v.tier ?? '–'],
+      ['Owner', v.ownerSlackId ? mention(v.ownerSlackId) : '_unowned_'],
+    ]),
+  );
+  blocks.push(section(`*Suggested next step:* ${escapeMrkdwn(v.nextStep)}`));
+  blocks.push(
+    actions(
+      WARNING_ACTIONS_BLOCK,
+      button(ALERT_ACTIONS.logFollowUp, 'Log follow-up', v.alertId, 'primary'),
+      button(ALERT_ACTIONS.snooze, `Snooze ${v.snoozeDays} days`, v.alertId),
+      button(ALERT_ACTIONS.acknowledge, 'Acknowledge', v.alertId),
+      button(ALERT_ACTIONS.useful, 'Useful', v.alertId),
+      button(ALERT_ACTIONS.falseAlarm, 'False alarm', v.alertId),
+    ),
+  );
+  blocks.push({ ...context('_No one has acted on this yet._'), block_id: WARNING_STATUS_BLOCK });
+  const text = safeText(`Churn warning: ${v.customerName} — health ${v.health} (${v.band}); ${v.reasons.join('; ')}`, 400);
+  return { text, blocks };
+}
+
+/** "acknowledged by @a · snoozed until Dec 1 by @b · marked useful by @c". */
+export function activityLine(activity: readonly AlertActivity[], resolved: { reason: string | null } | null): string {
+  const parts = activity.map((a) => {
+    const who = mention(a.by);
+    switch (a.what) {
+      case 'acknowledged':
+        return `✅ acknowledged by ${who}`;
+      case 'snoozed':
+        return `😴 snoozed until ${a.detail ? shortDate(a.detail) : '?'} by ${who}`;
+      case 'useful':
+        return `👍 marked useful by ${who}`;
+      case 'false_alarm':
+        return `👎 marked a false alarm by ${who}`;
+      case 'follow_up':
+        return `📞 follow-up logged${a.detail ? ` (${escapeMrkdwn(a.detail)})` : ''} by ${who}`;
+    }
+  });
+  if (resolved) parts.push(`🟢 resolved${resolved.reason ? ` (${escapeMrkdwn(resolved.reason.replace(/_/g, ' '))})` : ''}`);
+  return parts.length ? parts.join(' · ') : '_No one has acted on this yet._';
+}
+
+/**
+ * The same message with its status line showing who did what; once the
+ * warning is resolved the buttons go.
+ */
+export function withWarningStatus(original: readonly Block[], activity: readonly AlertActivity[], resolved: { reason: string | null } | null): Block[] {
+  const status: Block = { ...context(activityLine(activity, resolved)), block_id: WARNING_STATUS_BLOCK };
+  const out: Block[] = [];
+  let placed = false;
+  for (const b of original) {
+    if (b.block_id === WARNING_STATUS_BLOCK) {
+      out.push(status);
+      placed = true;
+    } else if (b.block_id === WARNING_ACTIONS_BLOCK && resolved) {
+      continue;
+    } else out.push(b);
+  }
+  if (!placed) out.push(status);
+  return out;
+}
+
+/** The modal of "Log follow-up": what kind of touch, and a note. */
+export function followUpModal(privateMetadata: string, customerName: string | null): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: ALERT_ACTIONS.followUpView,
+    private_metadata: privateMetadata,
+    title: { type: 'plain_text', text: 'Log follow-up' },
+    submit: { type: 'plain_text', text: 'Log it' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      ...(customerName ? [section(`Follow-up with *${safeText(customerName, 200)}*`)] : []),
+      {
+        type: 'input',
+        block_id: 'kind',
+        label: { type: 'plain_text', text: 'What kind of touch?' },
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          initial_option: { text: { type: 'plain_text', text: 'Call' }, value: 'call' },
+          options: [
+            ['Call', 'call'],
+            ['Meeting', 'meeting'],
+            ['Email', 'email'],
+            ['QBR', 'qbr'],
+            ['Note', 'note'],
+          ].map(([text, value]) => ({ text: { type: 'plain_text', text }, value })),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'note',
+        optional: true,
+        label: { type: 'plain_text', text: 'What did you learn?' },
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 },
+      },
+    ],
+  };
+}

@@ -1,0 +1,101 @@
+import type { App, BlockButtonAction, ViewSubmitAction } from '@slack/bolt';
+import type { ChurnReason } from '../alerts/alert.table.js';
+import { clickedMessage } from '../alerts/alert.listeners.js';
+import type { AppContext } from '../platform/context.js';
+import { plainReply, type Reply } from '../slack/blocks.js';
+import { guarded } from '../slack/guard.js';
+import { RENEWAL_ACTIONS } from '../slack/ids.js';
+import { toRespond } from '../slack/respond.js';
+import { churnModal, parseRenewalRef, refusalModal } from './renewal.blocks.js';
+import { checkMayDecide, decideRenewal, snoozeReminders, type DecisionOutcome } from './renewal.service.js';
+
+const STALE = 'This reminder is from an older version of retain and cannot be used; wait for the next reminder or ask a manager.';
+
+/** Thin listeners: ack first; the reminder is updated in place, refusals are ephemeral to the clicker. */
+export function registerRenewalListeners(app: App, ctx: AppContext): void {
+  const answer = async (respond: (r: never) => Promise<unknown>, what: string, run: () => Promise<DecisionOutcome | null>) => {
+    let done = false;
+    const reply: Reply = await guarded(ctx.logger, what, async () => {
+      const outcome = await run();
+      if (!outcome) return plainReply(STALE);
+      done = outcome.kind === 'done';
+      return plainReply(outcome.kind === 'done' ? 'Done.' : outcome.message);
+    });
+    if (!done) await respond({ ...toRespond(reply), replace_original: false } as never);
+  };
+
+  app.action<BlockButtonAction>(RENEWAL_ACTIONS.renewed, async ({ ack, action, body, respond }) => {
+    await ack();
+    await answer(respond as never, 'renewal renewed', async () => {
+      const ref = parseRenewalRef(action.value);
+      return ref ? decideRenewal(ctx, { ref, outcome: 'renewed', userId: body.user.id, message: clickedMessage(body) }) : null;
+    });
+  });
+
+  app.action<BlockButtonAction>(RENEWAL_ACTIONS.snooze, async ({ ack, action, body, respond }) => {
+    await ack();
+    await answer(respond as never, 'renewal snooze', async () => {
+      const ref = parseRenewalRef(action.value);
+      return ref ? snoozeReminders(ctx, { ref, userId: body.user.id, message: clickedMessage(body) }) : null;
+    });
+  });
+
+  // Churned asks why in a modal. The modal opens first (a trigger_id dies in
+  // 3 seconds); if the clicker may not decide, it turns into the explanation.
+  app.action<BlockButtonAction>(RENEWAL_ACTIONS.churned, async ({ ack, action, body, respond, client }) => {
+    await ack();
+    const ref = parseRenewalRef(action.value);
+    if (!ref) return void (await respond({ ...toRespond(plainReply(STALE)), replace_original: false }));
+    const where = clickedMessage(body);
+    const metadata = JSON.stringify({ ref: action.value, channel: where?.channel ?? body.channel?.id ?? null, ts: where?.ts ?? null });
+    let viewId: string | undefined;
+    try {
+      const opened = await client.views.open({ trigger_id: body.trigger_id, view: churnModal(metadata, null) as never });
+      viewId = opened.view?.id;
+    } catch (error) {
+      ctx.logger.warn({ err: (error as Error).message }, 'could not open the churn modal');
+    }
+    let allowed = false;
+    const reply = await guarded(ctx.logger, 'renewal churn check', async () => {
+      const check = await checkMayDecide(ctx, ref.customerId, body.user.id);
+      allowed = check.ok;
+      return plainReply(check.ok ? 'ok' : check.message);
+    });
+    if (allowed) return;
+    if (viewId) await client.views.update({ view_id: viewId, view: refusalModal(reply.blocks) as never }).catch(() => undefined);
+    await respond({ ...toRespond(reply), replace_original: false });
+  });
+
+  app.view<ViewSubmitAction>(RENEWAL_ACTIONS.churnView, async ({ ack, view, body }) => {
+    await ack();
+    let meta: { ref?: string; channel?: string | null; ts?: string | null } = {};
+    try {
+      meta = JSON.parse(view.private_metadata || '{}');
+    } catch {
+      /* treated as a stale reminder below */
+    }
+    const values = view.state.values;
+    const reason = (values.reason?.value?.selected_option?.value ?? 'other') as ChurnReason;
+    const note = values.note?.value?.value ?? '';
+    let done = false;
+    const reply = await guarded(ctx.logger, 'renewal churned', async () => {
+      const ref = parseRenewalRef(meta.ref);
+      if (!ref) return plainReply(STALE);
+      const outcome = await decideRenewal(ctx, {
+        ref,
+        outcome: 'churned',
+        userId: body.user.id,
+        reason,
+        note,
+        message: meta.channel && meta.ts ? { channel: meta.channel, ts: meta.ts } : undefined,
+      });
+      done = outcome.kind === 'done';
+      return plainReply(outcome.kind === 'done' ? `Marked *${outcome.customerName}* as churned.` : outcome.message);
+    });
+    if (!done && meta.channel) {
+      await ctx.slack.postEphemeral({ channel: meta.channel, user: body.user.id, text: reply.text, blocks: reply.blocks }).catch((error: Error) =>
+        ctx.logger.warn({ err: error.message }, 'could not tell the user why the churn was not recorded'),
+      );
+    }
+  });
+}
