@@ -57,6 +57,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX customers_name_trgm_idx ON customers USING gin (lower(name) gin_trgm_ops)`.execute(db);
   await sql`CREATE INDEX customers_domain_trgm_idx ON customers USING gin (lower(domain) gin_trgm_ops)`.execute(db);
   await sql`CREATE INDEX customers_external_id_lower_idx ON customers (lower(external_id))`.execute(db);
+  // Exact and prefix lookups by name or domain skip the trigram work entirely.
+  await sql`CREATE INDEX customers_name_lower_idx ON customers (lower(name) text_pattern_ops)`.execute(db);
+  await sql`CREATE INDEX customers_domain_lower_idx ON customers (lower(domain) text_pattern_ops)`.execute(db);
   await db.schema.createIndex('customers_owner_idx').on('customers').column('owner_member_id').execute();
   await db.schema.createIndex('customers_team_idx').on('customers').column('team_id').execute();
   await db.schema.createIndex('customers_renewal_idx').on('customers').column('renewal_date').execute();

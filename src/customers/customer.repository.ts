@@ -4,19 +4,45 @@ import type { Candidate } from './lookup.rules.js';
 import { likePattern, normalizeQuery } from './lookup.rules.js';
 
 /**
- * Fuzzy candidates on name, domain and external id. Trigram similarity handles
- * typos; substring/prefix matching handles partial names and short CJK names
- * (which have too few trigrams). Thresholds are lowered for this transaction
- * only so a one-letter typo in a short name still finds it via the GIN index.
+ * Fuzzy candidates on name, domain and external id. Each way of matching is
+ * its own index-backed branch (exact id/name/domain, substring — which also
+ * covers short CJK names with too few trigrams —, trigram similarity, word
+ * similarity), so a lookup touches only the rows that can match; the branches
+ * are then scored together. A typo-tolerant second pass with lower trigram
+ * thresholds runs only when the first finds nothing convincing.
  */
 export async function findCandidates(db: DbOrTrx, rawQuery: string, limit = 10): Promise<Candidate[]> {
   const q = normalizeQuery(rawQuery);
   if (!q) return [];
+  const exact = await db
+    .selectFrom('customers')
+    .select(['id', 'name', 'domain', 'external_id'])
+    .where((eb) => eb.or([eb(eb.fn('lower', ['external_id']), '=', q), eb(eb.fn('lower', ['name']), '=', q), eb(eb.fn('lower', ['domain']), '=', q)]))
+    .limit(limit)
+    .execute();
+  if (exact.length === 1) return exact.map((r) => ({ id: r.id, name: r.name, domain: r.domain, externalId: r.external_id, score: 1 }));
+  const strict = await candidateQuery(db, q, limit, null);
+  if (strict.some((c) => c.score >= 0.5)) return strict;
+  const loose = await candidateQuery(db, q, limit, { similarity: 0.2, word: 0.4 });
+  const seen = new Set(strict.map((c) => c.id));
+  return [...strict, ...loose.filter((c) => !seen.has(c.id))].sort((a, b) => b.score - a.score).slice(0, limit);
+}
+
+async function candidateQuery(db: DbOrTrx, q: string, limit: number, thresholds: { similarity: number; word: number } | null): Promise<Candidate[]> {
   const like = likePattern(q);
-  return db.transaction().execute(async (trx) => {
-    await sql`SET LOCAL pg_trgm.similarity_threshold = 0.2`.execute(trx);
-    await sql`SET LOCAL pg_trgm.word_similarity_threshold = 0.4`.execute(trx);
+  const run = async (trx: DbOrTrx) => {
+    if (thresholds) {
+      await sql`SELECT set_config('pg_trgm.similarity_threshold', ${String(thresholds.similarity)}, true), set_config('pg_trgm.word_similarity_threshold', ${String(thresholds.word)}, true)`.execute(trx);
+    }
     const rows = await sql<{ id: string; name: string; domain: string | null; external_id: string; score: number }>`
+      WITH hits AS (
+        SELECT id FROM customers WHERE lower(external_id) = ${q}
+        UNION (SELECT id FROM customers WHERE lower(name) LIKE '%' || ${like} || '%' LIMIT 50)
+        UNION (SELECT id FROM customers WHERE lower(domain) LIKE ${like} || '%' LIMIT 20)
+        UNION (SELECT id FROM customers WHERE lower(name) % ${q} LIMIT 200)
+        UNION (SELECT id FROM customers WHERE ${q} <% lower(name) LIMIT 200)
+        UNION (SELECT id FROM customers WHERE lower(domain) % ${q} LIMIT 20)
+      )
       SELECT c.id::text AS id, c.name, c.domain, c.external_id,
         GREATEST(
           CASE WHEN lower(c.external_id) = ${q} OR lower(c.name) = ${q} OR lower(coalesce(c.domain, '')) = ${q} THEN 1 ELSE 0 END,
@@ -28,29 +54,30 @@ export async function findCandidates(db: DbOrTrx, rawQuery: string, limit = 10):
           word_similarity(${q}, lower(c.name)) * 0.9,
           coalesce(similarity(lower(c.domain), ${q}), 0)
         )::float AS score
-      FROM customers c
-      WHERE lower(c.name) % ${q}
-         OR ${q} <% lower(c.name)
-         OR lower(c.domain) % ${q}
-         OR lower(c.name) LIKE '%' || ${like} || '%'
-         OR lower(c.domain) LIKE ${like} || '%'
-         OR lower(c.external_id) = ${q}
+      FROM customers c JOIN hits USING (id)
       ORDER BY score DESC, c.name
       LIMIT ${limit}`.execute(trx);
     return rows.rows.map((r) => ({ id: r.id, name: r.name, domain: r.domain, externalId: r.external_id, score: Number(r.score) }));
-  });
+  };
+  // Lowered thresholds apply to this transaction only.
+  return thresholds ? db.transaction().execute(run) : run(db);
 }
 
 /** Nearest names when nothing plausible matched: plain trigram distance over the whole book. */
 export async function nearestNames(db: DbOrTrx, rawQuery: string, limit = 3): Promise<Candidate[]> {
   const q = normalizeQuery(rawQuery);
   if (!q) return [];
-  const rows = await sql<{ id: string; name: string; domain: string | null; external_id: string; score: number }>`
-    SELECT c.id::text AS id, c.name, c.domain, c.external_id,
-      GREATEST(similarity(lower(c.name), ${q}), word_similarity(${q}, lower(c.name)))::float AS score
-    FROM customers c
-    ORDER BY score DESC, c.name
-    LIMIT ${limit}`.execute(db);
+  // Anything sharing a few trigrams, through the index; a very low threshold for this transaction only.
+  const rows = await db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('pg_trgm.similarity_threshold', '0.1', true)`.execute(trx);
+    return sql<{ id: string; name: string; domain: string | null; external_id: string; score: number }>`
+      SELECT c.id::text AS id, c.name, c.domain, c.external_id,
+        GREATEST(similarity(lower(c.name), ${q}), word_similarity(${q}, lower(c.name)))::float AS score
+      FROM customers c
+      WHERE lower(c.name) % ${q}
+      ORDER BY score DESC, c.name
+      LIMIT ${limit}`.execute(trx);
+  });
   return rows.rows.filter((r) => Number(r.score) > 0).map((r) => ({ id: r.id, name: r.name, domain: r.domain, externalId: r.external_id, score: Number(r.score) }));
 }
 
