@@ -76,3 +76,30 @@ describe('retain CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual(['invalid environment variable PORT: must be a port number (1–65535)']);
   });
 });
+
+describe('retain start', () => {
+  it('serves /healthz and shuts down cleanly on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('node', ['bin/retain.js', 'start'], {
+      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no port announced: ${stderr}`)), 60_000);
+      child.stderr.on('data', () => {
+        const m = /running on port (\d+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 120_000);
+});
