@@ -70,8 +70,20 @@ export interface IngestEndpoint {
 
 const inflate = promisify(gunzip);
 
+/** A sender that trickles its body must not hold an ingest slot for long. */
+const BODY_TIMEOUT_MS = 30_000;
+
 async function bodyOf(req: IncomingMessage, limit: number, raw: boolean): Promise<Buffer> {
-  const body = await readBody(req, limit);
+  const timer = setTimeout(() => req.destroy(), BODY_TIMEOUT_MS);
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw new HttpError(408, `the request body did not arrive within ${BODY_TIMEOUT_MS / 1000} s`);
+  } finally {
+    clearTimeout(timer);
+  }
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (raw || encoding === 'identity') return body;
   if (encoding !== 'gzip') throw new HttpError(415, `content-encoding ${encoding} is not supported (send identity or gzip)`);

@@ -77,8 +77,10 @@ export const ingestRoutes: RouteFactory = (ctx, { queues }) => {
       name: 'stripe',
       path: '/api/v1/stripe',
       rawBody: true,
-      authenticate: () => {
+      authenticate: (req) => {
         if (!ctx.config.env.STRIPE_WEBHOOK_SECRET) throw new HttpError(404, 'the Stripe webhook is disabled: set STRIPE_WEBHOOK_SECRET to enable it');
+        // Unsigned requests are turned away before they can take an ingest slot.
+        if (!req.headers['stripe-signature']) throw new HttpError(400, 'Stripe-Signature header is missing');
       },
       handle: async (body, req): Promise<IngestReply> => {
         const header = req.headers['stripe-signature'];
