@@ -1,4 +1,5 @@
 import type { Candidate } from '../customers/lookup.rules.js';
+import { ADD_MEMBER_HINT } from '../ownership/ownership.blocks.js';
 import { context, section, type Block } from '../slack/blocks.js';
 import { channelLink, escapeMrkdwn, mention, safeText, truncate } from '../slack/escape.js';
 import { ACTIONS, BLOCKS, VIEWS } from '../slack/ids.js';
@@ -116,7 +117,7 @@ export function feedbackLoggedModal(o: { customerName: string; kind: FeedbackKin
 export function notMemberModal(slackUserId: string): Record<string, unknown> {
   return messageModal(
     'Not set up yet',
-    `You are not set up in retain yet, so you cannot log feedback. Ask an admin to add you:\n\`retain member add ${escapeMrkdwn(slackUserId)} --team <team> --role rep\``,
+    `You are not set up in retain yet, so you cannot log feedback. Ask an admin to add you:\n\`${escapeMrkdwn(ADD_MEMBER_HINT(slackUserId))}\``,
   );
 }
 

@@ -1,6 +1,7 @@
 import { BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
 import { capBlocks, context, divider, header, LIMITS, section, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
+import { ADD_MEMBER_HINT } from '../ownership/ownership.blocks.js';
 import type { HomeAccount } from './home.repository.js';
 import { HOME_SECTION_CAP, RENEWAL_WINDOW_DAYS, type HomeSections } from './home.rules.js';
 
@@ -93,7 +94,7 @@ export function welcomeView(slackUserId: string): { type: 'home'; blocks: Block[
       header('Welcome to retain'),
       section('retain tells your account team who is slipping and why: health scores with their reasons, churn warnings, renewal reminders, and ownership settled in Slack.'),
       section(
-        `You are not set up yet. Ask an admin to add you:\n\`retain member add ${escapeMrkdwn(slackUserId)} --team <team> --role rep\`\nOnce added, this tab shows your accounts at risk, renewals due and overdue follow-ups.`,
+        `You are not set up yet. Ask an admin to add you:\n\`${escapeMrkdwn(ADD_MEMBER_HINT(slackUserId))}\`\nOnce added, this tab shows your accounts at risk, renewals due and overdue follow-ups.`,
       ),
       context('Anyone can look a customer up with `/customer <name>`.'),
     ],

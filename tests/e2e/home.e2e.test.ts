@@ -115,7 +115,7 @@ describe('App Home', () => {
   it('welcomes a non-member with how to be added', async () => {
     const view = (await openHome('U0STRANGER'))!;
     expect(view.blocks[0].text.text).toBe('Welcome to retain');
-    expect(visibleText(view)).toContain('retain member add U0STRANGER --team <team> --role rep');
+    expect(visibleText(view)).toContain('retain member add U0STRANGER --team &lt;team&gt; --role rep');
   });
 
   it('ignores the Messages tab', async () => {

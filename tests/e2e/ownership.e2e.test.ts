@@ -95,7 +95,7 @@ describe('dispute: claim → Approve', () => {
     expect(said(r)).toContain('<#C0EMEA>');
     expect(said(r)).toContain('<@U0BOB> has been told');
 
-    [post] = (await waitPosted('C0EMEA', 'Globex')) as [typeof post];
+    post = (await waitPosted('C0EMEA', 'Globex'))[0]!;
     const text = visibleText(post);
     expect(text).toContain('<@U0ALICE> claims *Globex*, owned by <@U0BOB>');
     expect(text).toContain('I ran their last QBR');

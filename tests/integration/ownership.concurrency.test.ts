@@ -122,7 +122,7 @@ describe('claims, approvals, rejections, assignments and releases racing on one 
         () => decideDispute(ctx, manager2, disputeId, 'reject'),
         () => assignAccount(ctx, manager, customerId, a!.slackUserId, 'rebalancing'),
         () => assignAccount(ctx, admin, customerId, b!.slackUserId, null),
-        () => releaseAccount(ctx, owner!),
+        () => releaseAccount(ctx, owner!, customerId),
         () => claimAccount(ctx, c!, customerId, null),
         () => claimAccount(ctx, d!, customerId, null),
         () => decideDispute(ctx, admin, disputeId, round % 2 ? 'approve' : 'reject'),

@@ -1,0 +1,188 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decidedDisputeMessage,
+  disputePostMessage,
+  historyReply,
+  HISTORY_MAX_EVENTS,
+  mineReply,
+  MINE_PAGE_SIZE,
+  notMemberReply,
+  otherTeamClaimReply,
+  type DisputePost,
+  type HistoryItem,
+} from '../../src/ownership/ownership.blocks.js';
+import { LIMITS } from '../../src/slack/blocks.js';
+import { ACTIONS } from '../../src/slack/ids.js';
+
+const now = new Date('2026-11-24T10:00:00Z');
+const EVIL = '<!channel> Evil & Co <@U999> <https://x.example|click>';
+
+/** Every mrkdwn text object: what Slack parses for mentions and links. */
+const mrkdwn = (blocks: unknown[]) => (JSON.stringify(blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? []).map((s) => JSON.parse(`{${s}}`).text as string);
+const texts = (blocks: any[]): string[] => blocks.flatMap((b) => [b.text?.text, ...(b.fields ?? []).map((f: any) => f.text), ...(b.elements ?? []).map((e: any) => e.text?.text ?? e.text)]).filter((t): t is string => typeof t === 'string');
+
+function expectWithinLimits(blocks: any[], max: number = LIMITS.blocksPerMessage) {
+  expect(blocks.length).toBeLessThanOrEqual(max);
+  for (const b of blocks) {
+    if (b.type === 'section' && b.text) expect(Array.from(b.text.text as string).length).toBeLessThanOrEqual(LIMITS.sectionText);
+    if (b.type === 'header') expect(Array.from(b.text.text as string).length).toBeLessThanOrEqual(LIMITS.headerText);
+    if (b.fields) expect(b.fields.length).toBeLessThanOrEqual(LIMITS.fieldsPerSection);
+  }
+}
+
+const post = (o: Partial<DisputePost> = {}): DisputePost => ({
+  disputeId: '42',
+  customerId: '7',
+  customerName: EVIL,
+  arr: 120000,
+  currency: 'USD',
+  renewalDate: '2027-01-10',
+  teamName: 'EMEA <b>',
+  claimantSlackId: 'U0ALICE',
+  ownerSlackId: 'U0BOB',
+  ownerSince: new Date('2025-01-01T00:00:00Z'),
+  reason: '<!here> I ran their QBR & renewal',
+  because: 'owned',
+  openedAt: now,
+  freezeDays: 30,
+  escalateAfterDays: 3,
+  evidenceDays: 90,
+  claimantEvidence: { slackUserId: 'U0ALICE', total: 3, byKind: { call: 2, meeting: 1 }, last: new Date('2026-11-20T00:00:00Z') },
+  ownerEvidence: { slackUserId: 'U0BOB', total: 0, byKind: {}, last: null },
+  ownerLastTouch: null,
+  ...o,
+});
+
+describe('dispute post', () => {
+  it('shows the evidence and Approve / Reject for managers', () => {
+    const m = disputePostMessage(post(), { now });
+    const all = texts(m.blocks as any[]).join('\n');
+    expect(all).toContain('<@U0ALICE> claims');
+    expect(all).toContain('owned by <@U0BOB> since Jan 1, 2025');
+    expect(all).toContain('<@U0ALICE>: 3 touches (2 calls, 1 meeting), last 4 days ago');
+    expect(all).toContain('<@U0BOB>: no logged touches');
+    expect(all).toContain('$120');
+    expect(all).toContain('Jan 10, 2027 (in 47 days)');
+    expect(all).toContain('_never logged_');
+    const buttons = (m.blocks as any[]).find((b) => b.type === 'actions').elements;
+    expect(buttons.map((b: any) => [b.action_id, b.value])).toEqual([
+      [ACTIONS.approveDispute, '42'],
+      [ACTIONS.rejectDispute, '42'],
+    ]);
+    expectWithinLimits(m.blocks);
+  });
+
+  it('keeps customer names, team names and reasons inert', () => {
+    const m = disputePostMessage(post(), { now });
+    const md = mrkdwn(m.blocks).join('\n');
+    expect(md).not.toContain('<!channel>');
+    expect(md).not.toContain('<!here>');
+    expect(md).not.toContain('<@U999>');
+    expect(md).not.toContain('<https://x.example');
+    expect(md).toContain('&lt;!channel&gt; Evil &amp; Co');
+    expect((m.blocks[0] as any).text.type).toBe('plain_text');
+  });
+
+  it('an escalated re-post says so; a decided one loses its buttons', () => {
+    const esc = disputePostMessage(post({ openedAt: new Date('2026-11-21T10:00:00Z') }), { now, escalated: true });
+    expect((esc.blocks[0] as any).text.text).toMatch(/^⏰ Still undecided/);
+    expect(texts(esc.blocks as any[]).join('\n')).toContain('escalated');
+    const done = decidedDisputeMessage(esc, { status: 'approved', bySlackId: 'U0M', claimantSlackId: 'U0ALICE', ownerSlackId: 'U0BOB', customerName: EVIL, at: now });
+    expect((done.blocks as any[]).some((b) => b.type === 'actions')).toBe(false);
+    expect(texts(done.blocks as any[]).join('\n')).toContain('*Approved* by <@U0M>');
+    expect(mrkdwn(done.blocks).join('\n')).not.toContain('<!channel>');
+  });
+
+  it('a freeze dispute on an unowned account says so', () => {
+    const m = disputePostMessage(post({ because: 'freeze', ownerSlackId: null, ownerEvidence: null }), { now });
+    const all = texts(m.blocks as any[]).join('\n');
+    expect(all).toContain('unowned but inside the 30-day renewal freeze');
+    expect(all).toContain('Reject: leave it unowned');
+  });
+
+  it('stays within limits whatever the name and reason (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), fc.option(fc.string({ maxLength: 4000 }), { nil: null }), (name, reason) => {
+        const m = disputePostMessage(post({ customerName: name || 'x', reason }), { now });
+        expectWithinLimits(m.blocks);
+        expect(Array.from(m.text).length).toBeLessThanOrEqual(300);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('history', () => {
+  const event = (i: number, reason: string | null = null): HistoryItem => ({
+    kind: i % 2 ? 'assign' : 'claim',
+    fromSlackId: i ? `U${i - 1}AA` : null,
+    toSlackId: `U${i}AA`,
+    actorSlackId: 'U0MANAGER',
+    reason,
+    at: new Date(now.getTime() - i * 86_400_000),
+  });
+
+  it('lists who, from, to, why and when', () => {
+    const r = historyReply('Acme', [event(1, 'covering <!here>'), event(0)], 2);
+    const all = texts(r.blocks as any[]).join('\n');
+    expect(all).toContain('Nov 23, 2026');
+    expect(all).toContain('assigned: <@U0AA> → <@U1AA> · by <@U0MANAGER> · “covering &lt;!here&gt;”');
+    expect(all).toContain('claimed: _nobody_ → <@U0AA>');
+    expect(all.indexOf('assigned')).toBeLessThan(all.indexOf('claimed'));
+  });
+
+  it('caps a long history within Block Kit limits and says how many are left out', () => {
+    const events = Array.from({ length: HISTORY_MAX_EVENTS }, (_, i) => event(i, 'x'.repeat(3_000)));
+    const r = historyReply(EVIL, events, 500);
+    expectWithinLimits(r.blocks);
+    expect(texts(r.blocks as any[]).join('\n')).toContain(`…and ${500 - HISTORY_MAX_EVENTS} older events not shown`);
+    expect(mrkdwn(r.blocks).join('\n')).not.toContain('<!channel>');
+  });
+
+  it('says when there is no history', () => {
+    expect(texts(historyReply('Acme', [], 0).blocks as any[]).join('\n')).toContain('No ownership changes');
+  });
+});
+
+describe('mine', () => {
+  const line = (i: number) => ({
+    id: String(i),
+    name: i === 0 ? EVIL : `Account ${i} ${'long name '.repeat(30)}`,
+    arr: 1000 * i,
+    currency: 'USD',
+    renewalDate: i % 2 ? '2027-01-01' : null,
+    health: i < 15 ? 10 + i : null,
+    band: i < 15 ? ((10 + i < 40 ? 'red' : 'yellow') as 'red' | 'yellow') : null,
+    tier: 'A' as const,
+    lastTouch: i % 3 ? { kind: 'call', at: new Date('2026-11-01T00:00:00Z') } : null,
+  });
+
+  it('one page fits in a message, with an Open button per account and the next page named', () => {
+    const accounts = Array.from({ length: MINE_PAGE_SIZE }, (_, i) => line(i));
+    const r = mineReply({ accounts, total: 95, page: 1, pages: 5, outOfRange: false, now });
+    expectWithinLimits(r.blocks);
+    const rows = (r.blocks as any[]).filter((b) => b.accessory);
+    expect(rows).toHaveLength(MINE_PAGE_SIZE);
+    expect(rows[0].accessory).toMatchObject({ action_id: ACTIONS.openCard, value: '0' });
+    expect(rows[0].text.text).toContain('🔴 *10* red');
+    expect(rows[15].text.text).toContain('not scored');
+    expect(rows[1].text.text).toContain('last touch call 23 days ago');
+    expect(texts(r.blocks as any[]).join('\n')).toContain('`/customer mine 2`');
+    expect(mrkdwn(r.blocks).join('\n')).not.toContain('<!channel>');
+  });
+});
+
+describe('replies', () => {
+  it('tells a stranger the exact command an admin runs', () => {
+    expect(texts(notMemberReply('U0NEW').blocks as any[]).join('\n')).toContain('retain member add U0NEW --team &lt;team&gt; --role rep');
+    expect(texts(notMemberReply('<!channel>').blocks as any[]).join('\n')).not.toContain('<!channel>');
+  });
+
+  it('a refusal names who can do it', () => {
+    const r = otherTeamClaimReply('Acme', 'APAC', ['U0LEAD']);
+    const all = texts(r.blocks as any[]).join('\n');
+    expect(all).toContain('belongs to team *APAC*');
+    expect(all).toContain('a manager of APAC (<@U0LEAD>) or an admin');
+  });
+});
