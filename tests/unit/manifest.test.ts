@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import '../../src/features.js';
+import { SHORTCUTS } from '../../src/slack/ids.js';
+import { slashHandlers } from '../../src/slack/slash.registry.js';
+
+/** manifest.json is what an admin imports into Slack: it must match the code. */
+const manifest = JSON.parse(readFileSync('manifest.json', 'utf8'));
+
+describe('manifest.json', () => {
+  it('declares exactly the registered slash commands, each with should_escape and a usage hint', () => {
+    const declared = manifest.features.slash_commands.map((c: { command: string }) => c.command).sort();
+    expect(declared).toEqual([...slashHandlers.keys()].sort());
+    for (const c of manifest.features.slash_commands) {
+      expect(c.should_escape, `${c.command} must escape @mentions`).toBe(true);
+      expect(c.usage_hint).toBeTypeOf('string');
+      expect(c.description.length).toBeLessThanOrEqual(100);
+    }
+  });
+
+  it('declares the message shortcut with the callback id the app listens to', () => {
+    expect(manifest.features.shortcuts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'message', callback_id: SHORTCUTS.logFeedback, name: 'Log as customer feedback' })]),
+    );
+    const ids = manifest.features.shortcuts.map((s: { callback_id: string }) => s.callback_id);
+    expect(ids.every((id: string) => (Object.values(SHORTCUTS) as string[]).includes(id))).toBe(true);
+  });
+
+  it('has App Home, the events and interactivity the app uses, and the scopes its Web API calls need', () => {
+    expect(manifest.features.app_home).toMatchObject({ home_tab_enabled: true, messages_tab_enabled: true });
+    expect(manifest.features.bot_user.display_name).toBeTruthy();
+    expect(manifest.settings.event_subscriptions.bot_events).toContain('app_home_opened');
+    expect(manifest.settings.interactivity).toMatchObject({ is_enabled: true, request_url: expect.stringMatching(/\/slack\/events$/), message_menu_options_url: expect.stringMatching(/\/slack\/events$/) });
+    expect(manifest.settings.socket_mode_enabled).toBe(true);
+    const scopes: string[] = manifest.oauth_config.scopes.bot;
+    // commands; chat.postMessage/update (+ public channels); conversations.open; outbox recovery reads conversations.history.
+    for (const s of ['commands', 'chat:write', 'chat:write.public', 'im:write', 'users:read', 'channels:history', 'groups:history', 'im:history']) expect(scopes).toContain(s);
+    expect(new Set(scopes).size).toBe(scopes.length);
+  });
+});
