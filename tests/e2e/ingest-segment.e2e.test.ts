@@ -96,6 +96,9 @@ describe('group, track, identify, batch', () => {
       ['order', 1250.5, 'trk-order-1', 'segment'],
       ['usage', null, 'trk-usage-1', 'segment'],
     ]);
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toContain('retain_signals_ingested_total{kind="order",source="segment"} 1');
+    expect(metrics).toContain('retain_signals_ingested_total{kind="usage",source="segment"} 1');
   });
 
   it('track: a replayed messageId changes nothing', async () => {

@@ -118,6 +118,8 @@ describe('events', () => {
     expect(mapping).toMatchObject({ customer_id: c.id, matched_by: 'email_domain' });
     const ledger = await app.db.db.selectFrom('stripe_events').selectAll().where('event_id', '=', e.id).executeTakeFirstOrThrow();
     expect(ledger).toMatchObject({ type: 'invoice.paid', customer_id: c.id, currency: 'USD' });
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toContain('retain_signals_ingested_total{kind="order",source="stripe"} 1');
 
     // The same event again (Stripe retries, dashboard resends): ignored.
     const before = await counts();
