@@ -114,13 +114,15 @@ export function ingestRoute(ctx: AppContext, limit: InFlightLimit, endpoint: Ing
       } catch (error) {
         if (error instanceof HttpError) {
           reply = { status: error.status, body: { error: error.message } };
-          if (Object.keys(error.headers).length) res.setHeader('retry-after', error.headers['retry-after'] ?? retryAfter);
+          for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
         } else if (isOverload(error)) {
-          reply = { status: 503, body: { error: `the database is busy; nothing was stored; retry after ${retryAfter} s` }, log: { cause: String((error as { code?: string }).code ?? 'timeout') } };
+          // Rolled back (or, if the connection died during COMMIT, unconfirmed): a resend is harmless either way.
+          reply = { status: 503, body: { error: `the database could not take this batch now; it was not stored, send it again after ${retryAfter} s` }, log: { cause: String((error as { code?: string }).code ?? 'timeout') } };
           res.setHeader('retry-after', retryAfter);
         } else {
-          ctx.logger.error({ endpoint: endpoint.name, err: (error as Error)?.message }, 'ingest request failed');
-          reply = { status: 500, body: { error: 'internal_error: nothing was stored' } };
+          // The code and message only: Postgres keeps row values in `detail`, which is never logged.
+          ctx.logger.error({ endpoint: endpoint.name, code: (error as { code?: string })?.code, err: (error as Error)?.message }, 'ingest request failed');
+          reply = { status: 500, body: { error: 'internal_error: the batch was not stored; sending it again is safe' } };
         }
       } finally {
         release?.();

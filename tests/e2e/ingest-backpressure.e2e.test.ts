@@ -125,7 +125,7 @@ describe('a database that cannot take the batch', () => {
       const res = await post('/api/v1/events', [{ customer_external_id: 'BP3', kind: 'ticket', occurred_at: '2026-11-03', external_id: 'locked-1' }]);
       expect(res.status).toBe(503);
       expect(res.retryAfter).toBe('2');
-      expect(res.json.error).toMatch(/nothing was stored/);
+      expect(res.json.error).toMatch(/not stored, send it again/);
       expect((await storedIds('locked-')).size).toBe(0);
     } finally {
       release();
