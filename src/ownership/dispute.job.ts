@@ -1,7 +1,7 @@
 import type { HandlerMap } from '../jobs/worker.js';
 import { escalateDueDisputes } from './ownership.service.js';
 
-/** Scheduled scan: escalate disputes left undecided too long (idempotent; see the service). */
+/** Scheduled scan: escalate disputes left undecided too long, expire those whose claimant left (idempotent; see the service). */
 export const disputeHandlers: HandlerMap = {
   expireDisputes: async (ctx) => escalateDueDisputes(ctx),
 };

@@ -28,6 +28,8 @@ export async function handleDisputeClick(
       if (r.why === 'other_team') return refusalReply(`*${escapeMrkdwn(r.customerName)}* belongs to team ${escapeMrkdwn(r.teamName ?? '?')}, not yours.`, whoCan);
       return refusalReply('Only managers and admins can approve or reject ownership claims.', whoCan);
     }
+    case 'expired':
+      return plainReply(`${mention(r.claimantSlackId)} is no longer an active member of the team that owns *${escapeMrkdwn(r.customerName)}*, so the claim has expired. Nothing changed.`);
     case 'decided':
       return plainReply(
         r.status === 'approved'

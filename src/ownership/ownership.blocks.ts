@@ -72,7 +72,7 @@ export function disputeOpenedReply(
     o.because === 'owned'
       ? `${name(customerName)} is owned by ${mention(o.ownerSlackId)}, so I opened an ownership dispute${where}.`
       : `${name(customerName)} renews ${o.daysToRenewal === 0 ? 'today' : `in ${o.daysToRenewal} days`} — inside the ${o.freezeDays}-day renewal freeze — so claiming it needs a manager's approval. I opened a dispute${where}.`;
-  const lines = [`:scales: ${why}`, 'A manager will approve or reject it; you will hear back here.'];
+  const lines = [`:scales: ${why}`, 'A manager will approve or reject it, and you will be told the outcome.'];
   if (o.because === 'owned') lines.push(`${mention(o.ownerSlackId)} has been told.`);
   const blocks = [section(lines.join('\n'))];
   if (o.isManager) blocks.push(context('As a manager you can also `/customer assign` it directly.'));
@@ -158,12 +158,12 @@ export function disputePostMessage(p: DisputePost, opts: { now: Date; escalated?
   return { text: safeText(text, 300), blocks: capBlocks(blocks) };
 }
 
-export type DisputeOutcome = 'approved' | 'rejected' | 'superseded';
+export type DisputeOutcome = 'approved' | 'rejected' | 'superseded' | 'expired';
 
 /** A posted dispute message once decided: same evidence, buttons replaced by the outcome. */
 export function decidedDisputeMessage(
   original: { text: string; blocks: unknown[] },
-  outcome: { status: DisputeOutcome; bySlackId: string; claimantSlackId: string; ownerSlackId: string | null; customerName: string; at: Date },
+  outcome: { status: DisputeOutcome; bySlackId: string | null; claimantSlackId: string; ownerSlackId: string | null; customerName: string; at: Date },
 ): Reply {
   const kept = (original.blocks as Block[]).filter((b) => b.type !== 'actions' && b.type !== 'context');
   const line =
@@ -171,7 +171,9 @@ export function decidedDisputeMessage(
       ? `:white_check_mark: *Approved* by ${mention(outcome.bySlackId)} — ${mention(outcome.claimantSlackId)} owns ${name(outcome.customerName)} now.`
       : outcome.status === 'rejected'
         ? `:x: *Rejected* by ${mention(outcome.bySlackId)} — ${outcome.ownerSlackId ? `${mention(outcome.ownerSlackId)} keeps ${name(outcome.customerName)}` : `${name(outcome.customerName)} stays unowned`}.`
-        : `:arrows_counterclockwise: *Closed* — ${mention(outcome.bySlackId)} changed the owner of ${name(outcome.customerName)} directly, so this claim no longer applies.`;
+        : outcome.status === 'superseded'
+          ? `:arrows_counterclockwise: *Closed* — ${mention(outcome.bySlackId)} changed the owner of ${name(outcome.customerName)} directly, so this claim no longer applies.`
+          : `:hourglass: *Expired* — ${mention(outcome.claimantSlackId)} is no longer an active member of this account's team, so the claim is closed.`;
   const blocks = capBlocks([...kept, section(line), context(`decided ${shortDate(outcome.at)}`)]);
   const text = `Ownership claim on ${outcome.customerName}: ${outcome.status}`;
   return { text: safeText(text, 300), blocks };

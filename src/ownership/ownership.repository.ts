@@ -9,6 +9,7 @@ import type { Actor, Role } from './ownership.rules.js';
 export interface MemberInfo extends Actor {
   alertChannelId: string | null;
   teamChannelId: string | null;
+  active: boolean;
 }
 
 const memberSelect = [
@@ -19,6 +20,7 @@ const memberSelect = [
   'm.alert_channel_id',
   't.name as team_name',
   't.channel_id as team_channel_id',
+  'm.active',
 ] as const;
 
 function toMember(r: {
@@ -29,6 +31,7 @@ function toMember(r: {
   alert_channel_id: string | null;
   team_name: string;
   team_channel_id: string | null;
+  active: boolean;
 }): MemberInfo {
   return {
     memberId: r.member_id,
@@ -38,6 +41,7 @@ function toMember(r: {
     teamName: r.team_name,
     alertChannelId: r.alert_channel_id,
     teamChannelId: r.team_channel_id,
+    active: r.active,
   };
 }
 

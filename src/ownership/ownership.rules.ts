@@ -126,6 +126,15 @@ export function decideDisputeDecision(actor: Actor, dispute: OpenDisputeState, a
   return { kind: 'ok' };
 }
 
+/**
+ * A claim only makes sense while its claimant is an active member of the
+ * account's team; otherwise the dispute expires instead of being decided or
+ * escalated.
+ */
+export function claimStillValid(claimant: { active: boolean; teamId: number }, accountTeamId: number | null): boolean {
+  return claimant.active && (accountTeamId === null || claimant.teamId === accountTeamId);
+}
+
 /** An open dispute is escalated once, when it has waited `afterDays` days undecided. */
 export function isEscalationDue(dispute: { openedAt: Date; escalatedAt: Date | null }, now: Date, afterDays: number): boolean {
   return dispute.escalatedAt === null && now.getTime() - dispute.openedAt.getTime() >= afterDays * DAY_MS;

@@ -45,6 +45,7 @@ import {
   decideClaim,
   decideDisputeDecision,
   decideRelease,
+  claimStillValid,
   escalationCutoff,
   personalChannel,
 } from './ownership.rules.js';
@@ -282,7 +283,8 @@ export type DecideResult =
   | { kind: 'not_found' }
   | { kind: 'closed'; status: string; customerName: string; decidedBySlackId: string | null }
   | { kind: 'refused'; why: 'role' | 'other_team' | 'party'; customerName: string; teamId: number | null; teamName: string | null }
-  | { kind: 'decided'; status: 'approved' | 'rejected'; customerName: string; claimantSlackId: string; ownerSlackId: string | null };
+  | { kind: 'decided'; status: 'approved' | 'rejected'; customerName: string; claimantSlackId: string; ownerSlackId: string | null }
+  | { kind: 'expired'; customerName: string; claimantSlackId: string };
 
 /** Approve or Reject on a dispute message. */
 export async function decideDispute(
@@ -313,6 +315,19 @@ export async function decideDispute(
     }
 
     // The owner now (read under the lock) is who loses the account on approval.
+    const ownerSlackIdNow = account.ownerMemberId === null ? null : ((await findMemberById(trx, account.ownerMemberId))?.slackUserId ?? null);
+    if (!claimStillValid(claimant, account.teamId)) {
+      await closeDispute(trx, dispute.id, 'expired', actor.slackUserId, now);
+      const updates = await closeDisputeMessages(trx, dispute.id, clicked, {
+        status: 'expired',
+        bySlackId: actor.slackUserId,
+        claimantSlackId: claimant.slackUserId,
+        ownerSlackId: ownerSlackIdNow,
+        customerName: account.name,
+        at: now,
+      });
+      return done({ kind: 'expired', customerName: account.name, claimantSlackId: claimant.slackUserId }, updates);
+    }
     const currentOwner = account.ownerMemberId === null ? null : await findMemberById(trx, account.ownerMemberId);
     const status = verdict === 'approve' ? 'approved' : 'rejected';
     if (status === 'approved' && account.ownerMemberId !== claimant.memberId) {
@@ -367,7 +382,7 @@ async function closeDisputeMessages(
   trx: DbOrTrx,
   disputeId: string,
   clicked: ClickedMessage | undefined,
-  outcome: { status: DisputeOutcome; bySlackId: string; claimantSlackId: string; ownerSlackId: string | null; customerName: string; at: Date },
+  outcome: { status: DisputeOutcome; bySlackId: string | null; claimantSlackId: string; ownerSlackId: string | null; customerName: string; at: Date },
 ): Promise<MessageUpdate[]> {
   const updates: MessageUpdate[] = [];
   for (const m of await listDisputeMessages(trx, disputeId)) {
@@ -506,9 +521,23 @@ export async function escalateDueDisputes(ctx: AppContext): Promise<{ escalated:
         const outbox = new Outbox(trx);
         const account = await lockAccount(trx, d.customerId);
         const dispute = await getDispute(trx, d.id, { lock: true });
-        if (!account || !dispute || !(await markEscalated(trx, d.id, now))) return { result: false, notificationIds: [], messageUpdates: [] };
-        const claimant = await findMemberById(trx, dispute.claimantMemberId);
-        if (!claimant) return { result: false, notificationIds: [], messageUpdates: [] };
+        const claimant = dispute ? await findMemberById(trx, dispute.claimantMemberId) : undefined;
+        if (!account || !dispute || !claimant || dispute.status !== 'open') return { result: false, notificationIds: [], messageUpdates: [] };
+        if (!claimStillValid(claimant, account.teamId)) {
+          // Nobody to give it to any more: close it instead of escalating.
+          await closeDispute(trx, dispute.id, 'expired', null, now);
+          const owner = dispute.ownerMemberId === null ? null : await findMemberById(trx, dispute.ownerMemberId);
+          const messageUpdates = await closeDisputeMessages(trx, dispute.id, undefined, {
+            status: 'expired',
+            bySlackId: null,
+            claimantSlackId: claimant.slackUserId,
+            ownerSlackId: owner?.slackUserId ?? null,
+            customerName: account.name,
+            at: now,
+          });
+          return { result: false, notificationIds: [], messageUpdates };
+        }
+        if (!(await markEscalated(trx, d.id, now))) return { result: false, notificationIds: [], messageUpdates: [] };
         const teamId = account.teamId ?? claimant.teamId;
         const team = await findTeam(trx, teamId);
         const owner = dispute.ownerMemberId === null ? null : await findMemberById(trx, dispute.ownerMemberId);

@@ -356,6 +356,24 @@ describe('/customer mine', () => {
   });
 });
 
+describe('a claim whose claimant has left', () => {
+  it('expires instead of handing the account to a former member', async () => {
+    await slash(app, '/customer', 'claim acme corp -- second try', 'U0BOB');
+    const post = (await waitPosted('C0EMEA', 'second try'))[0]!;
+    await app.db.db.updateTable('members').set({ active: false }).where('slack_user_id', '=', 'U0BOB').execute();
+    try {
+      const value = buttonsOf(post.blocks as any[])[0].value as string;
+      const r = await click(app, { actionId: ACTIONS.approveDispute, value, userId: 'U0MANAGER', channelId: 'C0EMEA', messageTs: post.ts, message: { ts: post.ts, text: post.text, blocks: post.blocks } });
+      expect(said(r)).toContain('no longer an active member');
+      expect((await customer('Acme Corp')).owner).toBe('U0ALICE');
+      expect((await disputes('Acme Corp')).at(-1)!.status).toBe('expired');
+      expect(visibleText(app.slack.updates.find((u) => u.ts === post.ts)!)).toContain('*Expired*');
+    } finally {
+      await app.db.db.updateTable('members').set({ active: true }).where('slack_user_id', '=', 'U0BOB').execute();
+    }
+  });
+});
+
 describe('any text, over HTTP', () => {
   it('answers every /customer and /feedback text within the ack, never a 500', async () => {
     await fc.assert(

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  claimStillValid,
   daysUntil,
   decideAssign,
   decideClaim,
@@ -137,6 +138,15 @@ describe('decideDisputeDecision', () => {
   });
   it('managers of another team cannot', () => {
     expect(decideDisputeDecision(actor(9, 'manager', 2), d, 1)).toEqual({ kind: 'refused', why: 'other_team' });
+  });
+});
+
+describe('claimStillValid', () => {
+  it('needs an active claimant in the account’s team', () => {
+    expect(claimStillValid({ active: true, teamId: 1 }, 1)).toBe(true);
+    expect(claimStillValid({ active: true, teamId: 1 }, null)).toBe(true);
+    expect(claimStillValid({ active: false, teamId: 1 }, 1)).toBe(false);
+    expect(claimStillValid({ active: true, teamId: 2 }, 1)).toBe(false);
   });
 });
 
