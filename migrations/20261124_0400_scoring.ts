@@ -43,9 +43,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       rfm_r smallint,
       rfm_f smallint,
       rfm_m smallint,
-      tier text,
-      PRIMARY KEY (run_id, customer_id)
+      tier text
     )`.execute(db);
+  // Batches read their rows by (run, batch); the prepare step that writes
+  // them runs once per run, under a lock on the run row.
   await sql`CREATE INDEX run_population_batch_idx ON run_population (run_id, batch)`.execute(db);
 
   // Feed freshness per signal kind (last arrival, typical gap) without a scan

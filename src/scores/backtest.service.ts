@@ -86,8 +86,8 @@ async function scoresAt(ctx: AppContext, trx: Trx, key: string, asOf: Date): Pro
   const memo = newPatternMemo();
   for (let from = 0; from < population.batches; from += 50) {
     const chunk = await batchCustomerIds(trx, key, from, Math.min(population.batches, from + 50), 'bt_population');
-    for (const { ids } of chunk) {
-      const facts = await aggregateBatch(trx, { runId: key, customerIds: ids, asOf, table: 'bt_population' });
+    for (const { batch, ids } of chunk) {
+      const facts = await aggregateBatch(trx, { runId: key, batch, customerIds: ids, asOf, table: 'bt_population' });
       for (const f of facts) {
         const s = scoreCustomer(f, inputs, memo);
         if (s) scores.set(s.customerId, { health: s.health, band: s.band, pAlive: s.pAlive });

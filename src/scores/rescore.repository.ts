@@ -14,6 +14,9 @@ import type { Band, Tier } from './score.table.js';
  */
 
 export type RunKind = 'full' | 'incremental' | 'backtest';
+
+/** An incremental run rescores customers whose data changed up to this long before their last score (see `selection`). */
+export const CHANGE_MARGIN_MINUTES = 15;
 export type Selection = 'all' | 'changed' | 'base';
 
 export interface RunRow {
@@ -64,6 +67,12 @@ export async function getRun(db: DbOrTrx, runId: string): Promise<RunRow | undef
 
 function normalizeRun(r: RunRow): RunRow {
   return { ...r, id: String(r.id), as_of: new Date(r.as_of), started_at: new Date(r.started_at), finished_at: r.finished_at ? new Date(r.finished_at) : null };
+}
+
+/** Locks the run row for the rest of the transaction; returns it as it is now. */
+export async function lockRun(db: DbOrTrx, runId: string): Promise<RunRow | undefined> {
+  const r = await sql<RunRow>`SELECT * FROM scoring_runs WHERE id = ${runId} FOR UPDATE`.execute(db);
+  return r.rows[0] ? normalizeRun(r.rows[0]) : undefined;
 }
 
 /** Records what the batches share, how many batches there are; a run with nothing to score is done at once. */
@@ -206,11 +215,13 @@ function selection(kind: Selection): RawBuilder<unknown> {
       return sql`SELECT id FROM customers`;
     case 'changed':
       // Changed since their last score (data_changed_at is bumped by every
-      // import, ingest, log and feedback), or never scored.
+      // import, ingest, log and feedback), or never scored. The margin covers
+      // writes whose transaction began before the last run but committed after
+      // its snapshot: their data_changed_at predates the score they missed.
       return sql`
         SELECT c.id FROM customers c
         LEFT JOIN customer_scores s ON s.customer_id = c.id
-        WHERE s.customer_id IS NULL OR c.data_changed_at > s.scored_at`;
+        WHERE s.customer_id IS NULL OR c.data_changed_at > s.scored_at - make_interval(mins => ${CHANGE_MARGIN_MINUTES}::int)`;
     case 'base':
       return sql`SELECT id FROM base`;
   }
@@ -295,7 +306,6 @@ export async function writePopulation(
       LEFT JOIN base b ON b.id = sel.id
       LEFT JOIN rfm ON rfm.id = sel.id
       LEFT JOIN tiers t ON t.id = sel.id
-      ON CONFLICT (run_id, customer_id) DO NOTHING
       RETURNING batch
     )
     SELECT count(*)::int AS customers, coalesce(max(batch) + 1, 0)::int AS batches FROM inserted`.execute(db);
@@ -357,32 +367,58 @@ interface FactsRow {
  */
 export async function aggregateBatch(
   db: DbOrTrx,
-  opts: { runId: string; customerIds: readonly string[]; asOf: Date; table?: 'run_population' | 'bt_population' },
+  opts: { runId: string; batch: number; customerIds: readonly string[]; asOf: Date; table?: 'run_population' | 'bt_population' },
 ): Promise<CustomerFacts[]> {
   const ids = [...opts.customerIds];
+  if (ids.length === 0) return [];
   const asOf = opts.asOf;
+  const day = 86_400_000;
+  // Window edges computed here, not per row in SQL (timestamptz − interval is
+  // only stable, so Postgres would evaluate it for every signal).
+  const d30 = new Date(asOf.getTime() - 30 * day);
+  const d90 = new Date(asOf.getTime() - 90 * day);
+  const asOfDay = Math.floor(asOf.getTime() / day);
+  const asOfEpoch = asOf.getTime() / 1000;
   const pop = sql.table(opts.table ?? 'run_population');
+  // A dense batch (consecutive ids, as full runs cut them) reads the signal
+  // index by range; a sparse one (incremental runs) probes it per id.
+  const numeric = ids.map(Number);
+  const lo = Math.min(...numeric);
+  const hi = Math.max(...numeric);
+  const dense = hi - lo + 1 <= ids.length * 2;
+  // Customers in the range but not in the batch are aggregated and dropped by
+  // the final join from ids; the density rule bounds that waste to 2×.
+  const inBatch = (col: string) =>
+    dense ? sql`${sql.ref(col)} BETWEEN ${lo} AND ${hi}` : sql`${sql.ref(col)} = ANY(${ids}::bigint[])`;
   const r = await sql<FactsRow>`
-    WITH ids AS (SELECT unnest(${ids}::bigint[]) AS customer_id),
+    WITH ids AS MATERIALIZED (SELECT unnest(${ids}::bigint[]) AS customer_id),
     sig AS MATERIALIZED (
       SELECT s.customer_id, s.kind, s.occurred_at, s.value
       FROM signals s
-      WHERE s.customer_id = ANY(${ids}::bigint[]) AND s.occurred_at <= ${asOf}::timestamptz
+      WHERE ${inBatch('s.customer_id')} AND s.occurred_at <= ${asOf}::timestamptz
     ),
     sig_agg AS (
       SELECT customer_id,
         max(occurred_at) AS newest_at,
         bool_or(kind = 'usage') AS has_usage,
-        coalesce(sum(value) FILTER (WHERE kind = 'usage' AND occurred_at > ${asOf}::timestamptz - interval '30 days'), 0)::float8 AS usage_last30,
-        coalesce(sum(value) FILTER (WHERE kind = 'usage' AND occurred_at > ${asOf}::timestamptz - interval '90 days'
-                                      AND occurred_at <= ${asOf}::timestamptz - interval '30 days'), 0)::float8 AS usage_prev60,
-        array_agg((extract(epoch FROM ${asOf}::timestamptz - occurred_at) / 86400)::float8)
-          FILTER (WHERE kind = 'complaint' AND occurred_at > ${asOf}::timestamptz - interval '90 days') AS complaint_ages,
-        count(*) FILTER (WHERE kind = 'payment_failed' AND occurred_at > ${asOf}::timestamptz - interval '90 days')::int AS payment_failures,
-        (max(ARRAY[extract(epoch FROM occurred_at), value]) FILTER (WHERE kind = 'nps' AND value IS NOT NULL))[2]::float8 AS latest_nps,
-        (extract(epoch FROM ${asOf}::timestamptz - max(occurred_at) FILTER (WHERE kind = 'nps' AND value IS NOT NULL)) / 86400)::float8 AS latest_nps_age
+        coalesce(sum(value) FILTER (WHERE kind = 'usage' AND occurred_at > ${d30}::timestamptz), 0)::float8 AS usage_last30,
+        coalesce(sum(value) FILTER (WHERE kind = 'usage' AND occurred_at > ${d90}::timestamptz AND occurred_at <= ${d30}::timestamptz), 0)::float8 AS usage_prev60,
+        count(*) FILTER (WHERE kind = 'payment_failed' AND occurred_at > ${d90}::timestamptz)::int AS payment_failures
       FROM sig
       GROUP BY customer_id
+    ),
+    -- Small side aggregates over the few rows of their kind, so the main
+    -- aggregate keeps fixed-size states (no arrays) and stays in memory.
+    complaints AS (
+      SELECT customer_id, array_agg((${asOfEpoch}::float8 - extract(epoch FROM occurred_at)::float8) / 86400) AS ages
+      FROM sig WHERE kind = 'complaint' AND occurred_at > ${d90}::timestamptz
+      GROUP BY customer_id
+    ),
+    nps AS (
+      SELECT DISTINCT ON (customer_id) customer_id, value::float8 AS score,
+        (${asOfEpoch}::float8 - extract(epoch FROM occurred_at)::float8) / 86400 AS age
+      FROM sig WHERE kind = 'nps' AND value IS NOT NULL
+      ORDER BY customer_id, occurred_at DESC
     ),
     order_days AS (
       SELECT customer_id, floor(extract(epoch FROM occurred_at) / 86400)::int AS day, sum(coalesce(value, 0))::float8 AS amount
@@ -399,37 +435,39 @@ export async function aggregateBatch(
     fb AS (
       SELECT f.customer_id,
         max(f.created_at) AS newest_at,
-        count(*) FILTER (WHERE f.created_at > ${asOf}::timestamptz - interval '90 days')::int AS n90,
-        (avg(f.sentiment) FILTER (WHERE f.created_at > ${asOf}::timestamptz - interval '90 days'))::float8 AS mean90,
-        count(*) FILTER (WHERE f.created_at > ${asOf}::timestamptz - interval '90 days' AND f.sentiment < 0)::int AS neg90,
-        count(*) FILTER (WHERE f.created_at > ${asOf}::timestamptz - interval '90 days' AND f.sentiment > 0)::int AS pos90,
-        array_agg((extract(epoch FROM ${asOf}::timestamptz - f.created_at) / 86400)::float8)
-          FILTER (WHERE f.kind = 'complaint' AND f.created_at > ${asOf}::timestamptz - interval '90 days') AS complaint_ages
+        count(*) FILTER (WHERE f.created_at > ${d90}::timestamptz)::int AS n90,
+        (avg(f.sentiment) FILTER (WHERE f.created_at > ${d90}::timestamptz))::float8 AS mean90,
+        count(*) FILTER (WHERE f.created_at > ${d90}::timestamptz AND f.sentiment < 0)::int AS neg90,
+        count(*) FILTER (WHERE f.created_at > ${d90}::timestamptz AND f.sentiment > 0)::int AS pos90,
+        array_agg((${asOfEpoch}::float8 - extract(epoch FROM f.created_at)::float8) / 86400)
+          FILTER (WHERE f.kind = 'complaint' AND f.created_at > ${d90}::timestamptz) AS complaint_ages
       FROM feedback f
-      WHERE f.customer_id = ANY(${ids}::bigint[]) AND f.created_at <= ${asOf}::timestamptz
+      WHERE ${inBatch('f.customer_id')} AND f.created_at <= ${asOf}::timestamptz
       GROUP BY f.customer_id
     ),
     touch AS (
       SELECT i.customer_id, max(i.occurred_at) AS last_at
       FROM interactions i
-      WHERE i.customer_id = ANY(${ids}::bigint[]) AND i.occurred_at <= ${asOf}::timestamptz
+      WHERE ${inBatch('i.customer_id')} AND i.occurred_at <= ${asOf}::timestamptz
       GROUP BY i.customer_id
     )
     SELECT ids.customer_id::text AS customer_id,
       o.x, o.first_day, o.last_day, o.repeat_amount,
-      floor(extract(epoch FROM ${asOf}::timestamptz) / 86400)::int AS as_of_day,
-      sa.has_usage, sa.usage_last30, sa.usage_prev60, sa.complaint_ages, fb.complaint_ages AS feedback_complaint_ages,
-      sa.payment_failures, sa.latest_nps, sa.latest_nps_age,
+      ${asOfDay}::int AS as_of_day,
+      sa.has_usage, sa.usage_last30, sa.usage_prev60, cm.ages AS complaint_ages, fb.complaint_ages AS feedback_complaint_ages,
+      sa.payment_failures, nps.score AS latest_nps, nps.age AS latest_nps_age,
       fb.n90 AS fb_n90, fb.mean90 AS fb_mean90, fb.neg90 AS fb_neg90, fb.pos90 AS fb_pos90,
-      (extract(epoch FROM ${asOf}::timestamptz - t.last_at) / 86400)::float8 AS touch_age,
+      (${asOfEpoch}::float8 - extract(epoch FROM t.last_at)::float8) / 86400 AS touch_age,
       nullif(greatest(coalesce(sa.newest_at, '-infinity'), coalesce(fb.newest_at, '-infinity'), coalesce(t.last_at, '-infinity')), '-infinity') AS newest_at,
       p.rfm_r, p.rfm_f, p.rfm_m, p.tier
     FROM ids
     LEFT JOIN sig_agg sa ON sa.customer_id = ids.customer_id
     LEFT JOIN orders o ON o.customer_id = ids.customer_id
+    LEFT JOIN complaints cm ON cm.customer_id = ids.customer_id
+    LEFT JOIN nps ON nps.customer_id = ids.customer_id
     LEFT JOIN fb ON fb.customer_id = ids.customer_id
     LEFT JOIN touch t ON t.customer_id = ids.customer_id
-    LEFT JOIN ${pop} p ON p.run_id = ${opts.runId}::bigint AND p.customer_id = ids.customer_id`.execute(db);
+    LEFT JOIN ${pop} p ON p.run_id = ${opts.runId}::bigint AND p.batch = ${opts.batch}::int AND p.customer_id = ids.customer_id`.execute(db);
   return r.rows.map(toFacts);
 }
 
@@ -491,22 +529,6 @@ function rowsJson(scores: readonly ComputedScore[]): string {
 const RECORD_COLUMNS = sql`r(customer_id bigint, health smallint, band text, p_alive float8, expected_orders_90d float8, clv numeric,
   rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment text, tier text, drivers jsonb, measures jsonb, newest_data_at timestamptz)`;
 
-/** History: one row per (run, customer); a re-run batch rewrites its rows. */
-export async function writeHistory(db: DbOrTrx, runId: string, scoredAt: Date, stale: readonly string[], scores: readonly ComputedScore[]): Promise<void> {
-  if (scores.length === 0) return;
-  await sql`
-    INSERT INTO score_history (run_id, customer_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
-      rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at)
-    SELECT ${runId}::bigint, r.customer_id, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
-      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${JSON.stringify(stale)}::jsonb, r.newest_data_at
-    FROM jsonb_to_recordset(${rowsJson(scores)}::jsonb) AS ${RECORD_COLUMNS}
-    ON CONFLICT (run_id, customer_id) DO UPDATE SET
-      scored_at = excluded.scored_at, health = excluded.health, band = excluded.band, p_alive = excluded.p_alive,
-      expected_orders_90d = excluded.expected_orders_90d, clv = excluded.clv, rfm_r = excluded.rfm_r, rfm_f = excluded.rfm_f,
-      rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment, tier = excluded.tier, drivers = excluded.drivers,
-      measures = excluded.measures, stale = excluded.stale, newest_data_at = excluded.newest_data_at`.execute(db);
-}
-
 export interface LatestWritten {
   customerId: string;
   previousHealth: number | null;
@@ -514,19 +536,39 @@ export interface LatestWritten {
 }
 
 /**
- * Latest score per customer. previous_* shift only when the stored row came
- * from another run, so re-running a batch keeps them right; a row from a run
- * with a later as-of is never overwritten by an older one. Returns the rows
- * written (those this run now owns).
+ * Writes a batch's scores: history (one row per run and customer; a re-run
+ * batch rewrites its rows) and the latest score per customer, in one
+ * statement — the rows are sent and parsed once, each table gets one insert.
+ *
+ * previous_* shift only when the stored latest row came from another run, so
+ * re-running a batch keeps them right; a latest row from a run with a later
+ * as-of is never overwritten by an older run. Returns the latest rows written
+ * (the customers whose current score is now this run's).
  */
-export async function writeLatest(db: DbOrTrx, runId: string, scoredAt: Date, stale: readonly string[], scores: readonly ComputedScore[]): Promise<LatestWritten[]> {
+export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, stale: readonly string[], scores: readonly ComputedScore[]): Promise<LatestWritten[]> {
   if (scores.length === 0) return [];
+  const staleJson = JSON.stringify(stale);
   const r = await sql<{ customer_id: string; previous_health: number | null; previous_band: Band | null }>`
+    WITH r AS MATERIALIZED (
+      SELECT * FROM jsonb_to_recordset(${rowsJson(scores)}::jsonb) AS ${RECORD_COLUMNS}
+    ),
+    history AS (
+      INSERT INTO score_history (run_id, customer_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
+        rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at)
+      SELECT ${runId}::bigint, r.customer_id, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
+        r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at
+      FROM r
+      ON CONFLICT (run_id, customer_id) DO UPDATE SET
+        scored_at = excluded.scored_at, health = excluded.health, band = excluded.band, p_alive = excluded.p_alive,
+        expected_orders_90d = excluded.expected_orders_90d, clv = excluded.clv, rfm_r = excluded.rfm_r, rfm_f = excluded.rfm_f,
+        rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment, tier = excluded.tier, drivers = excluded.drivers,
+        measures = excluded.measures, stale = excluded.stale, newest_data_at = excluded.newest_data_at
+    )
     INSERT INTO customer_scores AS cs (customer_id, run_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
       rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at, previous_health, previous_band)
     SELECT r.customer_id, ${runId}::bigint, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
-      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${JSON.stringify(stale)}::jsonb, r.newest_data_at, NULL, NULL
-    FROM jsonb_to_recordset(${rowsJson(scores)}::jsonb) AS ${RECORD_COLUMNS}
+      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at, NULL, NULL
+    FROM r
     ON CONFLICT (customer_id) DO UPDATE SET
       previous_health = CASE WHEN cs.run_id = excluded.run_id THEN cs.previous_health ELSE cs.health END,
       previous_band = CASE WHEN cs.run_id = excluded.run_id THEN cs.previous_band ELSE cs.band END,

@@ -21,11 +21,11 @@ import {
   finishBatch,
   getRun,
   humanFeeds,
+  lockRun,
   markRunPrepared,
   openRun,
   runSummary,
-  writeHistory,
-  writeLatest,
+  writeScores,
   writePopulation,
   type RunRow,
   type RunSummary,
@@ -120,6 +120,9 @@ export async function prepareRun(ctx: AppContext, opts: PrepareOptions): Promise
   const models = await currentModels(ctx.db, { now: ctx.clock.now(), logger: ctx.logger });
   const feeds = await feedState(ctx.db, run.as_of, settings.staleAfterDays);
   const prepared = await ctx.db.transaction().execute(async (trx) => {
+    // Two copies of the same job (a stalled one re-run) must not both write the population.
+    const locked = await lockRun(trx, run.id);
+    if (!locked || locked.context.preparedAt || locked.status !== 'running') return null;
     const population = await writePopulation(trx, {
       runId: run.id,
       asOf: run.as_of,
@@ -132,6 +135,7 @@ export async function prepareRun(ctx: AppContext, opts: PrepareOptions): Promise
     return population;
   });
   const after = (await getRun(ctx.db, run.id))!;
+  if (!prepared) return { run: after, batches: after.batches_total, fresh: false };
   ctx.logger.info(
     { runId: run.id, kind: run.kind, customers: prepared.customers, batches: prepared.batches, stale: feeds.stale.map((s) => s.kind) },
     'scoring run prepared',
@@ -217,7 +221,7 @@ export async function runBatch(ctx: AppContext, input: BatchInput): Promise<Batc
   const settings = scoringConfigFrom(ctx.config.settings);
   const context = run.context as unknown as RunContext;
   const inputs = runInputs(context, settings);
-  const facts = await aggregateBatch(ctx.db, { runId: run.id, customerIds: input.customerIds, asOf: run.as_of });
+  const facts = await aggregateBatch(ctx.db, { runId: run.id, batch: input.batch, customerIds: input.customerIds, asOf: run.as_of });
   const memo = newPatternMemo();
   const scores: ComputedScore[] = [];
   for (const f of facts) {
@@ -226,8 +230,7 @@ export async function runBatch(ctx: AppContext, input: BatchInput): Promise<Batc
   }
   const staleTexts = inputs.staleTexts;
   const { written, finish } = await ctx.db.transaction().execute(async (trx) => {
-    await writeHistory(trx, run.id, run.as_of, staleTexts, scores);
-    const written = await writeLatest(trx, run.id, run.as_of, staleTexts, scores);
+    const written = await writeScores(trx, run.id, run.as_of, staleTexts, scores);
     const finish = await finishBatch(trx, run.id, input.batch, { status: 'done', customersScored: scores.length });
     return { written, finish };
   });

@@ -207,7 +207,7 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
     rfmSegment: rfm ? rfmSegment(rfm.r, Math.floor((rfm.f + rfm.m + 1) / 2) as Quintile) : null,
     tier,
     drivers: scored.drivers.map((d) => ({ key: d.key, direction: d.direction, impact: round(d.impact, 2), text: d.text })),
-    measures: scored.measures.map((m) => ({ key: m.key, score: round(m.score, 1), weight: round(m.weight, 4), impact: round(m.impact, 2), text: m.text })),
+    measures: scored.measures.map((m) => ({ key: m.key, score: round(m.score, 1), weight: round(m.weight, 4), impact: round(m.impact, 2) })),
     stale: [...inputs.staleTexts],
     newestDataAt: facts.newestDataAt,
   };
