@@ -23,7 +23,7 @@ import {
   unknownTargetReply,
   unownedReply,
 } from './ownership.blocks.js';
-import { countOwnershipEvents, findActor, listBook, listOwnershipEvents, type MemberInfo } from './ownership.repository.js';
+import { countBook, countOwnershipEvents, findActor, listBook, listOwnershipEvents, type MemberInfo } from './ownership.repository.js';
 import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
 import { isManagerRole, pageWindow } from './ownership.rules.js';
 
@@ -141,8 +141,8 @@ export async function mineCommand(ctx: AppContext, input: CommandInput, cmd: Cmd
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
   // Count first so an out-of-range page shows the last one instead of nothing.
-  const first = await listBook(ctx.readDb, actor.memberId, { offset: 0, limit: 0 });
-  const win = pageWindow(cmd.page, first.total, MINE_PAGE_SIZE);
-  const book = win.offset === 0 && first.total === 0 ? first : await listBook(ctx.readDb, actor.memberId, { offset: win.offset, limit: MINE_PAGE_SIZE });
+  const total = await countBook(ctx.readDb, actor.memberId);
+  const win = pageWindow(cmd.page, total, MINE_PAGE_SIZE);
+  const book = total === 0 ? { total, accounts: [] } : await listBook(ctx.readDb, actor.memberId, { offset: win.offset, limit: MINE_PAGE_SIZE });
   return mineReply({ accounts: book.accounts, total: book.total, page: win.page, pages: win.pages, outOfRange: win.outOfRange, now: ctx.clock.now() });
 }

@@ -400,6 +400,11 @@ export interface BookAccount {
   lastTouch: { kind: InteractionKind; at: Date } | null;
 }
 
+export async function countBook(db: DbOrTrx, memberId: number): Promise<number> {
+  const r = await db.selectFrom('customers').select((eb) => eb.fn.countAll<string>().as('n')).where('owner_member_id', '=', memberId).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 /** A member's accounts, riskiest first (lowest health; unscored last), one page. */
 export async function listBook(db: DbOrTrx, memberId: number, opts: { offset: number; limit: number }): Promise<{ total: number; accounts: BookAccount[] }> {
   const [count, rows] = await Promise.all([
