@@ -43,6 +43,8 @@ export interface FitOptions {
   /** Wall time of the fit (fitted_at). */
   now: Date;
   logger?: Logger;
+  /** Optimizer iteration cap (default the models' own). */
+  maxIterations?: number;
 }
 
 export async function fitModels(db: DbOrTrx, asOf: Date, opts: FitOptions): Promise<FitReport> {
@@ -53,7 +55,7 @@ export async function fitModels(db: DbOrTrx, asOf: Date, opts: FitOptions): Prom
   let bg: ModelFitReport = emptyReport('bgnbd', 'no customer has an order on or before this date');
   if (data.bgnbd.length > 0) {
     try {
-      const fit = fitBgNbd(data.bgnbd);
+      const fit = fitBgNbd(data.bgnbd, opts.maxIterations ? { maxIterations: opts.maxIterations } : {});
       bg = {
         ...emptyReport('bgnbd', null),
         params: { r: fit.r, alpha: fit.alpha, a: fit.a, b: fit.b },
@@ -73,7 +75,7 @@ export async function fitModels(db: DbOrTrx, asOf: Date, opts: FitOptions): Prom
   let gg: ModelFitReport = emptyReport('gammagamma', 'no customer has a repeat purchase with a positive value');
   if (data.spend.length > 0) {
     try {
-      const fit = fitGammaGamma(data.spend);
+      const fit = fitGammaGamma(data.spend, opts.maxIterations ? { maxIterations: opts.maxIterations } : {});
       gg = {
         ...emptyReport('gammagamma', null),
         params: { p: fit.p, q: fit.q, gamma: fit.gamma },

@@ -100,6 +100,10 @@ export function newPatternMemo(): PatternMemo {
   return new Map();
 }
 
+function finiteOrNull(v: number | null, digits: number): number | null {
+  return v !== null && Number.isFinite(v) ? round(v, digits) : null;
+}
+
 function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -198,9 +202,11 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
     customerId: facts.customerId,
     health: scored.health,
     band: scored.band,
-    pAlive: pAlive === null ? null : round(pAlive, 6),
-    expectedOrders90d: expectedOrders90d === null ? null : round(expectedOrders90d, 4),
-    clv: clv === null ? null : round(clv, 2),
+    // Degenerate fits (parameters at the optimizer's wall) can make the series
+    // behind these non-finite: stored as unknown rather than as a number.
+    pAlive: finiteOrNull(pAlive, 6),
+    expectedOrders90d: finiteOrNull(expectedOrders90d, 4),
+    clv: finiteOrNull(clv, 2),
     rfmR: rfm?.r ?? null,
     rfmF: rfm?.f ?? null,
     rfmM: rfm?.m ?? null,

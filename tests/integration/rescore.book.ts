@@ -65,14 +65,18 @@ export function plantedBook(now: Date, opts: { fillers?: number } = {}): Planted
   for (let d = 600; d >= 240; d -= 7) ev('GONE', 'usage', d, 40);
   touches.push({ customer: 'GONE', daysAgo: 260 });
 
-  const fillers = opts.fillers ?? 24;
+  const fillers = opts.fillers ?? 27;
   for (let i = 0; i < fillers; i++) {
     const id = `F${String(i).padStart(2, '0')}`;
     customers.push(`${id},Filler ${i},f${i}.example,starter,${5_000 + i * 1_000},USD,,,`);
-    // A third of the fillers stopped ordering 5–11 months ago: the fit learns that customers drop out.
-    const stoppedDaysAgo = i % 3 === 0 ? 150 + (i % 7) * 30 : 0;
+    // A third of the fillers stopped ordering 5–11 months ago, and some bought
+    // only once or twice a year ago: the fit learns that customers drop out,
+    // some soon and some never.
     const start = 400 + (i % 5) * 20;
-    for (let d = start; d >= stoppedDaysAgo; d -= 28 + (i % 4)) ev(id, 'order', d, 400 + i * 10 + (d % 50));
+    const stoppedDaysAgo = i % 3 === 0 ? 150 + (i % 7) * 30 : i % 9 === 2 || i % 9 === 5 ? start - 20 * (i % 3) : 0;
+    // Purchase rates differ from customer to customer (every 2 weeks to every 3 months).
+    const every = 14 + ((i * 37) % 80);
+    for (let d = start; d >= stoppedDaysAgo; d -= every + (d % 5)) ev(id, 'order', d, 400 + i * 10 + (d % 50));
     for (let d = 89; d >= 0; d -= 7) if (d >= stoppedDaysAgo) ev(id, 'usage', d, 20 + (i % 5));
     if (i % 5 === 1) ev(id, 'payment_failed', 40, null);
     ev(id, 'nps', i, 7 + (i % 3));

@@ -73,11 +73,11 @@ describe('full rescore through the queue', () => {
   it('scores every customer in batches and closes the run', async () => {
     firstRun = await rescoreViaQueue('full');
     expect(firstRun.status).toBe('done');
-    expect(firstRun.batches_total).toBe(3); // 27 customers, batches of 10
+    expect(firstRun.batches_total).toBe(3); // 30 customers, batches of 10
     expect(firstRun.batches_done).toBe(3);
     expect(firstRun.batches_failed).toBe(0);
-    expect(firstRun.customers_scored).toBe(27);
-    expect(await historyCount(firstRun.id)).toBe(27);
+    expect(firstRun.customers_scored).toBe(30);
+    expect(await historyCount(firstRun.id)).toBe(30);
     // The scratch population is gone once the run is closed.
     const left = await sql<{ n: string }>`SELECT count(*) AS n FROM run_population WHERE run_id = ${firstRun.id}`.execute(db.db);
     expect(Number(left.rows[0]!.n)).toBe(0);
@@ -148,7 +148,7 @@ describe('full rescore through the queue', () => {
     });
     const expectedTiers = abcTiers(tierInput);
     const stored = await db.db.selectFrom('customer_scores').select(['customer_id', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_segment', 'tier']).execute();
-    expect(stored).toHaveLength(27);
+    expect(stored).toHaveLength(30);
     for (const s of stored) {
       const e = expectedRfm.get(String(s.customer_id))!;
       expect({ id: s.customer_id, r: s.rfm_r, f: s.rfm_f, m: s.rfm_m, segment: s.rfm_segment, tier: s.tier }).toEqual({
@@ -165,7 +165,7 @@ describe('full rescore through the queue', () => {
   it('tells the scores-written hooks what was scored', async () => {
     const calls = hookCalls.filter((c) => c.kind === 'full');
     const scored = calls.flatMap((c) => c.scored);
-    expect(scored).toHaveLength(27);
+    expect(scored).toHaveLength(30);
     const slip = await scoreOf('SLIP');
     const hooked = scored.find((s) => s.customerId === String(slip.customer_id))!;
     expect(hooked).toMatchObject({ health: slip.health, band: slip.band, tier: 'A', previousHealth: null, previousBand: null });
@@ -201,10 +201,10 @@ describe('re-runs and history', () => {
     const ids = [slipId];
     const result = await runBatch(running.ctx, { runId: secondRun.id, batch: batch.rows[0]!.batch, customerIds: ids });
     expect(result.rerun).toBe(true);
-    expect(await historyCount(secondRun.id)).toBe(27);
+    expect(await historyCount(secondRun.id)).toBe(30);
     const again = await (await getRun(db.db, secondRun.id))!;
     expect(again.batches_done).toBe(again.batches_total);
-    expect(again.customers_scored).toBe(27);
+    expect(again.customers_scored).toBe(30);
     const after = await scoreOf('SLIP');
     expect(after.previous_health).toBe(before.previous_health);
     expect(after.health).toBe(before.health);
@@ -235,7 +235,7 @@ describe('re-runs and history', () => {
       expect(written).toHaveLength(rows.length);
       for (const w of written) expect(w.previousHealth).toBe(previous.get(w.customerId));
     }
-    expect(await historyCount(secondRun.id)).toBe(27);
+    expect(await historyCount(secondRun.id)).toBe(30);
     const dupes = await sql<{ n: string }>`
       SELECT count(*) AS n FROM (SELECT run_id, customer_id FROM score_history GROUP BY 1, 2 HAVING count(*) > 1) d`.execute(db.db);
     expect(Number(dupes.rows[0]!.n)).toBe(0);
@@ -266,7 +266,7 @@ describe('re-runs and history', () => {
     expect(written).toHaveLength(0);
     expect((await scoreOf('SLIP')).health).toBe(slip.health);
     // History of the old run was rewritten (same key), not duplicated.
-    expect(await historyCount(firstRun.id)).toBe(27);
+    expect(await historyCount(firstRun.id)).toBe(30);
   });
 });
 
@@ -316,7 +316,7 @@ describe('failures', () => {
       const run = await rescoreViaQueue('full', 40_000);
       expect(run.status).toBe('done');
       expect(run.batches_failed).toBe(0);
-      expect(run.customers_scored).toBe(27);
+      expect(run.customers_scored).toBe(30);
       const hits = await sql<{ n: string }>`SELECT last_value AS n FROM fail_once_seq`.execute(db.db);
       expect(Number(hits.rows[0]!.n)).toBeGreaterThanOrEqual(2); // failed once, then succeeded
       const gone = await scoreOf('GONE');
@@ -347,7 +347,7 @@ describe('failures', () => {
     expect(run.status).toBe('done');
     expect(run.batches_failed).toBe(1);
     expect(run.batches_done).toBe(3);
-    expect(run.customers_scored).toBe(27 - broken.ids.length);
+    expect(run.customers_scored).toBe(30 - broken.ids.length);
     const marker = await db.db.selectFrom('scoring_run_batches').selectAll().where('run_id', '=', run.id).where('batch', '=', broken.batch).executeTakeFirstOrThrow();
     expect(marker.status).toBe('failed');
     expect(marker.error).toMatch(/broken row/);
