@@ -62,7 +62,7 @@ export function scoringConfigFrom(settings: Pick<FileConfig, 'scoring'>): Scorin
 function settingLine(problem: string): string {
   const renamed = problem.replace(/\bbands\.yellow\b/g, 'bands.red');
   const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+)*(?: and [a-zA-Z.]+)?) (.*)$/.exec(renamed);
-  if (m && m[1]!.includes('.')) return `invalid RETAIN_CONFIG setting scoring.${m[1]}: ${m[2]}`;
+  if (m && m[1]!.includes('.')) return `invalid RETAIN_CONFIG setting scoring.${m[1]}: ${m[2]!.replace(/^\((\S+)\) /, '$1 ')}`;
   if (/weight/.test(renamed)) return `invalid RETAIN_CONFIG setting scoring.weights: ${renamed}`;
   if (/band/.test(renamed)) return `invalid RETAIN_CONFIG setting scoring.bands: ${renamed}`;
   return `invalid RETAIN_CONFIG setting scoring: ${renamed}`;
