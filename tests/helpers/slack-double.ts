@@ -35,6 +35,13 @@ export interface SlackDouble {
   rateLimited: number;
   failNext(method: string, times: number, how: { status?: number; error?: string }): void;
   failChannel(channel: string, error: string): void;
+  /** Stop failing a channel (after failChannel). */
+  unfailChannel(channel: string): void;
+  /**
+   * Delay the answer to chat.postMessage by this many ms, after the message is
+   * recorded: a worker killed meanwhile leaves a message Slack has but it never saw acknowledged.
+   */
+  postLatencyMs: number;
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   reset(): void;
   close(): Promise<void>;
@@ -85,6 +92,10 @@ export async function startSlackDouble(): Promise<SlackDouble> {
     failNext(method, times, how) {
       failures.set(method, { times, ...how });
     },
+    unfailChannel(channel) {
+      channelFailures.delete(channel);
+    },
+    postLatencyMs: 0,
     failChannel(channel, error) {
       channelFailures.set(channel, error);
     },
@@ -142,6 +153,7 @@ export async function startSlackDouble(): Promise<SlackDouble> {
         lastPostAt.set(channel, now);
         const ts = `${Math.floor(now / 1000)}.${String(++seq).padStart(6, '0')}`;
         posted.push({ channel, ts, text: String(body.text ?? ''), blocks: (body.blocks as unknown[]) ?? [], at: now, ...(body.metadata ? { metadata: body.metadata as Posted['metadata'] } : {}) });
+        if (double.postLatencyMs > 0) await new Promise((r) => setTimeout(r, double.postLatencyMs));
         return send(200, { ok: true, channel, ts, message: { text: body.text } });
       }
       case 'conversations.history': {
