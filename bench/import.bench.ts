@@ -31,7 +31,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'retain-bench-'));
   const custCsv = ['external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team'];
   for (let i = 0; i < CUSTOMERS; i++) custCsv.push(`B${i},Bench Customer ${i},bench${i}.example.com,pro,${1000 + (i % 500) * 100},USD,2027-0${1 + (i % 9)}-15,,`);
-  await importCustomers(handle.pool, Readable.from([custCsv.join('\n')]), 'customers');
+  await importCustomers(handle.db, Readable.from([custCsv.join('\n')]), 'customers');
 
   const file = join(dir, 'events.csv');
   const out = createWriteStream(file);

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     await migrateToLatest(handle.db);
     const custCsv = ['external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team'];
     for (let i = 0; i < CUSTOMERS; i++) custCsv.push(`B${i},Bench Customer ${i},bench${i}.example.com,pro,${1000 + (i % 500) * 100},USD,,,`);
-    await importCustomers(handle.pool, Readable.from([custCsv.join('\n')]), 'customers');
+    await importCustomers(handle.db, Readable.from([custCsv.join('\n')]), 'customers');
 
     child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const [{ port }] = (await once(child, 'message')) as [{ port: number }];

@@ -43,7 +43,7 @@ async function main() {
     names.push(name);
     lines.push(`X${i},${name},c${i}.example.com,pro,${1000 + i},USD`);
   }
-  await importCustomers(setup.pool, Readable.from([lines.join('\n')]), 'customers');
+  await importCustomers(setup.db, Readable.from([lines.join('\n')]), 'customers');
   await setup.close();
 
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });

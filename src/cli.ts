@@ -93,7 +93,7 @@ addCommands(
       const file = args.positionals[0];
       if (!file) throw new UsageError('FILE is required');
       return withContext(config, {}, async ({ dbHandle }) => {
-        const report = await importCustomers(dbHandle.pool, file);
+        const report = await importCustomers(dbHandle.db, file);
         io.out(formatImportReport('customers', report));
         return report.problems.length ? 3 : 0;
       });

@@ -109,7 +109,7 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     writeFileSync(join(dir, 'events.csv'), eventsCsv(book));
     const handle = createDb(config.env.DATABASE_URL, logger, 2);
     try {
-      io.out(formatImportReport('customers', await importCustomers(handle.pool, join(dir, 'customers.csv'), 'customers.csv')));
+      io.out(formatImportReport('customers', await importCustomers(handle.db, join(dir, 'customers.csv'), 'customers.csv')));
       io.out(formatImportReport('events', await importEvents(handle.pool, join(dir, 'events.csv'), 'events.csv', 'demo')));
     } finally {
       await handle.close();

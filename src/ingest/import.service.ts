@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type pg from 'pg';
+import type { Db } from '../platform/db.js';
+import { mergeCustomers } from './customer-merge.repository.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -38,6 +40,9 @@ export interface ImportReport {
   problems: RowProblem[];
   ms: number;
 }
+
+/** Customers merged per statement: large enough to be bulk, small enough for the parameter arrays. */
+const CUSTOMER_CHUNK = 5_000;
 
 export class ImportError extends Error {
   readonly code = 'IMPORT_FILE_INVALID';
@@ -82,113 +87,50 @@ async function copyInto(client: pg.PoolClient, table: string, columns: string[],
 
 // ───────────────────────── customers ─────────────────────────
 
-export async function importCustomers(pool: pg.Pool, file: string | AsyncIterable<string | Buffer>, label = String(file)): Promise<ImportReport> {
+export async function importCustomers(db: Db, file: string | AsyncIterable<string | Buffer>, label = String(file)): Promise<ImportReport> {
   const started = performance.now();
-  const client = await pool.connect();
   const problems: RowProblem[] = [];
   let rows = 0;
-  try {
-    const teams = new Map((await client.query<{ id: number; key: string }>('SELECT id, key FROM teams')).rows.map((t) => [t.key.toLowerCase(), t.id]));
-    const members = new Map(
-      (await client.query<{ id: number; slack_user_id: string; team_id: number }>('SELECT id, slack_user_id, team_id FROM members')).rows.map((m) => [m.slack_user_id, m]),
-    );
-
-    const good = new Map<string, { line: number; row: CustomerInput; teamId: number | null; ownerId: number | null }>();
-    let index: Record<string, number> | null = null;
-    for await (const rec of recordsOf(file)) {
-      if (!index) {
-        const h = headerIndex(rec.fields, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED);
-        if (h.missing.length) throw new ImportError(`${label}: header is missing column(s) ${h.missing.join(', ')}; expected ${CUSTOMER_COLUMNS.join(',')}`);
-        index = h.index;
-        continue;
-      }
-      rows++;
-      const checked = checkCustomer(toRaw(rec.fields, index, CUSTOMER_COLUMNS));
-      if (!checked.ok) {
-        problems.push({ line: rec.line, reason: checked.reason });
-        continue;
-      }
-      const row = checked.value;
-      let teamId: number | null = null;
-      if (row.team) {
-        teamId = teams.get(row.team.toLowerCase()) ?? null;
-        if (teamId === null) {
-          problems.push({ line: rec.line, reason: `team "${row.team}" is unknown (add it with: retain team add ${row.team} --name …)` });
-          continue;
-        }
-      }
-      let ownerId: number | null = null;
-      if (row.ownerSlackId) {
-        const m = members.get(row.ownerSlackId);
-        if (!m) {
-          problems.push({ line: rec.line, reason: `owner ${row.ownerSlackId} is not a member (add them with: retain member add ${row.ownerSlackId} --team … --role rep)` });
-          continue;
-        }
-        ownerId = m.id;
-        teamId ??= m.team_id;
-      }
-      const earlier = good.get(row.externalId);
-      if (earlier) problems.push({ line: earlier.line, reason: `external_id ${row.externalId} appears again on line ${rec.line}; the later row was used` });
-      good.set(row.externalId, { line: rec.line, row, teamId, ownerId });
+  // The later row for an external id wins; earlier ones are reported.
+  const good = new Map<string, { line: number; row: CustomerInput }>();
+  let index: Record<string, number> | null = null;
+  for await (const rec of recordsOf(file)) {
+    if (!index) {
+      const h = headerIndex(rec.fields, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED);
+      if (h.missing.length) throw new ImportError(`${label}: header is missing column(s) ${h.missing.join(', ')}; expected ${CUSTOMER_COLUMNS.join(',')}`);
+      index = h.index;
+      continue;
     }
-    if (!index) throw new ImportError(`${label}: the file is empty (expected a header: ${CUSTOMER_COLUMNS.join(',')})`);
-
-    await client.query('BEGIN');
-    await client.query(`CREATE TEMP TABLE stage_customers (
-      external_id text, name text, domain text, plan text, arr numeric(14, 2), currency text, renewal_date date, owner_member_id integer, team_id integer
-    ) ON COMMIT DROP`);
-    async function* lines() {
-      for (const { row, teamId, ownerId } of good.values()) {
-        yield `${[row.externalId, row.name, row.domain, row.plan, row.arr, row.currency, row.renewalDate, ownerId === null ? null : String(ownerId), teamId === null ? null : String(teamId)]
-          .map(copyField)
-          .join('\t')}\n`;
-      }
+    rows++;
+    const checked = checkCustomer(toRaw(rec.fields, index, CUSTOMER_COLUMNS));
+    if (!checked.ok) {
+      problems.push({ line: rec.line, reason: checked.reason });
+      continue;
     }
-    await copyInto(client, 'stage_customers', ['external_id', 'name', 'domain', 'plan', 'arr', 'currency', 'renewal_date', 'owner_member_id', 'team_id'], lines());
-    // An empty cell means unknown: it never erases a value we already hold.
-    const merged = await client.query<{ inserted: string; updated: string }>(`
-      WITH prev AS (
-        SELECT c.id, c.owner_member_id FROM customers c JOIN stage_customers s ON s.external_id = c.external_id
-      ), up AS (
-        INSERT INTO customers AS c (external_id, name, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
-        SELECT external_id, name, domain, plan, arr, currency, renewal_date, owner_member_id,
-               CASE WHEN owner_member_id IS NOT NULL THEN now() END, team_id
-        FROM stage_customers
-        ON CONFLICT (external_id) DO UPDATE SET
-          name = EXCLUDED.name,
-          domain = coalesce(EXCLUDED.domain, c.domain),
-          plan = coalesce(EXCLUDED.plan, c.plan),
-          arr = coalesce(EXCLUDED.arr, c.arr),
-          currency = coalesce(EXCLUDED.currency, c.currency),
-          renewal_date = coalesce(EXCLUDED.renewal_date, c.renewal_date),
-          owner_member_id = coalesce(EXCLUDED.owner_member_id, c.owner_member_id),
-          owner_since = CASE WHEN EXCLUDED.owner_member_id IS NOT NULL AND EXCLUDED.owner_member_id IS DISTINCT FROM c.owner_member_id THEN now() ELSE c.owner_since END,
-          team_id = coalesce(EXCLUDED.team_id, c.team_id),
-          updated_at = now()
-        WHERE (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
-          IS DISTINCT FROM
-              (EXCLUDED.name, coalesce(EXCLUDED.domain, c.domain), coalesce(EXCLUDED.plan, c.plan), coalesce(EXCLUDED.arr, c.arr),
-               coalesce(EXCLUDED.currency, c.currency), coalesce(EXCLUDED.renewal_date, c.renewal_date),
-               coalesce(EXCLUDED.owner_member_id, c.owner_member_id), coalesce(EXCLUDED.team_id, c.team_id))
-        RETURNING c.id, c.owner_member_id, (xmax = 0) AS inserted
-      ), audit AS (
-        INSERT INTO ownership_events (customer_id, kind, from_member_id, to_member_id, reason)
-        SELECT up.id, 'import', prev.owner_member_id, up.owner_member_id, 'set by CSV import'
-        FROM up LEFT JOIN prev ON prev.id = up.id
-        WHERE up.owner_member_id IS DISTINCT FROM prev.owner_member_id
-      )
-      SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up`);
-    await client.query('COMMIT');
-    const inserted = Number(merged.rows[0]?.inserted ?? 0);
-    const updated = Number(merged.rows[0]?.updated ?? 0);
-    problems.sort((a, b) => a.line - b.line);
-    return { file: label, rows, loaded: good.size, inserted, updated, unchanged: good.size - inserted - updated, problems, ms: performance.now() - started };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
+    const earlier = good.get(checked.value.externalId);
+    if (earlier) problems.push({ line: earlier.line, reason: `external_id ${checked.value.externalId} appears again on line ${rec.line}; the later row was used` });
+    good.set(checked.value.externalId, { line: rec.line, row: checked.value });
   }
+  if (!index) throw new ImportError(`${label}: the file is empty (expected a header: ${CUSTOMER_COLUMNS.join(',')})`);
+
+  // One set-based merge per chunk (shared with the ingest API), in one transaction.
+  const entries = [...good.values()];
+  const counts = { inserted: 0, updated: 0, unchanged: 0 };
+  await db.transaction().execute(async (trx) => {
+    for (let at = 0; at < entries.length; at += CUSTOMER_CHUNK) {
+      const chunk = entries.slice(at, at + CUSTOMER_CHUNK);
+      const merged = await mergeCustomers(trx, chunk.map((e, i) => ({ ...e.row, index: i })), 'set by CSV import', 'import');
+      for (const m of merged) {
+        const { line, row } = chunk[m.index]!;
+        if (m.problem === 'unknown_team') problems.push({ line, reason: `team "${row.team}" is unknown (add it with: retain team add ${row.team} --name …)` });
+        else if (m.problem === 'unknown_owner') problems.push({ line, reason: `owner ${row.ownerSlackId} is not a member (add them with: retain member add ${row.ownerSlackId} --team … --role rep)` });
+        else if (m.problem) problems.push({ line, reason: m.problem });
+        else counts[m.outcome as keyof typeof counts]++;
+      }
+    }
+  });
+  problems.sort((a, b) => a.line - b.line);
+  return { file: label, rows, loaded: counts.inserted + counts.updated + counts.unchanged, ...counts, problems, ms: performance.now() - started };
 }
 
 // ───────────────────────── events ─────────────────────────

@@ -5,7 +5,7 @@ import type { TestDb } from './db.js';
 
 /** Load CSV text through the real import path. */
 export async function loadCustomersCsv(db: TestDb, csv: string) {
-  return importCustomers(db.pool, Readable.from([csv]), 'test.csv');
+  return importCustomers(db.db, Readable.from([csv]), 'test.csv');
 }
 export async function loadEventsCsv(db: TestDb, csv: string) {
   return importEvents(db.pool, Readable.from([csv]), 'events.csv');

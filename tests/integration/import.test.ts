@@ -28,7 +28,7 @@ C8,Hooli,,,,,,,
 
 describe('import customers', () => {
   it('loads good rows and reports every bad row with its line and reason', async () => {
-    const r = await importCustomers(db.pool, csv(CUSTOMERS), 'customers.csv');
+    const r = await importCustomers(db.db, csv(CUSTOMERS), 'customers.csv');
     expect(r.rows).toBe(8);
     expect(r.inserted).toBe(3);
     expect(r.problems).toEqual([
@@ -48,7 +48,7 @@ describe('import customers', () => {
   it('changes nothing when the same file is imported again', async () => {
     const before = await db.db.selectFrom('customers').selectAll().orderBy('id').execute();
     const events = await count('ownership_events');
-    const r = await importCustomers(db.pool, csv(CUSTOMERS), 'customers.csv');
+    const r = await importCustomers(db.db, csv(CUSTOMERS), 'customers.csv');
     expect(r).toMatchObject({ inserted: 0, updated: 0, unchanged: 3 });
     expect(await db.db.selectFrom('customers').selectAll().orderBy('id').execute()).toEqual(before);
     expect(await count('ownership_events')).toBe(events);
@@ -56,7 +56,7 @@ describe('import customers', () => {
 
   it('updates changed values, keeps known values for empty cells, and audits an owner change', async () => {
     const r = await importCustomers(
-      db.pool,
+      db.db,
       csv('external_id,name,domain,arr,owner_slack_id\nC1,Acme Corporation,,130000,U0BOB\n'),
       'update.csv',
     );
@@ -78,7 +78,7 @@ describe('import customers', () => {
   });
 
   it('rejects a file without the required header columns, loading nothing', async () => {
-    await expect(importCustomers(db.pool, csv('id,title\n1,x\n'), 'bad.csv')).rejects.toThrow('header is missing column(s) external_id, name');
+    await expect(importCustomers(db.db, csv('id,title\n1,x\n'), 'bad.csv')).rejects.toThrow('header is missing column(s) external_id, name');
   });
 });
 
