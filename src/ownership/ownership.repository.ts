@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { BookLine } from './ownership.blocks.js';
 import type { DbOrTrx } from '../platform/db.js';
 import type { InteractionKind } from '../feedback/feedback.table.js';
 import type { DisputeStatus, OwnershipEventKind } from './ownership.table.js';
@@ -388,25 +389,13 @@ export async function countOwnershipEvents(db: DbOrTrx, customerId: string): Pro
   return Number(r.n);
 }
 
-export interface BookAccount {
-  id: string;
-  name: string;
-  arr: number | null;
-  currency: string | null;
-  renewalDate: string | null;
-  health: number | null;
-  band: 'green' | 'yellow' | 'red' | null;
-  tier: 'A' | 'B' | 'C' | null;
-  lastTouch: { kind: InteractionKind; at: Date } | null;
-}
-
 export async function countBook(db: DbOrTrx, memberId: number): Promise<number> {
   const r = await db.selectFrom('customers').select((eb) => eb.fn.countAll<string>().as('n')).where('owner_member_id', '=', memberId).executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** A member's accounts, riskiest first (lowest health; unscored last), one page. */
-export async function listBook(db: DbOrTrx, memberId: number, opts: { offset: number; limit: number }): Promise<{ total: number; accounts: BookAccount[] }> {
+export async function listBook(db: DbOrTrx, memberId: number, opts: { offset: number; limit: number }): Promise<{ total: number; accounts: BookLine[] }> {
   const [count, rows] = await Promise.all([
     db.selectFrom('customers').select((eb) => eb.fn.countAll<string>().as('n')).where('owner_member_id', '=', memberId).executeTakeFirstOrThrow(),
     db
