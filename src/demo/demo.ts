@@ -82,6 +82,16 @@ async function waitForQueues(ctx: AppContext, timeoutMs: number): Promise<void> 
   }
 }
 
+/** Until the run opened by a `rescore` job has finished (its batches done), not until every queue is empty. */
+async function waitForRun(ctx: AppContext, jobId: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await ctx.db.selectFrom('scoring_runs').select('status').where('job_key', '=', jobId).executeTakeFirst();
+    if ((run && run.status !== 'running') || Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: string[] } = {}): Promise<number> {
   const logger = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
   // The demo's queues are its own, so a running `retain start` never takes its jobs.
@@ -118,9 +128,9 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
 
     io.out('\n2. Scoring the book through the queue (worker in this process)…');
     const started = performance.now();
-    await ctx.queues!.add('rescore', { mode: 'full' });
-    await waitForQueues(ctx, 120_000);
-    const run = await ctx.db.selectFrom('scoring_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const jobId = await ctx.queues!.add('rescore', { mode: 'full' });
+    await waitForRun(ctx, jobId ?? '', 120_000);
+    const run = await ctx.db.selectFrom('scoring_runs').selectAll().where('job_key', '=', jobId ?? '').executeTakeFirst();
     const bands = await ctx.db.selectFrom('customer_scores').select(['band', ctx.db.fn.countAll<string>().as('n')]).groupBy('band').execute();
     io.out(`   run ${run?.id ?? '?'} ${run?.status ?? ''}: ${run?.customers_scored ?? 0} customers scored in ${((performance.now() - started) / 1000).toFixed(1)}s; bands ${bands.map((b) => `${b.band} ${b.n}`).join(', ') || '(none yet)'}`);
 

@@ -146,9 +146,14 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
     const domain = isChinese ? `cn${i}.example.cn` : `${name.toLowerCase().replace(/[^a-z]+/g, '')}${i % 7 === 0 ? i : ''}.example.com`;
     const firstDay = archetype === 'new' ? 30 + Math.floor(r() * 90) : Math.floor(r() * 120);
     const custStart = archetype === 'new' ? now.getTime() - firstDay * DAY_MS : start + firstDay * DAY_MS;
-    // Churned accounts stopped 3–12 months ago; slipping ones start fading 40–120 days ago.
-    const stopAt = archetype === 'churned' ? now.getTime() - (90 + Math.floor(r() * 270)) * DAY_MS : null;
+    // Churned accounts stopped 1–12 months ago (spread so that a backtest
+    // 120 days back sees a realistic number of churners in its 90-day
+    // horizon); slipping ones start fading 40–120 days ago.
+    const stopAt = archetype === 'churned' ? now.getTime() - (30 + Math.floor(r() * 330)) * DAY_MS : null;
     const fadeFrom = archetype === 'slipping' ? now.getTime() - (40 + Math.floor(r() * 80)) * DAY_MS : null;
+    // Churned accounts slipped before they stopped: fewer orders and fading
+    // usage over their last 90 days, complaints in their last 75.
+    const churnFadeFrom = stopAt ? stopAt - 90 * DAY_MS : null;
     customers.push({
       externalId: id,
       name,
@@ -173,6 +178,7 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
     for (let t = custStart; t < now.getTime(); t += period * DAY_MS) {
       if (stopAt && t > stopAt) break;
       if (fadeFrom && t > fadeFrom && r() < 0.7) continue;
+      if (churnFadeFrom && t > churnFadeFrom && r() < 0.5) continue;
       const amount = Math.round((arr * period) / 365 * (0.9 + r() * 0.2));
       ev('order', t + Math.floor(r() * 3) * DAY_MS, amount);
       if (archetype === 'thriving' && r() < 0.3) ev('order', t + (5 + Math.floor(r() * 20)) * DAY_MS, Math.round(amount * (0.2 + r() * 0.5)));
@@ -184,7 +190,7 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
       let level = seats * (0.55 + 0.1 * Math.sin(t / (60 * DAY_MS)));
       if (archetype === 'thriving') level *= 1 + age * 0.6;
       if (fadeFrom && t > fadeFrom) level *= Math.max(0.08, 1 - (t - fadeFrom) / (75 * DAY_MS));
-      if (stopAt && t > stopAt - 60 * DAY_MS) level *= 0.4;
+      if (churnFadeFrom && t > churnFadeFrom) level *= Math.max(0.1, 1 - (t - churnFadeFrom) / (110 * DAY_MS));
       ev('usage', t, Math.max(0, Math.round(level * (0.85 + r() * 0.3))));
     }
     // Support tickets, complaints, failed payments, NPS.
@@ -193,6 +199,10 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
     for (let k = 0; k < ticketCount; k++) ev('ticket', Math.max(custStart, archetype === 'slipping' ? recentWindow(60) : custStart + r() * (now.getTime() - custStart)), null);
     const complaints = archetype === 'slipping' ? 1 + Math.floor(r() * 4) : archetype === 'steady' && r() < 0.2 ? 1 : 0;
     for (let k = 0; k < complaints; k++) ev('complaint', Math.max(custStart, recentWindow(archetype === 'slipping' ? 45 : 180)), null);
+    if (stopAt) {
+      const churnComplaints = 1 + Math.floor(r() * 3);
+      for (let k = 0; k < churnComplaints; k++) ev('complaint', Math.max(custStart, stopAt - Math.floor(r() * 75) * DAY_MS), null);
+    }
     if (archetype === 'slipping' && r() < 0.5) ev('payment_failed', recentWindow(40), null);
     if (archetype === 'churned' && stopAt) ev('payment_failed', stopAt - 20 * DAY_MS, null);
     for (let t = custStart + 90 * DAY_MS; t < (stopAt ?? now.getTime()); t += 120 * DAY_MS) {

@@ -64,11 +64,18 @@ export interface BacktestReport {
   bandsOfChurners: Record<Band, number>;
   bandsOfSurvivors: Record<Band, number>;
   fit: FitReport;
+  /** Feeds judged stale at the date (their measures were left out, as a live run would). */
+  stale: string[];
   ms: number;
 }
 
 /** Scores of every active customer as of `asOf`, in the transaction's temporary population table. */
-async function scoresAt(ctx: AppContext, trx: Trx, key: string, asOf: Date): Promise<{ population: number; scores: Map<string, PointScore>; fit: FitReport }> {
+async function scoresAt(
+  ctx: AppContext,
+  trx: Trx,
+  key: string,
+  asOf: Date,
+): Promise<{ population: number; scores: Map<string, PointScore>; fit: FitReport; stale: string[] }> {
   const settings = scoringConfigFrom(ctx.config.settings);
   const { models, report } = await modelsAsOf(trx, asOf, ctx.clock.now());
   const feeds = await feedState(trx, asOf, settings.staleAfterDays);
@@ -94,7 +101,7 @@ async function scoresAt(ctx: AppContext, trx: Trx, key: string, asOf: Date): Pro
       }
     }
   }
-  return { population: population.customers, scores, fit: report };
+  return { population: population.customers, scores, fit: report, stale: feeds.stale.map((x) => x.text) };
 }
 
 export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promise<BacktestReport> {
@@ -171,6 +178,7 @@ export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promi
       bandsOfChurners,
       bandsOfSurvivors,
       fit: now.fit,
+      stale: now.stale,
       ms: performance.now() - started,
     };
     await ctx.db
@@ -213,9 +221,11 @@ export function formatBacktestReport(r: BacktestReport): string[] {
   const bg = r.fit.bgnbd.params;
   lines.push(
     bg
-      ? `purchase model fitted as of ${r.fit.asOfDate} (not stored): BG/NBD r=${bg.r!.toPrecision(3)} α=${bg.alpha!.toPrecision(3)} a=${bg.a!.toPrecision(3)} b=${bg.b!.toPrecision(3)}`
+      ? `purchase model fitted as of ${r.fit.asOfDate} (not stored): BG/NBD r=${bg.r!.toPrecision(3)} α=${bg.alpha!.toPrecision(3)} a=${bg.a!.toPrecision(3)} b=${bg.b!.toPrecision(3)}` +
+          (r.fit.bgnbd.converged ? '' : ' — did not converge (parameters at the optimizer’s bounds), so P(alive) says little')
       : `no purchase model as of ${r.fit.asOfDate}: ${r.fit.bgnbd.note ?? 'no orders'}`,
   );
+  if (r.stale.length) lines.push(`stale feeds at ${isoDate(r.asOf)} (left out, as a live run would): ${r.stale.join('; ')}`);
   lines.push('customer_scores and score_history were not touched.');
   return lines;
 }
