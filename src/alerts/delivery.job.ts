@@ -2,7 +2,8 @@ import { DelayedError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
 import type { AppContext } from '../platform/context.js';
 import { metrics } from '../platform/metrics.js';
-import { getNotification, listStranded, markFailed, markNotPosted, markSending, markSent, noteError } from './outbox.repository.js';
+import { createBatcher, type Batched } from './batcher.js';
+import { claimForSending, getNotification, listStranded, markFailed, markNotPosted, markSentMany, noteError, type ClaimedForSending } from './outbox.repository.js';
 import { pacerFor, requeueStranded } from './outbox.service.js';
 import { classifySlackError } from './slack-errors.js';
 
@@ -12,7 +13,7 @@ const INLINE_WAIT_MS = 40;
 /** A reserved slot older than this was lost (worker down): reserve a fresh one. */
 const STALE_SLOT_MS = 60_000;
 
-type DeliverData = { notificationId: string; slotAt?: number | undefined; globalAt?: number | undefined };
+type DeliverData = { notificationId: string; slotAt?: number | undefined; channel?: string | undefined; globalAt?: number | undefined };
 
 async function delayTo(job: Job, token: string | undefined, data: DeliverData, at: number): Promise<never> {
   await job.updateData(data);
@@ -21,58 +22,95 @@ async function delayTo(job: Job, token: string | undefined, data: DeliverData, a
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isUser = (channel: string) => /^[UW][A-Z0-9]+$/.test(channel);
+
+/** Per-process state of the delivery job: group-committed statements and known DM channels. */
+interface DeliveryState {
+  claim: Batched<string, ClaimedForSending>;
+  sent: Batched<{ channel: string; ts: string }, true>;
+  dms: Map<string, string>;
+}
+const states = new WeakMap<AppContext, DeliveryState>();
+function stateFor(ctx: AppContext): DeliveryState {
+  let s = states.get(ctx);
+  if (!s) {
+    s = {
+      claim: createBatcher(async (items) => new Map((await claimForSending(ctx.db, items.map((i) => ({ id: i.key, postedChannel: i.item })))).map((r) => [r.id, r]))),
+      sent: createBatcher(async (items) => {
+        await markSentMany(ctx.db, items.map((i) => ({ id: i.key, ...i.item })));
+        return new Map(items.map((i) => [i.key, true as const]));
+      }),
+      dms: new Map(),
+    };
+    states.set(ctx, s);
+  }
+  return s;
+}
 
 /**
  * Deliver one outbox row, exactly once:
- * 1. a sent or failed row is done (jobs run at least once);
- * 2. wait for the channel slot reserved at enqueue (in the delayed set);
- * 3. pass the pacing gate: ≥ spacing since the channel's last post, and a
- *    global slot; otherwise wait again (an early or overtaken job);
- * 4. a row left 'sending' by a crashed attempt is first looked up in Slack by
- *    the metadata key stamped on every post, so it is never posted twice;
- * 5. post, then record the ts. A 429 waits out Retry-After without using an
+ * 1. wait for the channel slot reserved at enqueue (in the delayed set);
+ * 2. pass the pacing gate: ≥ spacing since the channel's last post returned,
+ *    and a global slot; otherwise wait again (an early or overtaken job);
+ * 3. claim the row for sending (a sent or failed row is done: jobs run at
+ *    least once); a row an earlier attempt left 'sending' is first looked up
+ *    in Slack by the metadata key stamped on every post, so it is never
+ *    posted twice (a worker killed mid-post);
+ * 4. post, then record the ts. A 429 waits out Retry-After without using an
  *    attempt; a permanent Slack error fails the row for good with its reason.
+ * Claims and sent-marks are group-committed across concurrent deliveries.
  */
 export async function deliverNotification(ctx: AppContext, data: DeliverData, job: Job, token: string | undefined) {
-  const row = await getNotification(ctx.db, data.notificationId);
-  if (!row || row.status === 'sent' || row.status === 'failed') return { skipped: row?.status ?? 'missing' };
+  const state = stateFor(ctx);
+  let target = data.channel;
+  if (!target) {
+    // Jobs enqueued without their channel (older producers): look it up.
+    const row = await getNotification(ctx.db, data.notificationId);
+    if (!row || row.status === 'sent' || row.status === 'failed') return { skipped: row?.status ?? 'missing' };
+    target = row.channel_id;
+  }
 
   const pacer = pacerFor(ctx);
   if (pacer) {
     let now = Date.now();
     let slotAt = data.slotAt;
     if (slotAt === undefined || slotAt < now - STALE_SLOT_MS) {
-      [slotAt] = await pacer.reserve([row.channel_id], now);
-      if (slotAt! - now > INLINE_WAIT_MS) await delayTo(job, token, { ...data, slotAt }, slotAt!);
+      [slotAt] = await pacer.reserve([target], now);
+      if (slotAt! - now > INLINE_WAIT_MS) await delayTo(job, token, { ...data, channel: target, slotAt }, slotAt!);
     } else if (slotAt - now > INLINE_WAIT_MS) {
-      await delayTo(job, token, data, slotAt);
+      await delayTo(job, token, { ...data, channel: target }, slotAt);
     }
     let holdsGlobal = data.globalAt !== undefined;
     for (;;) {
       now = Date.now();
-      const verdict = await pacer.gate(row.channel_id, holdsGlobal, now);
+      const verdict = await pacer.gate(target, holdsGlobal, now);
       if (verdict.go) break;
       if (verdict.globalSlot) holdsGlobal = true;
       if (verdict.until - now > INLINE_WAIT_MS) {
-        await delayTo(job, token, { notificationId: data.notificationId, slotAt: verdict.until, ...(holdsGlobal ? { globalAt: verdict.until } : {}) }, verdict.until);
+        await delayTo(job, token, { notificationId: data.notificationId, channel: target, slotAt: verdict.until, ...(holdsGlobal ? { globalAt: verdict.until } : {}) }, verdict.until);
       }
       await sleep(Math.max(1, verdict.until - now));
     }
   }
 
+  let row: ClaimedForSending | undefined;
   try {
-    if (row.status === 'sending' && row.posted_channel_id && row.sending_started_at) {
-      const since = Math.floor(new Date(row.sending_started_at).getTime() / 1000) - 5;
-      const ts = await ctx.slack.findPosted(row.posted_channel_id, since, METADATA_TYPE, row.dedupe_key);
+    let channel = target;
+    if (isUser(target)) {
+      channel = state.dms.get(target) ?? (await ctx.slack.openDm(target));
+      state.dms.set(target, channel);
+    }
+    row = await state.claim(data.notificationId, channel);
+    if (!row) return { skipped: 'not pending' };
+    if (row.prev_status === 'sending' && row.prev_posted_channel_id && row.prev_started_at) {
+      const since = Math.floor(new Date(row.prev_started_at).getTime() / 1000) - 5;
+      const ts = await ctx.slack.findPosted(row.prev_posted_channel_id, since, METADATA_TYPE, row.dedupe_key);
       if (ts) {
-        await markSent(ctx.db, row.id, row.posted_channel_id, ts);
+        await state.sent(row.id, { channel: row.prev_posted_channel_id, ts });
         metrics.notificationsSent.inc({ kind: row.kind });
         return { recovered: ts };
       }
     }
-    const isUser = /^[UW][A-Z0-9]+$/.test(row.channel_id);
-    const channel = isUser ? (row.posted_channel_id ?? (await ctx.slack.openDm(row.channel_id))) : row.channel_id;
-    if (!(await markSending(ctx.db, row.id, channel))) return { skipped: 'raced' };
     const payload = row.payload;
     let posted: { ts: string; channel: string };
     try {
@@ -84,37 +122,38 @@ export async function deliverNotification(ctx: AppContext, data: DeliverData, jo
         metadata: { event_type: METADATA_TYPE, event_payload: { key: row.dedupe_key } },
       });
     } finally {
-      await pacer?.posted(row.channel_id);
+      await pacer?.posted(target);
     }
-    await markSent(ctx.db, row.id, posted.channel, posted.ts);
+    await state.sent(row.id, { channel: posted.channel, ts: posted.ts });
     metrics.notificationsSent.inc({ kind: row.kind });
     return { ts: posted.ts };
   } catch (error) {
     if (error instanceof DelayedError) throw error;
     const verdict = classifySlackError(error);
+    const kind = row?.kind ?? 'unknown';
     if (verdict.kind === 'rate_limited') {
       metrics.slack429.inc({ method: 'chat.postMessage' });
       const until = Date.now() + verdict.retryAfterMs;
-      await pacer?.block(row.channel_id, until);
+      await pacer?.block(target, until);
       // A 429 means Slack did not take the message: back to pending, and the
       // try is not counted — neither on the row nor by BullMQ (moveToDelayed).
-      await markNotPosted(ctx.db, row.id, 'rate limited by Slack');
-      return delayTo(job, token, { notificationId: data.notificationId, slotAt: until }, until);
+      await markNotPosted(ctx.db, data.notificationId, 'rate limited by Slack');
+      return delayTo(job, token, { notificationId: data.notificationId, channel: target, slotAt: until }, until);
     }
     if (verdict.kind === 'permanent') {
-      await markFailed(ctx.db, row.id, verdict.reason);
-      metrics.notificationsFailed.inc({ kind: row.kind, reason: verdict.reason });
-      ctx.logger.warn({ notification: row.id, kind: row.kind, reason: verdict.reason }, 'notification failed for good');
+      await markFailed(ctx.db, data.notificationId, verdict.reason);
+      metrics.notificationsFailed.inc({ kind, reason: verdict.reason });
+      ctx.logger.warn({ notification: data.notificationId, kind, reason: verdict.reason }, 'notification failed for good');
       return { failed: verdict.reason };
     }
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= attempts) {
-      await markFailed(ctx.db, row.id, `gave up after ${attempts} attempts: ${verdict.reason}`);
-      metrics.notificationsFailed.inc({ kind: row.kind, reason: 'retries_exhausted' });
+      await markFailed(ctx.db, data.notificationId, `gave up after ${attempts} attempts: ${verdict.reason}`);
+      metrics.notificationsFailed.inc({ kind, reason: 'retries_exhausted' });
     } else {
       // Stays 'sending' when the post may have reached Slack (timeout, 5xx):
       // the retry looks it up before posting again.
-      await noteError(ctx.db, row.id, verdict.reason);
+      await noteError(ctx.db, data.notificationId, verdict.reason);
     }
     throw error;
   }

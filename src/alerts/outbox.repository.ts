@@ -61,6 +61,54 @@ export async function getNotificationByKey(db: DbOrTrx, dedupeKey: string) {
   return db.selectFrom('notifications').selectAll().where('dedupe_key', '=', dedupeKey).executeTakeFirst();
 }
 
+export interface ClaimedForSending {
+  id: string;
+  dedupe_key: string;
+  kind: string;
+  channel_id: string;
+  payload: { text: string; blocks?: unknown[]; thread_ts?: string };
+  /** Status before this claim: 'sending' means an earlier attempt may have posted. */
+  prev_status: 'pending' | 'sending';
+  prev_started_at: Date | null;
+  prev_posted_channel_id: string | null;
+}
+
+/**
+ * pending|sending → sending for many rows in one statement, returning each
+ * row's message and its status before: the delivery job's first (and, with
+ * markSentMany, only other) database round trip. Sent or failed rows are not
+ * returned.
+ */
+export async function claimForSending(db: DbOrTrx, items: { id: string; postedChannel: string }[]): Promise<ClaimedForSending[]> {
+  if (items.length === 0) return [];
+  const { rows } = await sql<ClaimedForSending>`
+    WITH v(id, posted) AS (SELECT * FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.postedChannel)}::text[])),
+    prev AS (
+      SELECT n.id, n.status, n.sending_started_at, n.posted_channel_id FROM notifications n JOIN v ON v.id = n.id
+      WHERE n.status IN ('pending', 'sending') FOR UPDATE OF n
+    )
+    UPDATE notifications n
+    SET status = 'sending', posted_channel_id = v.posted, sending_started_at = coalesce(n.sending_started_at, now()),
+        attempts = n.attempts + 1, updated_at = now()
+    FROM prev JOIN v ON v.id = prev.id
+    WHERE n.id = prev.id
+    RETURNING n.id::text AS id, n.dedupe_key, n.kind, n.channel_id, n.payload,
+              prev.status AS prev_status, prev.sending_started_at AS prev_started_at, prev.posted_channel_id AS prev_posted_channel_id
+  `.execute(db);
+  return rows;
+}
+
+/** Many rows → sent with their message ts, in one statement. */
+export async function markSentMany(db: DbOrTrx, items: { id: string; channel: string; ts: string }[]): Promise<void> {
+  if (items.length === 0) return;
+  await sql`
+    UPDATE notifications n
+    SET status = 'sent', posted_channel_id = v.channel, message_ts = v.ts, sent_at = now(), last_error = NULL, updated_at = now()
+    FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.channel)}::text[], ${items.map((i) => i.ts)}::text[]) AS v(id, channel, ts)
+    WHERE n.id = v.id AND n.status <> 'sent'
+  `.execute(db);
+}
+
 /** pending|sending → sending, remembering where and when we started posting. */
 export async function markSending(db: DbOrTrx, id: string, postedChannel: string): Promise<boolean> {
   const r = await db

@@ -62,7 +62,7 @@ export async function scheduleDelivery(ctx: AppContext, rows: { id: string; chan
       rows.map((r, i) => {
         const slotAt = slots[i]!;
         return {
-          data: { notificationId: r.id, slotAt },
+          data: { notificationId: r.id, slotAt, channel: r.channel_id },
           opts: { jobId: deliveryJobId(r.id), ...(slotAt > now ? { delay: slotAt - now } : {}) },
         };
       }),

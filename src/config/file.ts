@@ -154,6 +154,8 @@ export const fileConfigSchema = z
         globalPerSecond: z.number().int().min(1).default(40),
         /** Added to perChannelMs: slack for clock skew between worker hosts. */
         marginMs: z.number().int().min(0).max(1_000).default(10),
+        /** Deliveries in flight per worker process (each mostly waits on Slack). */
+        deliveryConcurrency: z.number().int().min(1).max(1_000).default(32),
       })
       .strict()
       .prefault({}),

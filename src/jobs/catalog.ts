@@ -26,7 +26,17 @@ export const JOBS = {
   },
   fit: { queue: QUEUES.scoring, schema: z.object({ asOf: isoDateTime.optional() }) },
   /** Deliver one outbox row; slotAt is the pacing slot already reserved for it. */
-  deliver: { queue: QUEUES.delivery, schema: z.object({ notificationId: z.string().regex(/^\d+$/), slotAt: z.number().int().positive().optional() }) },
+  deliver: {
+    queue: QUEUES.delivery,
+    schema: z.object({
+      notificationId: z.string().regex(/^\d+$/),
+      slotAt: z.number().int().positive().optional(),
+      /** The row's channel (or user, for a DM): lets the job pass the pacing gate before touching the database. */
+      channel: z.string().min(1).max(100).optional(),
+      /** A global send slot this job already holds. */
+      globalAt: z.number().int().positive().optional(),
+    }),
+  },
   /** Re-enqueue outbox rows whose job was lost (Redis outage between claim and enqueue, crash). */
   sweepOutbox: { queue: QUEUES.scans, schema: z.object({}) },
   /** Escalate ownership disputes undecided after disputes.escalateAfterDays (re-posted once). */

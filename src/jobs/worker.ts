@@ -34,7 +34,8 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
       {
         connection,
         prefix,
-        concurrency: opts.concurrency?.[queueName] ?? (queueName === QUEUES.delivery ? 8 : 2),
+        // Deliveries mostly wait on Slack (and on their channel's pacing slot): many at once.
+        concurrency: opts.concurrency?.[queueName] ?? (queueName === QUEUES.delivery ? ctx.config.settings.pacing.deliveryConcurrency : 2),
         // A rescore batch is CPU-bound for a while; don't let its lock lapse.
         // Deliveries are short: a crashed worker's delivery is re-run quickly.
         lockDuration: queueName === QUEUES.delivery ? 10_000 : 120_000,

@@ -1,0 +1,140 @@
+/**
+ * Delivery benchmark: 10,000 notifications across 1,000 channels through the
+ * real outbox (claim → paced job → post), delivered by a real worker process
+ * against the Slack API double enforcing one message per second per channel
+ * (429 + Retry-After otherwise). Loopback only; bounded by a timeout.
+ *
+ *   npx tsx bench/delivery.bench.ts [--messages 10000] [--channels 1000] [--concurrency 256]
+ *
+ * Prints total time vs the theoretical minimum (each channel's 10 messages
+ * need 9 s: the first at 0, the tenth at 9), 429s received, per-channel gaps
+ * as Slack saw them, and the worker's resident memory.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { enqueueNotifications } from '../src/alerts/outbox.service.js';
+import { parseArgs } from '../src/cli/args.js';
+import { loadConfig } from '../src/config/index.js';
+import { buildContext } from '../src/main.js';
+import { silentLogger } from '../src/platform/logger.js';
+import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_URL } from '../tests/helpers/db.js';
+import { startSlackDouble } from '../tests/helpers/slack-double.js';
+
+const args = parseArgs(process.argv.slice(2));
+const MESSAGES = Number(args.flags.messages ?? 10_000);
+const CHANNELS = Number(args.flags.channels ?? 1_000);
+const CONCURRENCY = Number(args.flags.concurrency ?? 256);
+const PER_CHANNEL_MS = 1_000;
+const TIMEOUT_MS = 120_000;
+
+function rssOf(pid: number): { rss: number; hwm: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+
+async function main() {
+  const slack = await startSlackDouble();
+  slack.rateLimitMs = PER_CHANNEL_MS;
+  const db = await createTestDb('bench_delivery');
+  const prefix = queuePrefix('benchdelivery');
+  const dir = mkdtempSync(join(tmpdir(), 'retain-bench-'));
+  const configPath = join(dir, 'config.json');
+  // A high global cap (the double has none) and enough deliveries in flight.
+  writeFileSync(configPath, JSON.stringify({ pacing: { perChannelMs: PER_CHANNEL_MS, globalPerSecond: 20_000, deliveryConcurrency: CONCURRENCY } }));
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    SLACK_BOT_TOKEN: 'xoxb-bench',
+    SLACK_SIGNING_SECRET: 'bench-signing-secret',
+    SLACK_API_URL: slack.url,
+    RETAIN_QUEUE_PREFIX: prefix,
+    RETAIN_CONFIG: configPath,
+    LOG_LEVEL: 'silent',
+  };
+
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('worker did not start')), 30_000);
+    worker.stdout!.on('data', (d) => String(d).includes('ready') && (clearTimeout(t), resolve()));
+    worker.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
+  });
+  const idle = rssOf(worker.pid!);
+
+  const built = buildContext({ config: loadConfig(env), logger: silentLogger });
+  const list = Array.from({ length: MESSAGES }, (_, i) => ({
+    dedupeKey: `bench-${i}`,
+    kind: 'bench',
+    channel: `C${String(i % CHANNELS).padStart(6, '0')}`,
+    text: `bench message ${i}`,
+  }));
+  const perChannel = Math.ceil(MESSAGES / CHANNELS);
+  const theoreticalMs = (perChannel - 1) * PER_CHANNEL_MS;
+
+  let peakRss = idle.rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(worker.pid!).rss)), 200);
+  const t0 = Date.now();
+  await enqueueNotifications(built.ctx, list);
+  const enqueuedMs = Date.now() - t0;
+  const deadline = t0 + TIMEOUT_MS;
+  while (slack.posted.length < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const totalMs = Date.now() - t0;
+  clearInterval(sampler);
+  const final = rssOf(worker.pid!);
+
+  // What Slack saw: every message once, and the gaps within each channel.
+  const keys = new Set(slack.posted.map((p) => String(p.metadata?.event_payload.key)));
+  const byChannel = new Map<string, number[]>();
+  for (const p of slack.posted) byChannel.set(p.channel, [...(byChannel.get(p.channel) ?? []), p.at]);
+  let minGap = Infinity;
+  let sumGap = 0;
+  let gaps = 0;
+  for (const times of byChannel.values()) {
+    times.sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) {
+      const g = times[i]! - times[i - 1]!;
+      minGap = Math.min(minGap, g);
+      sumGap += g;
+      gaps++;
+    }
+  }
+  const firstPost = Math.min(...slack.posted.map((p) => p.at));
+  const lastPost = Math.max(...slack.posted.map((p) => p.at));
+  const rows = await db.db.selectFrom('notifications').select(['status']).execute();
+  const sent = rows.filter((r) => r.status === 'sent').length;
+
+  const lines = [
+    `delivery benchmark — ${MESSAGES} notifications, ${CHANNELS} channels, Slack double at 1 msg/s/channel, delivery concurrency ${CONCURRENCY}`,
+    `  delivered (Slack saw)      ${slack.posted.length} posts, ${keys.size} distinct keys${slack.posted.length === keys.size ? '' : '  ← DUPLICATES'}; ${sent} rows marked sent`,
+    `  total time                 ${(totalMs / 1000).toFixed(2)} s from first claim to last post (claiming + enqueueing took ${(enqueuedMs / 1000).toFixed(2)} s)`,
+    `  first → last post          ${((lastPost - firstPost) / 1000).toFixed(2)} s`,
+    `  theoretical minimum        ${(theoreticalMs / 1000).toFixed(2)} s (${perChannel} per channel, 1 s apart)`,
+    `  ratio                      ${(totalMs / theoreticalMs).toFixed(3)}× (target ≤ 1.2×)`,
+    `  429s received              ${slack.rateLimited} (target 0)`,
+    `  per-channel gap at Slack   min ${minGap} ms, mean ${(sumGap / Math.max(1, gaps)).toFixed(0)} ms`,
+    `  throughput                 ${(MESSAGES / (totalMs / 1000)).toFixed(0)} msg/s`,
+    `  worker RSS                 idle ${mb(idle.rss)}, peak sampled ${mb(peakRss)}, high-water ${mb(final.hwm)}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  worker.kill('SIGTERM');
+  await new Promise((r) => worker.once('exit', r));
+  await built.close();
+  await slack.close();
+  await cleanQueuePrefix(prefix);
+  await db.drop();
+  if (slack.posted.length < MESSAGES) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
