@@ -28,10 +28,16 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
   const [scores, movers, renewals, tierA, disputes, unowned, feedback, decided, failed] = await Promise.all([
     sql<{ customer_id: string; name: string; owner_slack_id: string | null; arr: string | null; currency: string | null; health: number; band: Band; previous_band: Band | null; previous_health: number | null; scored_at: Date }>`
       SELECT c.id::text AS customer_id, c.name, m.slack_user_id AS owner_slack_id, c.arr, c.currency,
-             s.health, s.band, s.previous_band, s.previous_health, s.scored_at
+             s.health, s.band, b.band AS previous_band, b.health AS previous_health, s.scored_at
       FROM customers c
       JOIN customer_scores s ON s.customer_id = c.id
       LEFT JOIN members m ON m.id = c.owner_member_id
+      -- the band a day ago (several runs may have happened since): red now, not red then
+      LEFT JOIN LATERAL (
+        SELECT h.band, h.health FROM score_history h
+        WHERE h.customer_id = c.id AND h.scored_at < ${since.toISOString()}::timestamptz
+        ORDER BY h.scored_at DESC LIMIT 1
+      ) b ON true
       WHERE c.team_id = ${q.teamId} AND c.status = 'active' AND s.band = 'red' AND s.scored_at >= ${since.toISOString()}::timestamptz
       ORDER BY c.arr DESC NULLS LAST
       LIMIT 500

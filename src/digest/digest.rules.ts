@@ -20,6 +20,7 @@ export interface CustomerRef {
 export interface ScoreCandidate extends CustomerRef {
   health: number;
   band: Band;
+  /** Band and health at the last score before the digest's day (null: not scored then). */
   previousBand: Band | null;
   previousHealth: number | null;
   scoredAt: Date;
