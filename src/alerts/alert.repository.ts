@@ -54,6 +54,8 @@ export interface WarningContextRow {
   owner_active: boolean | null;
   tier: string | null;
   trend: number[] | null;
+  measures: { key: string; weight: number }[] | null;
+  newest_data_at: Date | null;
 }
 
 /** What a warning message shows, for the customers about to be warned: one query. */
@@ -62,7 +64,7 @@ export async function loadWarningContext(db: DbOrTrx, customerIds: string[], tre
   const { rows } = await sql<WarningContextRow>`
     SELECT c.id::text AS customer_id, c.name, c.arr, c.currency, c.renewal_date, c.team_id,
            t.channel_id AS team_channel_id, m.slack_user_id AS owner_slack_id, m.alert_channel_id AS owner_alert_channel_id,
-           m.active AS owner_active, s.tier,
+           m.active AS owner_active, s.tier, s.measures, s.newest_data_at,
            (SELECT array_agg(x.health ORDER BY x.scored_at) FROM (
               SELECT h.health, h.scored_at FROM score_history h WHERE h.customer_id = c.id ORDER BY h.scored_at DESC LIMIT ${trendPoints}
            ) x) AS trend

@@ -1,4 +1,4 @@
-import { BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
+import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
 import type { Band, StoredDriver } from '../scores/score.table.js';
 import { actions, button, context, fields, header, section, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
@@ -25,6 +25,9 @@ export interface WarningView {
   trend: string;
   nextStep: string;
   snoozeDays: number;
+  /** Measure weights behind the score, and when its newest data arrived (DESIGN.md §5: every alert explains itself). */
+  weights?: { key: string; weight: number }[];
+  newestDataAt?: Date | null;
 }
 
 export const WARNING_STATUS_BLOCK = 'alert_status';
@@ -45,6 +48,13 @@ export function warningMessage(v: WarningView, now: Date): { text: string; block
     ]),
   );
   blocks.push(section(`*Suggested next step:* ${escapeMrkdwn(v.nextStep)}`));
+  const weights = (v.weights ?? [])
+    .filter((w) => w.weight > 0)
+    .sort((a, b) => b.weight - a.weight)
+    .map((w) => `${escapeMrkdwn(w.key)} ${Math.round(w.weight * 100)}%`)
+    .join(', ');
+  const newest = v.newestDataAt === undefined ? null : v.newestDataAt ? `newest data ${age(v.newestDataAt, now)}` : 'no signals yet';
+  if (weights || newest) blocks.push(context([newest, weights ? `weights: ${weights}` : null].filter(Boolean).join(' · ')));
   blocks.push(
     actions(
       WARNING_ACTIONS_BLOCK,

@@ -132,6 +132,8 @@ function buildWarning(
       trend,
       nextStep: suggestNextStep(s.drivers, daysToRenewal),
       snoozeDays: ctx.config.settings.alerts.snoozeDays,
+      weights: c.measures ?? [],
+      newestDataAt: c.newest_data_at ? new Date(c.newest_data_at) : null,
     },
     now,
   );

@@ -24,6 +24,12 @@ const view: WarningView = {
   trend: '▇▆▅▃',
   nextStep: 'Book a usage review this week.',
   snoozeDays: 7,
+  weights: [
+    { key: 'engagement', weight: 0.25 },
+    { key: 'purchase', weight: 0.2 },
+    { key: 'nps', weight: 0 },
+  ],
+  newestDataAt: new Date('2026-11-22T09:00:00Z'),
 };
 const json = (x: unknown) => JSON.stringify(x);
 const buttons = (blocks: Block[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => (b as { elements: { action_id: string; value: string }[] }).elements);
@@ -39,6 +45,7 @@ describe('churn warning message', () => {
     expect(text).toMatch(/Jan 10, 2027 \(in 47 days\)/);
     expect(text).toContain('Suggested next step:* Book a usage review');
     expect(text).toContain('▇▆▅▃');
+    expect(text).toContain('newest data 2d ago · weights: engagement 25%, purchase 20%');
     expect(buttons(m.blocks).map((b) => b.action_id)).toEqual([
       ALERT_ACTIONS.logFollowUp,
       ALERT_ACTIONS.snooze,
