@@ -30,7 +30,7 @@ import {
   type RunRow,
   type RunSummary,
 } from './rescore.repository.js';
-import { newPatternMemo, scoreCustomer, type ComputedScore, type FeedPresence, type RunScoringInputs } from './score.rules.js';
+import { newPatternMemo, scoreCustomer, tameBgNbd, type ComputedScore, type FeedPresence, type RunScoringInputs } from './score.rules.js';
 import type { Band, StoredDriver, Tier } from './score.table.js';
 import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
@@ -86,7 +86,7 @@ export async function feedState(db: DbOrTrx, asOf: Date, staleAfterDays: number)
 export function runInputs(context: RunContext, settings: ScoringSettings): RunScoringInputs {
   return {
     config: settings.health,
-    bgnbd: bgParams(context.models?.bgnbd?.params as unknown as Record<string, number>),
+    bgnbd: tameBgNbd(bgParams(context.models?.bgnbd?.params as unknown as Record<string, number>)),
     gammagamma: ggParams(context.models?.gammagamma?.params as unknown as Record<string, number>),
     feeds: context.feeds ?? { complaints: false, payments: false, interactions: false },
     excluded: context.excluded ?? [],

@@ -90,6 +90,22 @@ export interface ComputedScore {
 const WEEK_DAYS = 7;
 
 /**
+ * Largest dropout shape `a` the scoring uses. When a fit drives a (and b) to
+ * huge values, Beta(a, b) is a point mass at p = a/(a+b) for every practical
+ * purpose, but the hypergeometric series behind E[Y(t)] then needs ~a terms
+ * (and overflows): with a = 2·10⁹ a single call takes milliseconds and
+ * returns NaN. Scaling a and b down together to a = 1000 keeps the mean
+ * dropout probability exactly and changes P(alive) by well under 0.1%.
+ */
+export const MAX_DROPOUT_SHAPE = 1000;
+
+export function tameBgNbd(params: BgNbdParams | null): BgNbdParams | null {
+  if (!params || !(params.a > MAX_DROPOUT_SHAPE)) return params;
+  const scale = params.a / MAX_DROPOUT_SHAPE;
+  return { ...params, a: MAX_DROPOUT_SHAPE, b: params.b / scale };
+}
+
+/**
  * Per-batch cache of model values by purchase pattern: with day-granular data
  * many customers share (x, t_x, T), and CLV is linear in the expected order
  * value, so the series behind it is summed once per pattern.

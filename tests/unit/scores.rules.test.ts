@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newPatternMemo, scoreCustomer, type CustomerFacts, type RunScoringInputs } from '../../src/scores/score.rules.js';
+import { MAX_DROPOUT_SHAPE, newPatternMemo, scoreCustomer, tameBgNbd, type CustomerFacts, type RunScoringInputs } from '../../src/scores/score.rules.js';
 import { bgnbdExpectedRepeat, bgnbdPAlive, customerLifetimeValue, rfmSegment, withScoringDefaults, WEEKS_PER_YEAR } from '../../src/scoring/index.js';
 
 const bgnbd = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
@@ -114,5 +114,24 @@ describe('scoreCustomer', () => {
     expect(s.pAlive).toBeNull();
     expect(s.clv).toBeNull();
     expect(s.health).toBeGreaterThan(0);
+  });
+});
+
+describe('tameBgNbd', () => {
+  it('leaves ordinary fits alone', () => {
+    expect(tameBgNbd(bgnbd)).toBe(bgnbd);
+    expect(tameBgNbd(null)).toBeNull();
+  });
+
+  it('scales a degenerate dropout distribution down, keeping its mean, so expected orders stay finite and P(alive) barely moves', () => {
+    const degenerate = { a: 2157337485.6, b: 12132661843.7, r: 7.85, alpha: 66.38 };
+    const tamed = tameBgNbd(degenerate)!;
+    expect(tamed.a).toBe(MAX_DROPOUT_SHAPE);
+    expect(tamed.a / (tamed.a + tamed.b)).toBeCloseTo(degenerate.a / (degenerate.a + degenerate.b), 12);
+    expect(Number.isFinite(bgnbdExpectedRepeat(degenerate, 52, 10, 30, 40))).toBe(false);
+    const e = bgnbdExpectedRepeat(tamed, 52, 10, 30, 40);
+    expect(e).toBeGreaterThan(0);
+    expect(Number.isFinite(e)).toBe(true);
+    expect(Math.abs(bgnbdPAlive(tamed, 10, 30, 40) - bgnbdPAlive(degenerate, 10, 30, 40))).toBeLessThan(1e-3);
   });
 });
