@@ -126,6 +126,7 @@ export async function deliverNotification(ctx: AppContext, data: DeliverData, jo
     }
     await state.sent(row.id, { channel: posted.channel, ts: posted.ts });
     metrics.notificationsSent.inc({ kind: row.kind });
+    metrics.deliveryWait.observe({ kind: row.kind }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
     return { ts: posted.ts };
   } catch (error) {
     if (error instanceof DelayedError) throw error;

@@ -67,6 +67,7 @@ export interface ClaimedForSending {
   kind: string;
   channel_id: string;
   payload: { text: string; blocks?: unknown[]; thread_ts?: string };
+  created_at: Date;
   /** Status before this claim: 'sending' means an earlier attempt may have posted. */
   prev_status: 'pending' | 'sending';
   prev_started_at: Date | null;
@@ -92,7 +93,7 @@ export async function claimForSending(db: DbOrTrx, items: { id: string; postedCh
         attempts = n.attempts + 1, updated_at = now()
     FROM prev JOIN v ON v.id = prev.id
     WHERE n.id = prev.id
-    RETURNING n.id::text AS id, n.dedupe_key, n.kind, n.channel_id, n.payload,
+    RETURNING n.id::text AS id, n.dedupe_key, n.kind, n.channel_id, n.payload, n.created_at,
               prev.status AS prev_status, prev.sending_started_at AS prev_started_at, prev.posted_channel_id AS prev_posted_channel_id
   `.execute(db);
   return rows;

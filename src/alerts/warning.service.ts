@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config/index.js';
 import type { AppContext } from '../platform/context.js';
+import { metrics } from '../platform/metrics.js';
 import type { RunInfo, ScoredCustomer } from '../scores/hooks.js';
 import { sparkline } from '../scoring/sparkline.js';
 import { insertAlerts, loadEvaluationRows, loadWarningContext, resolveAlerts, type WarningContextRow } from './alert.repository.js';
@@ -99,6 +100,8 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
     return { claimed, inserted: inserted.length, resolved };
   });
   await scheduleDelivery(ctx, claimed);
+  for (const r of raises) metrics.alertsRaised.inc({ rule: r.rule });
+  for (const r of resolves) metrics.alertsResolved.inc({ reason: r.reason });
   if (inserted || resolved) ctx.logger.info({ raised: inserted, resolved, notified: claimed.length }, 'churn warnings evaluated');
   return { raised: inserted, resolved, notified: claimed.length };
 }

@@ -7,6 +7,7 @@ import { getNotificationByKey, type NewNotification } from '../alerts/outbox.rep
 import { enqueueNotifications } from '../alerts/outbox.service.js';
 import { canDecideRenewal } from '../alerts/permissions.rules.js';
 import type { AppContext } from '../platform/context.js';
+import { metrics } from '../platform/metrics.js';
 import { sparkline } from '../scoring/sparkline.js';
 import type { Block } from '../slack/blocks.js';
 import { mention } from '../slack/escape.js';
@@ -75,7 +76,9 @@ export async function scanRenewals(ctx: AppContext): Promise<{ due: number; sent
         teamId: c.team_id,
       });
     }
-    sent += await enqueueNotifications(ctx, batch);
+    const created = await enqueueNotifications(ctx, batch);
+    metrics.remindersQueued.inc({}, created);
+    sent += created;
     if (page.length < PAGE) break;
   }
   if (sent) ctx.logger.info({ due, sent }, 'renewal reminders queued');
