@@ -59,19 +59,31 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<[T, number
 async function generate(): Promise<void> {
   if (!REUSE) await dropDatabase(URL_).catch(() => undefined);
   await ensureDatabase(URL_);
+  return generateFresh();
+}
+
+async function generateFresh(): Promise<void> {
   const h = createDb(URL_, silentLogger, 4);
   try {
     await migrateToLatest(h.db);
     const have = await sql<{ c: string; s: string }>`
       SELECT (SELECT count(*) FROM customers) AS c, (SELECT count(*) FROM signals) AS s`.execute(h.db);
-    if (REUSE && Number(have.rows[0]!.c) === CUSTOMERS && Number(have.rows[0]!.s) >= SIGNALS) {
+    if (REUSE && Number(have.rows[0]!.c) === CUSTOMERS && Number(have.rows[0]!.s) >= SIGNALS * 0.95) {
       log(`reusing the existing book: ${CUSTOMERS} customers, ${have.rows[0]!.s} signals`);
       await sql`DELETE FROM customer_scores`.execute(h.db);
       await sql`DELETE FROM scoring_runs`.execute(h.db);
       await sql`DELETE FROM model_fits`.execute(h.db);
       await sql`DELETE FROM signals WHERE source = 'bench-new'`.execute(h.db);
+      await sql`DELETE FROM run_population`.execute(h.db);
+      await sql`UPDATE customers SET data_changed_at = now() - interval '1 day'`.execute(h.db);
       await sql`VACUUM ANALYZE`.execute(h.db);
       return;
+    }
+    if (Number(have.rows[0]!.c) > 0) {
+      await h.close();
+      await dropDatabase(URL_);
+      await ensureDatabase(URL_);
+      return generateFresh();
     }
     log(`generating ${CUSTOMERS.toLocaleString()} customers and ${SIGNALS.toLocaleString()} signals over ${DAYS} days…`);
     await sql`SET maintenance_work_mem = '512MB'`.execute(h.db);
@@ -87,7 +99,7 @@ async function generate(): Promise<void> {
     // maintaining them row by row.
     await sql`ALTER TABLE signals DROP CONSTRAINT signals_pkey`.execute(h.db);
     await sql`ALTER TABLE signals DROP CONSTRAINT signals_customer_id_kind_occurred_at_dedupe_key_key`.execute(h.db);
-    await sql`DROP INDEX signals_customer_time_idx`.execute(h.db);
+    await sql`DROP INDEX signals_customer_time_cover_idx`.execute(h.db);
     await sql`DROP INDEX signals_kind_time_idx`.execute(h.db);
     const perDay = Math.ceil(SIGNALS / DAYS);
     // Time-ordered like real arrivals; customers spread by a multiplicative
@@ -125,7 +137,7 @@ async function generate(): Promise<void> {
           const other = createDb(URL_, silentLogger, 1);
           try {
             await sql`SET maintenance_work_mem = '512MB'`.execute(other.db);
-            await sql`CREATE INDEX signals_customer_time_idx ON signals (customer_id, occurred_at)`.execute(other.db);
+            await sql`CREATE INDEX signals_customer_time_cover_idx ON signals (customer_id, occurred_at) INCLUDE (kind, value)`.execute(other.db);
           } finally {
             await other.close();
           }
@@ -188,9 +200,16 @@ async function main(): Promise<void> {
   const running = await start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false });
   const { ctx } = running;
   let peakRss = process.memoryUsage().rss;
+  let peakHeap = process.memoryUsage().heapTotal;
+  let peakExternal = process.memoryUsage().external;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapTotal);
+    peakExternal = Math.max(peakExternal, m.external);
   }, 100);
+  const base = process.memoryUsage();
+  log(`worker started: RSS ${mb(base.rss)} (V8 heap ${mb(base.heapTotal)}, external ${mb(base.external)})`);
   try {
     // Bare aggregate: warm the cache once, then time it.
     const bare = () =>
@@ -207,6 +226,9 @@ async function main(): Promise<void> {
 
     const runOnce = async (mode: 'full' | 'incremental') => {
       peakRss = process.memoryUsage().rss;
+      peakHeap = process.memoryUsage().heapTotal;
+      peakExternal = process.memoryUsage().external;
+      log(`  before: RSS ${mb(peakRss)}, V8 heap ${mb(peakHeap)}`);
       const t0 = performance.now();
       const jobId = await ctx.queues!.add('rescore', { mode });
       for (;;) {
@@ -216,6 +238,7 @@ async function main(): Promise<void> {
         if (r && r.status !== 'running') {
           const ms = performance.now() - t0;
           const prepMs = r.context.preparedAt ? new Date(r.context.preparedAt).getTime() - new Date(r.started_at).getTime() : NaN;
+          log(`  peak V8 heap ${mb(peakHeap)}, peak external ${mb(peakExternal)}`);
           return { ms, run: r, prepMs, peak: peakRss };
         }
         await new Promise((res) => setTimeout(res, 100));
