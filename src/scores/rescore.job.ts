@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
-import { failRun } from './rescore.repository.js';
+import { failRun, findRunByJobKey } from './rescore.repository.js';
 import { enqueueBatches, failBatch, prepareRun, runBatch } from './rescore.service.js';
 import { fitModels } from './fit.service.js';
 import { parseAsOf } from './as-of.js';
@@ -18,14 +18,15 @@ function finalAttempt(job: Job): boolean {
 export const rescoreHandlers: HandlerMap = {
   rescore: async (ctx, data, job) => {
     const asOf = data.asOf ? parseAsOf(data.asOf) : undefined;
-    let runId: string | null = null;
+    const jobKey = job.id ?? null;
     try {
-      const prepared = await prepareRun(ctx, { mode: data.mode, ...(asOf ? { asOf } : {}), jobKey: job.id ?? null });
-      runId = prepared.run.id;
+      const prepared = await prepareRun(ctx, { mode: data.mode, ...(asOf ? { asOf } : {}), jobKey });
       const batches = prepared.run.status === 'running' ? await enqueueBatches(ctx, prepared.run) : 0;
-      return { runId, batches };
+      return { runId: prepared.run.id, batches };
     } catch (e) {
-      if (runId && finalAttempt(job)) await failRun(ctx.db, runId, (e as Error).message);
+      // Out of attempts: the run (if it was opened) is marked failed rather than left running.
+      const run = jobKey && finalAttempt(job) ? await findRunByJobKey(ctx.db, jobKey) : undefined;
+      if (run) await failRun(ctx.db, run.id, (e as Error).message ?? String(e));
       throw e;
     }
   },
