@@ -4,7 +4,7 @@
  * against the Slack API double enforcing one message per second per channel
  * (429 + Retry-After otherwise). Loopback only; bounded by a timeout.
  *
- *   npx tsx bench/delivery.bench.ts [--messages 10000] [--channels 1000] [--concurrency 256]
+ *   npx tsx bench/delivery.bench.ts [--messages 10000] [--channels 1000] [--concurrency 256] [--workers 1]
  *
  * Prints total time vs the theoretical minimum (each channel's 10 messages
  * need 9 s: the first at 0, the tenth at 9), 429s received, per-channel gaps
@@ -26,6 +26,8 @@ const args = parseArgs(process.argv.slice(2));
 const MESSAGES = Number(args.flags.messages ?? 10_000);
 const CHANNELS = Number(args.flags.channels ?? 1_000);
 const CONCURRENCY = Number(args.flags.concurrency ?? 256);
+/** Worker processes (DESIGN.md §7: workers scale out; pacing is shared in Redis). */
+const WORKERS = Number(args.flags.workers ?? 1);
 const PER_CHANNEL_MS = 1_000;
 const TIMEOUT_MS = 120_000;
 
@@ -36,6 +38,15 @@ function rssOf(pid: number): { rss: number; hwm: number } {
     return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
   } catch {
     return { rss: 0, hwm: 0 };
+  }
+}
+/** CPU seconds used by a process so far (user + system). */
+function cpuOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
@@ -61,13 +72,19 @@ async function main() {
   };
 
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('worker did not start')), 30_000);
-    worker.stdout!.on('data', (d) => String(d).includes('ready') && (clearTimeout(t), resolve()));
-    worker.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
-  });
-  const idle = rssOf(worker.pid!);
+  const workers = await Promise.all(
+    Array.from({ length: WORKERS }, async () => {
+      const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('worker did not start')), 30_000);
+        worker.stdout!.on('data', (d) => String(d).includes('ready') && (clearTimeout(t), resolve()));
+        worker.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
+      });
+      return worker;
+    }),
+  );
+  const rssAll = () => workers.map((w) => rssOf(w.pid!)).reduce((a, b) => ({ rss: a.rss + b.rss, hwm: a.hwm + b.hwm }), { rss: 0, hwm: 0 });
+  const idle = rssAll();
 
   const built = buildContext({ config: loadConfig(env), logger: silentLogger });
   const list = Array.from({ length: MESSAGES }, (_, i) => ({
@@ -80,7 +97,9 @@ async function main() {
   const theoreticalMs = (perChannel - 1) * PER_CHANNEL_MS;
 
   let peakRss = idle.rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(worker.pid!).rss)), 200);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssAll().rss)), 200);
+  const cpuWorkers0 = workers.reduce((a, w) => a + cpuOf(w.pid!), 0);
+  const cpuSelf0 = process.cpuUsage();
   const t0 = Date.now();
   await enqueueNotifications(built.ctx, list);
   const enqueuedMs = Date.now() - t0;
@@ -88,7 +107,10 @@ async function main() {
   while (slack.posted.length < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const totalMs = Date.now() - t0;
   clearInterval(sampler);
-  const final = rssOf(worker.pid!);
+  const final = rssAll();
+  const cpuWorkers = workers.reduce((a, w) => a + cpuOf(w.pid!), 0) - cpuWorkers0;
+  const selfUsage = process.cpuUsage(cpuSelf0);
+  const cpuSelf = (selfUsage.user + selfUsage.system) / 1e6;
 
   // What Slack saw: every message once, and the gaps within each channel.
   const keys = new Set(slack.posted.map((p) => String(p.metadata?.event_payload.key)));
@@ -112,7 +134,7 @@ async function main() {
   const sent = rows.filter((r) => r.status === 'sent').length;
 
   const lines = [
-    `delivery benchmark — ${MESSAGES} notifications, ${CHANNELS} channels, Slack double at 1 msg/s/channel, delivery concurrency ${CONCURRENCY}`,
+    `delivery benchmark — ${MESSAGES} notifications, ${CHANNELS} channels, Slack double at 1 msg/s/channel, ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} × delivery concurrency ${CONCURRENCY}`,
     `  delivered (Slack saw)      ${slack.posted.length} posts, ${keys.size} distinct keys${slack.posted.length === keys.size ? '' : '  ← DUPLICATES'}; ${sent} rows marked sent`,
     `  total time                 ${(totalMs / 1000).toFixed(2)} s from first claim to last post (claiming + enqueueing took ${(enqueuedMs / 1000).toFixed(2)} s)`,
     `  first → last post          ${((lastPost - firstPost) / 1000).toFixed(2)} s`,
@@ -121,12 +143,12 @@ async function main() {
     `  429s received              ${slack.rateLimited} (target 0)`,
     `  per-channel gap at Slack   min ${minGap} ms, mean ${(sumGap / Math.max(1, gaps)).toFixed(0)} ms`,
     `  throughput                 ${(MESSAGES / (totalMs / 1000)).toFixed(0)} msg/s`,
-    `  worker RSS                 idle ${mb(idle.rss)}, peak sampled ${mb(peakRss)}, high-water ${mb(final.hwm)}`,
+    `  CPU                        worker ${cpuWorkers.toFixed(1)} s (${((cpuWorkers / MESSAGES) * 1e6).toFixed(0)} µs/message); producer + Slack double ${cpuSelf.toFixed(1)} s; machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+    `  worker RSS${WORKERS === 1 ? '' : ' (sum)'}${WORKERS === 1 ? '           ' : '     '}     idle ${mb(idle.rss)}, peak sampled ${mb(peakRss)}, high-water ${mb(final.hwm)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  worker.kill('SIGTERM');
-  await new Promise((r) => worker.once('exit', r));
+  await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
   await built.close();
   await slack.close();
   await cleanQueuePrefix(prefix);

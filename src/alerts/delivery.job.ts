@@ -3,13 +3,19 @@ import type { HandlerMap } from '../jobs/worker.js';
 import type { AppContext } from '../platform/context.js';
 import { metrics } from '../platform/metrics.js';
 import { createBatcher, type Batched } from './batcher.js';
-import { claimForSending, getNotification, listStranded, markFailed, markNotPosted, markSentMany, noteError, type ClaimedForSending } from './outbox.repository.js';
+import { claimForSending, getNotification, listStranded, markFailed, markNotPosted, markSentMany, noteError, releaseClaim, type ClaimedForSending } from './outbox.repository.js';
 import { pacerFor, requeueStranded } from './outbox.service.js';
+import { DELIVERY_LEAD_MS } from './pacing.js';
 import { classifySlackError } from './slack-errors.js';
 
 export const METADATA_TYPE = 'retain_notification';
-/** A slot this close is waited for in-process rather than by a round trip through the delayed set. */
-const INLINE_WAIT_MS = 40;
+/**
+ * A wait this short happens in-process (holding the claim) rather than by a
+ * round trip through the delayed set, which would hand the claim back and
+ * queue the job again behind everything else due.
+ */
+const INLINE_WAIT_MS = 300;
+const LEAD_MS = DELIVERY_LEAD_MS;
 /** A reserved slot older than this was lost (worker down): reserve a fresh one. */
 const STALE_SLOT_MS = 60_000;
 
@@ -49,13 +55,15 @@ function stateFor(ctx: AppContext): DeliveryState {
 
 /**
  * Deliver one outbox row, exactly once:
- * 1. wait for the channel slot reserved at enqueue (in the delayed set);
- * 2. pass the pacing gate: ≥ spacing since the channel's last post returned,
- *    and a global slot; otherwise wait again (an early or overtaken job);
- * 3. claim the row for sending (a sent or failed row is done: jobs run at
+ * 1. wait (in the delayed set) until just before the channel slot reserved
+ *    at enqueue;
+ * 2. claim the row for sending (a sent or failed row is done: jobs run at
  *    least once); a row an earlier attempt left 'sending' is first looked up
  *    in Slack by the metadata key stamped on every post, so it is never
  *    posted twice (a worker killed mid-post);
+ * 3. pass the pacing gate: ≥ spacing since the channel's last post returned,
+ *    and a global slot; otherwise wait again (an early or overtaken job),
+ *    handing the row back when the wait is long;
  * 4. post, then record the ts. A 429 waits out Retry-After without using an
  *    attempt; a permanent Slack error fails the row for good with its reason.
  * Claims and sent-marks are group-committed across concurrent deliveries.
@@ -71,26 +79,12 @@ export async function deliverNotification(ctx: AppContext, data: DeliverData, jo
   }
 
   const pacer = pacerFor(ctx);
+  let slotAt = data.slotAt ?? Date.now();
   if (pacer) {
-    let now = Date.now();
-    let slotAt = data.slotAt;
-    if (slotAt === undefined || slotAt < now - STALE_SLOT_MS) {
-      [slotAt] = await pacer.reserve([target], now);
-      if (slotAt! - now > INLINE_WAIT_MS) await delayTo(job, token, { ...data, channel: target, slotAt }, slotAt!);
-    } else if (slotAt - now > INLINE_WAIT_MS) {
-      await delayTo(job, token, { ...data, channel: target }, slotAt);
-    }
-    let holdsGlobal = data.globalAt !== undefined;
-    for (;;) {
-      now = Date.now();
-      const verdict = await pacer.gate(target, holdsGlobal, now);
-      if (verdict.go) break;
-      if (verdict.globalSlot) holdsGlobal = true;
-      if (verdict.until - now > INLINE_WAIT_MS) {
-        await delayTo(job, token, { notificationId: data.notificationId, channel: target, slotAt: verdict.until, ...(holdsGlobal ? { globalAt: verdict.until } : {}) }, verdict.until);
-      }
-      await sleep(Math.max(1, verdict.until - now));
-    }
+    const now = Date.now();
+    if (data.slotAt === undefined || slotAt < now - STALE_SLOT_MS) [slotAt] = (await pacer.reserve([target], now)) as [number];
+    // Wake a little before the slot: the claim is done by the time the slot comes.
+    if (slotAt - now > LEAD_MS + INLINE_WAIT_MS) await delayTo(job, token, { ...data, channel: target, slotAt }, slotAt - LEAD_MS);
   }
 
   let row: ClaimedForSending | undefined;
@@ -109,6 +103,22 @@ export async function deliverNotification(ctx: AppContext, data: DeliverData, jo
         await state.sent(row.id, { channel: row.prev_posted_channel_id, ts });
         metrics.notificationsSent.inc({ kind: row.kind });
         return { recovered: ts };
+      }
+    }
+    if (pacer) {
+      let holdsGlobal = data.globalAt !== undefined;
+      if (slotAt > Date.now()) await sleep(slotAt - Date.now());
+      for (;;) {
+        const now = Date.now();
+        const verdict = await pacer.gate(target, holdsGlobal, now);
+        if (verdict.go) break;
+        if (verdict.globalSlot) holdsGlobal = true;
+        if (verdict.until - now > INLINE_WAIT_MS) {
+          // Not soon: hand the row back (nothing was posted) and wait in the delayed set.
+          await releaseClaim(ctx.db, row.id);
+          await delayTo(job, token, { notificationId: data.notificationId, channel: target, slotAt: verdict.until, ...(holdsGlobal ? { globalAt: verdict.until } : {}) }, verdict.until - LEAD_MS);
+        }
+        await sleep(Math.max(1, verdict.until - now));
       }
     }
     const payload = row.payload;

@@ -99,6 +99,16 @@ export async function claimForSending(db: DbOrTrx, items: { id: string; postedCh
   return rows;
 }
 
+/** A claim given back before posting (the pacing gate said wait): pending again, not an attempt. */
+export async function releaseClaim(db: DbOrTrx, id: string): Promise<void> {
+  await db
+    .updateTable('notifications')
+    .set({ status: 'pending', sending_started_at: null, attempts: sql<number>`greatest(attempts - 1, 0)`, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', 'sending')
+    .execute();
+}
+
 /** Many rows → sent with their message ts, in one statement. */
 export async function markSentMany(db: DbOrTrx, items: { id: string; channel: string; ts: string }[]): Promise<void> {
   if (items.length === 0) return;

@@ -1,6 +1,6 @@
 import type { AppContext } from '../platform/context.js';
 import { claimNotification, claimNotifications, getNotificationByKey, resetFailed, type NewNotification } from './outbox.repository.js';
-import { createPacer, type Pacer } from './pacing.js';
+import { createPacer, DELIVERY_LEAD_MS, type Pacer } from './pacing.js';
 
 export type { NewNotification } from './outbox.repository.js';
 
@@ -63,7 +63,7 @@ export async function scheduleDelivery(ctx: AppContext, rows: { id: string; chan
         const slotAt = slots[i]!;
         return {
           data: { notificationId: r.id, slotAt, channel: r.channel_id },
-          opts: { jobId: deliveryJobId(r.id), ...(slotAt > now ? { delay: slotAt - now } : {}) },
+          opts: { jobId: deliveryJobId(r.id), ...(slotAt - DELIVERY_LEAD_MS > now ? { delay: slotAt - DELIVERY_LEAD_MS - now } : {}) },
         };
       }),
     );

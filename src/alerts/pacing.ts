@@ -88,6 +88,13 @@ if untilMs > nextFree then redis.call('SET', KEYS[2], tostring(untilMs), 'PX', t
 return untilMs
 `;
 
+/**
+ * A delivery job wakes this long before its slot and claims its row
+ * meanwhile, so at the slot only the gate and the post remain: whatever runs
+ * between the gate and Slack's answer delays the channel's next post.
+ */
+export const DELIVERY_LEAD_MS = 100;
+
 export type GateVerdict = { go: true } | { go: false; until: number; globalSlot: boolean };
 
 export interface Pacer {
@@ -110,7 +117,27 @@ export interface PacingSettings {
   marginMs?: number;
 }
 
-export function createPacer(redis: Redis, prefix: string, settings: PacingSettings): Pacer {
+type PacingRedis = Redis & {
+  retainPaceReserve(...args: (string | number)[]): Promise<number[]>;
+  retainPaceGate(...args: (string | number)[]): Promise<[number, number]>;
+  retainPacePosted(...args: (string | number)[]): Promise<number>;
+  retainPaceBlock(...args: (string | number)[]): Promise<number>;
+};
+
+/** Scripts as ioredis commands: sent by SHA (EVALSHA), not re-sent as text on every call. */
+function withPacingCommands(redis: Redis): PacingRedis {
+  const r = redis as PacingRedis;
+  if (typeof r.retainPaceGate !== 'function') {
+    redis.defineCommand('retainPaceReserve', { lua: RESERVE });
+    redis.defineCommand('retainPaceGate', { numberOfKeys: 3, lua: GATE });
+    redis.defineCommand('retainPacePosted', { numberOfKeys: 2, lua: POSTED });
+    redis.defineCommand('retainPaceBlock', { numberOfKeys: 2, lua: BLOCK });
+  }
+  return r;
+}
+
+export function createPacer(connection: Redis, prefix: string, settings: PacingSettings): Pacer {
+  const redis = withPacingCommands(connection);
   const spacing = settings.perChannelMs > 0 ? settings.perChannelMs + (settings.marginMs ?? 10) : 0;
   const globalGap = settings.globalPerSecond > 0 ? 1000 / settings.globalPerSecond : 0;
   const lastKey = (c: string) => `${prefix}:pace:last:${c}`;
@@ -127,15 +154,13 @@ export function createPacer(redis: Redis, prefix: string, settings: PacingSettin
       // One round trip per chunk; a chunk runs atomically.
       for (let i = 0; i < channels.length; i += 500) {
         const chunk = channels.slice(i, i + 500);
-        const slots = (await redis.eval(RESERVE, chunk.length, ...chunk.map(nextKey), now, spacing, ttl)) as number[];
+        const slots = await redis.retainPaceReserve(chunk.length, ...chunk.map(nextKey), now, spacing, ttl);
         out.push(...slots.map(Number));
       }
       return out;
     },
     async gate(channel, holdsGlobalSlot, now = Date.now()) {
-      const [code, until] = (await redis.eval(
-        GATE,
-        3,
+      const [code, until] = await redis.retainPaceGate(
         lastKey(channel),
         nextKey(channel),
         globalKey,
@@ -144,16 +169,16 @@ export function createPacer(redis: Redis, prefix: string, settings: PacingSettin
         globalGap,
         ttl,
         holdsGlobalSlot ? '1' : '0',
-      )) as [number, number];
+      );
       if (Number(code) === 0) return { go: true };
       return { go: false, until: Number(until), globalSlot: Number(code) === 2 };
     },
     async posted(channel, at = Date.now()) {
       if (spacing === 0) return;
-      await redis.eval(POSTED, 2, lastKey(channel), nextKey(channel), at, spacing, ttl);
+      await redis.retainPacePosted(lastKey(channel), nextKey(channel), at, spacing, ttl);
     },
     async block(channel, untilMs) {
-      await redis.eval(BLOCK, 2, lastKey(channel), nextKey(channel), untilMs, spacing, ttl);
+      await redis.retainPaceBlock(lastKey(channel), nextKey(channel), untilMs, spacing, ttl);
     },
   };
 }
