@@ -144,14 +144,25 @@ addCommands(
   },
 );
 
+/** The order verbs are listed in: getting started first, then operations. */
+const LISTING_ORDER = [
+  'demo', 'migrate', 'start', 'web', 'worker', 'team add', 'member add', 'import customers', 'import events', 'slash',
+  'rescore', 'fit', 'backtest', 'outbox', 'alerts stats', 'renewals stats', 'digest preview', 'schedules sync',
+];
+const rank = (c: { path: string[] }) => {
+  const i = LISTING_ORDER.indexOf(c.path.join(' '));
+  return i < 0 ? LISTING_ORDER.length : i;
+};
+
 function usageText(): string {
+  const listed = [...commands].sort((a, b) => rank(a) - rank(b));
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));
   return [
     'retain — keeps B2B customers from churning, from Slack',
     '',
     'Usage: retain <command> [options]   (retain <command> --help for details)',
     '',
-    ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    ...listed.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
   ].join('\n');
 }
 
