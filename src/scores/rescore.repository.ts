@@ -245,21 +245,24 @@ export async function writePopulation(
 ): Promise<{ customers: number; batches: number }> {
   const table = sql.table(opts.table ?? 'run_population');
   const asOf = opts.asOf;
+  // One statement ranks the whole base (hash aggregates and sorts of one row
+  // per customer): with the default 4 MB they spill to disk. Local to the
+  // caller's transaction.
+  await sql`SET LOCAL work_mem = '256MB'`.execute(db);
+  const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
   const r = await sql<{ customers: number; batches: number }>`
     WITH base AS MATERIALIZED (${activeBase(asOf)}),
-    order_days AS (
-      SELECT s.customer_id, floor(extract(epoch FROM s.occurred_at) / 86400)::int AS day, sum(coalesce(s.value, 0)) AS amount
+    purchases AS (
+      -- Per customer in one pass: last purchase day, distinct purchase days
+      -- and spend in the 365 days to as-of (same-day orders are one purchase).
+      SELECT s.customer_id,
+        max(floor(extract(epoch FROM s.occurred_at) / 86400))::int AS last_day,
+        count(DISTINCT floor(extract(epoch FROM s.occurred_at) / 86400))
+          FILTER (WHERE floor(extract(epoch FROM s.occurred_at) / 86400) > ${asOfDay}::int - 365) AS freq,
+        coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE floor(extract(epoch FROM s.occurred_at) / 86400) > ${asOfDay}::int - 365), 0) AS monetary
       FROM signals s
       WHERE s.kind = 'order' AND s.occurred_at <= ${asOf}::timestamptz
-      GROUP BY 1, 2
-    ),
-    purchases AS (
-      SELECT customer_id,
-        max(day) AS last_day,
-        count(*) FILTER (WHERE day > floor(extract(epoch FROM ${asOf}::timestamptz) / 86400)::int - 365) AS freq,
-        coalesce(sum(amount) FILTER (WHERE day > floor(extract(epoch FROM ${asOf}::timestamptz) / 86400)::int - 365), 0) AS monetary
-      FROM order_days
-      GROUP BY customer_id
+      GROUP BY s.customer_id
     ),
     rfm_base AS (
       SELECT b.id, p.last_day, p.freq, p.monetary FROM base b JOIN purchases p ON p.customer_id = b.id

@@ -327,12 +327,16 @@ export async function rescoreNow(ctx: AppContext, opts: { mode: 'full' | 'increm
   return { run, summary: await runSummary(ctx.db, run.id), ms: performance.now() - started };
 }
 
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
 export function formatRescoreSummary(r: RescoreResult): string[] {
   const { run, summary } = r;
   const secs = (r.ms / 1000).toFixed(1);
   const lines = [
-    `${run.kind} run ${run.id} ${run.status}: ${run.customers_scored} customers scored in ${secs}s ` +
-      `(${run.batches_total} batches${run.batches_failed ? `, ${run.batches_failed} failed` : ''})`,
+    `${run.kind} run ${run.id} ${run.status}: ${plural(run.customers_scored, 'customer')} scored in ${secs}s ` +
+      `(${plural(run.batches_total, 'batch', 'batches')}${run.batches_failed ? `, ${run.batches_failed} failed` : ''})`,
     `bands: green ${summary.bands.green}, yellow ${summary.bands.yellow}, red ${summary.bands.red}`,
     `changed band: ${summary.changedBand}${summary.firstScored ? ` (first score for ${summary.firstScored})` : ''}`,
   ];

@@ -43,7 +43,7 @@ describe('retain rescore / fit / backtest', () => {
     const first = await cli('rescore');
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/^full run \d+ done: 30 customers scored in \d+\.\d+s \(1 batches\)/m);
+    expect(first.out).toMatch(/^full run \d+ done: 30 customers scored in \d+\.\d+s \(1 batch\)/m);
     expect(first.out).toMatch(/^bands: green \d+, yellow \d+, red \d+$/m);
     const bands = /bands: green (\d+), yellow (\d+), red (\d+)/.exec(first.out)!.slice(1).map(Number);
     expect(bands.reduce((a, b) => a + b, 0)).toBe(30);
@@ -63,7 +63,7 @@ describe('retain rescore / fit / backtest', () => {
     await db.db.updateTable('customers').set({ data_changed_at: new Date() }).where('external_id', '=', 'THRIVE').execute();
     const r = await cli('rescore', '--incremental');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^incremental run \d+ done: 1 customers scored/m);
+    expect(r.out).toMatch(/^incremental run \d+ done: 1 customer scored/m);
   });
 
   it('`retain fit --as-of DATE` prints each model’s parameters, log-likelihood and customers seen', async () => {
