@@ -4,6 +4,7 @@ import { flag, parseArgs, requireFlag, UsageError, type ParsedArgs } from './cli
 import { loadConfig, ConfigError, type AppConfig } from './config/index.js';
 import { checkChannelId, checkSlackUserId, checkTeamKey, isValidTimeZone, ROLES } from './customers/roster.rules.js';
 import { findTeamByKey, upsertMember, upsertTeam } from './customers/roster.repository.js';
+import { syncDigestSchedules } from './digest/digest.service.js';
 import type { Role } from './customers/customer.table.js';
 import { formatImportReport, importCustomers, importEvents, ImportError } from './ingest/import.service.js';
 import { start, type RoleName } from './main.js';
@@ -53,9 +54,15 @@ addCommands(
       const hourRaw = flag(args, 'digest-hour');
       const digestHour = hourRaw === undefined ? undefined : Number(hourRaw);
       if (digestHour !== undefined && !(Number.isInteger(digestHour) && digestHour >= 0 && digestHour <= 23)) throw new UsageError('--digest-hour must be a whole hour 0–23');
-      return withContext(config, {}, async ({ ctx }) => {
+      return withContext(config, { queues: true }, async ({ ctx }) => {
         const team = await upsertTeam(ctx.db, { key, name, channelId: channel, tz, ...(digestHour !== undefined ? { digestHour } : {}) });
         io.out(`team ${team.key} (${team.name}) — channel ${team.channel_id ?? 'none'}, ${team.tz}, digest at ${String(team.digest_hour).padStart(2, '0')}:00`);
+        // Move the team's digest schedule now; if Redis is unreachable, workers do it within 5 minutes.
+        try {
+          await syncDigestSchedules(ctx);
+        } catch {
+          io.err('note: could not reach Redis to move the digest schedule now; a running worker will within 5 minutes');
+        }
         return 0;
       });
     },

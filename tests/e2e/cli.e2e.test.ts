@@ -58,6 +58,28 @@ describe('retain CLI', () => {
     expect(lookup.stdout).toContain('Owner: @U0ALICE');
   }, 120_000);
 
+  it('moves a team\'s digest schedule when its time zone changes', async () => {
+    const { Queue } = await import('bullmq');
+    const { JOBS } = await import('../../src/jobs/catalog.js');
+    const { Redis } = await import('ioredis');
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(JOBS.digest.queue, { connection, prefix });
+    try {
+      await retain(['team', 'add', 'apac', '--name', 'APAC', '--tz', 'Asia/Shanghai', '--digest-hour', '8']);
+      const digestOf = async () => (await queue.getJobSchedulers(0, -1, true)).filter((s) => s.name === 'digest');
+      const before = await digestOf();
+      await retain(['team', 'add', 'apac', '--name', 'APAC', '--tz', 'America/New_York', '--digest-hour', '10']);
+      const after = await digestOf();
+      expect(after).toHaveLength(before.length);
+      const moved = after.find((s) => s.tz === 'America/New_York');
+      expect(moved?.pattern).toBe('0 10 * * *');
+      expect(after.some((s) => s.tz === 'Asia/Shanghai')).toBe(false);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  }, 120_000);
+
   it('explains bad usage with the right form, and --help on every verb', async () => {
     const bad = await retain(['member', 'add', 'U0BOB', '--team', 'emea', '--role', 'boss']);
     expect(bad.code).toBe(2);
