@@ -4,10 +4,10 @@ import { DAY_MS, isoDate } from '../platform/clock.js';
 import type { Trx } from '../platform/db.js';
 import { auc, precisionRecall, type PrecisionRecall } from '../scoring/backtest.js';
 import type { Band } from './score.table.js';
-import { modelsAsOf, type FitReport } from './fit.service.js';
+import { bgParams, modelsAsOf, type FitReport } from './fit.service.js';
 import { aggregateBatch, batchCustomerIds, writePopulation } from './rescore.repository.js';
 import { feedState, runInputs, type RunContext } from './rescore.service.js';
-import { newPatternMemo, scoreCustomer } from './score.rules.js';
+import { newPatternMemo, pAliveInformative, scoreCustomer } from './score.rules.js';
 import { scoringConfigFrom } from './scoring.config.js';
 
 /**
@@ -222,7 +222,8 @@ export function formatBacktestReport(r: BacktestReport): string[] {
   lines.push(
     bg
       ? `purchase model fitted as of ${r.fit.asOfDate} (not stored): BG/NBD r=${bg.r!.toPrecision(3)} α=${bg.alpha!.toPrecision(3)} a=${bg.a!.toPrecision(3)} b=${bg.b!.toPrecision(3)}` +
-          (r.fit.bgnbd.converged ? '' : ' — did not converge (parameters at the optimizer’s bounds), so P(alive) says little')
+          (r.fit.bgnbd.converged ? '' : ' — did not converge (parameters at the optimizer’s bounds)') +
+          (pAliveInformative(bgParams(bg)) ? '' : ' — sees no dropout, so P(alive) was left out')
       : `no purchase model as of ${r.fit.asOfDate}: ${r.fit.bgnbd.note ?? 'no orders'}`,
   );
   if (r.stale.length) lines.push(`stale feeds at ${isoDate(r.asOf)} (left out, as a live run would): ${r.stale.join('; ')}`);

@@ -30,7 +30,7 @@ import {
   type RunRow,
   type RunSummary,
 } from './rescore.repository.js';
-import { newPatternMemo, scoreCustomer, tameBgNbd, type ComputedScore, type FeedPresence, type RunScoringInputs } from './score.rules.js';
+import { newPatternMemo, pAliveInformative, scoreCustomer, tameBgNbd, type ComputedScore, type FeedPresence, type RunScoringInputs } from './score.rules.js';
 import type { Band, StoredDriver, Tier } from './score.table.js';
 import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
@@ -343,5 +343,8 @@ export function formatRescoreSummary(r: RescoreResult): string[] {
   const context = run.context as unknown as Partial<RunContext>;
   if (context.stale?.length) lines.push(`stale feeds (left out of every score): ${context.stale.map((s) => s.text).join('; ')}`);
   if (!context.models?.bgnbd) lines.push('no purchase model yet (no orders): P(alive) and CLV are left out');
+  else if (!pAliveInformative(bgParams(context.models.bgnbd.params as unknown as Record<string, number>))) {
+    lines.push('the purchase model sees no dropout in this book (very regular ordering): P(alive) is left out of the scores');
+  }
   return lines;
 }

@@ -99,6 +99,21 @@ const WEEK_DAYS = 7;
  */
 export const MAX_DROPOUT_SHAPE = 1000;
 
+/**
+ * Below this mean dropout probability per purchase, a/(a+b), the fitted
+ * BG/NBD says nobody ever drops out — typical of invoice-like, very regular
+ * purchasing, which the model cannot describe — and P(alive) is ~1 for every
+ * customer, including those who stopped ordering months ago. Such a fit tells
+ * nothing about liveliness: P(alive) is left out (stored as unknown, the
+ * purchase measure missing) rather than shown as "still ordering".
+ */
+export const MIN_MEAN_DROPOUT = 1e-4;
+
+/** Whether a fitted BG/NBD can tell live customers from lapsed ones (see MIN_MEAN_DROPOUT). */
+export function pAliveInformative(params: BgNbdParams | null): boolean {
+  return params !== null && params.a / (params.a + params.b) >= MIN_MEAN_DROPOUT;
+}
+
 export function tameBgNbd(params: BgNbdParams | null): BgNbdParams | null {
   if (!params || !(params.a > MAX_DROPOUT_SHAPE)) return params;
   const scale = params.a / MAX_DROPOUT_SHAPE;
@@ -177,7 +192,7 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
   if (facts.x !== null && facts.txDays !== null && facts.TDays !== null) {
     const pattern = patternValues(inputs, memo, facts.x, facts.txDays, facts.TDays);
     if (pattern) {
-      pAlive = pattern.pAlive;
+      pAlive = pAliveInformative(inputs.bgnbd) ? pattern.pAlive : null;
       expectedOrders90d = pattern.expected90;
       if (pattern.discountedPurchases !== null && inputs.gammagamma) {
         try {

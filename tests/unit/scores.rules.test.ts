@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DROPOUT_SHAPE, newPatternMemo, scoreCustomer, tameBgNbd, type CustomerFacts, type RunScoringInputs } from '../../src/scores/score.rules.js';
+import { MAX_DROPOUT_SHAPE, newPatternMemo, pAliveInformative, scoreCustomer, tameBgNbd, type CustomerFacts, type RunScoringInputs } from '../../src/scores/score.rules.js';
 import { bgnbdExpectedRepeat, bgnbdPAlive, customerLifetimeValue, rfmSegment, withScoringDefaults, WEEKS_PER_YEAR } from '../../src/scoring/index.js';
 
 const bgnbd = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
@@ -133,5 +133,24 @@ describe('tameBgNbd', () => {
     expect(e).toBeGreaterThan(0);
     expect(Number.isFinite(e)).toBe(true);
     expect(Math.abs(bgnbdPAlive(tamed, 10, 30, 40) - bgnbdPAlive(degenerate, 10, 30, 40))).toBeLessThan(1e-3);
+  });
+});
+
+describe('a purchase model that sees no dropout', () => {
+  const noDropout = { r: 8.4, alpha: 20.5, a: 2.2e-8, b: 7685 };
+
+  it('is recognised as uninformative', () => {
+    expect(pAliveInformative(noDropout)).toBe(false);
+    expect(pAliveInformative(bgnbd)).toBe(true);
+    expect(pAliveInformative(null)).toBe(false);
+  });
+
+  it('leaves P(alive) out instead of calling a lapsed customer "still ordering"', () => {
+    // Ten monthly orders, the last one 30 weeks ago.
+    const s = scoreCustomer(facts({ x: 10, txDays: 300, TDays: 510 }), { ...inputs, bgnbd: noDropout })!;
+    expect(bgnbdPAlive(noDropout, 10, 300 / 7, 510 / 7)).toBeGreaterThan(0.99);
+    expect(s.pAlive).toBeNull();
+    expect(s.measures.map((m) => m.key)).not.toContain('purchase');
+    expect(s.expectedOrders90d).not.toBeNull();
   });
 });
