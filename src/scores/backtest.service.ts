@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../platform/context.js';
 import { DAY_MS, isoDate } from '../platform/clock.js';
 import type { Trx } from '../platform/db.js';
-import { auc, precisionRecall, type PrecisionRecall } from '../scoring/backtest.js';
+import { auc, precisionRecall, thresholdSweep, type PrecisionRecall, type ThresholdRow } from '../scoring/backtest.js';
 import type { Band } from './score.table.js';
 import { bgParams, modelsAsOf, type FitReport } from './fit.service.js';
 import { aggregateBatch, batchCustomerIds, writePopulation } from './rescore.repository.js';
@@ -63,6 +63,8 @@ export interface BacktestReport {
   rules: RuleStats[];
   bandsOfChurners: Record<Band, number>;
   bandsOfSurvivors: Record<Band, number>;
+  /** Precision / recall of "warn when health < t" for a range of t: how to tune the red band. */
+  sweep: ThresholdRow[];
   fit: FitReport;
   /** Feeds judged stale at the date (their measures were left out, as a live run would). */
   stale: string[];
@@ -177,6 +179,10 @@ export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promi
       ],
       bandsOfChurners,
       bandsOfSurvivors,
+      sweep: thresholdSweep(
+        ranked.map((r) => ({ health: 100 - r.risk, churned: r.churned })),
+        [30, 40, 50, 55, 60, 65, 70, 80],
+      ),
       fit: now.fit,
       stale: now.stale,
       ms: performance.now() - started,
@@ -218,6 +224,15 @@ export function formatBacktestReport(r: BacktestReport): string[] {
   }
   const bands = (b: Record<Band, number>) => `green ${b.green}, yellow ${b.yellow}, red ${b.red}`;
   lines.push(`bands at ${isoDate(r.asOf)} — churners: ${bands(r.bandsOfChurners)}; survivors: ${bands(r.bandsOfSurvivors)}`);
+  if (r.sweep.length && r.churners > 0) {
+    lines.push('if the warning fired below health t (tune scoring.bands.red with this):');
+    for (const row of r.sweep) {
+      lines.push(
+        `  t = ${String(row.below).padStart(3)}  precision ${pct(row.precision).padStart(6)}  recall ${pct(row.recall).padStart(6)}  ` +
+          `(flagged ${row.truePositives + row.falsePositives}, churned ${row.truePositives})`,
+      );
+    }
+  }
   const bg = r.fit.bgnbd.params;
   lines.push(
     bg

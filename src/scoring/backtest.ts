@@ -77,3 +77,17 @@ export function precisionRecall(items: readonly FlaggedOutcome[]): PrecisionReca
     baseRate: n > 0 ? (tp + fn) / n : null,
   };
 }
+
+export interface ThresholdRow extends PrecisionRecall {
+  /** The rule "warn when health is below this". */
+  readonly below: number;
+}
+
+/**
+ * What a warning at each health threshold would have done: precision and
+ * recall of "warn when health < t" for each t. Lets a team pick its red band
+ * from its own history instead of a default.
+ */
+export function thresholdSweep(items: readonly { health: number; churned: boolean }[], thresholds: readonly number[]): ThresholdRow[] {
+  return thresholds.map((below) => ({ below, ...precisionRecall(items.map((i) => ({ flagged: i.health < below, churned: i.churned }))) }));
+}

@@ -73,3 +73,22 @@ describe('precisionRecall', () => {
     expect(precisionRecall([])).toMatchObject({ precision: null, recall: null, baseRate: null });
   });
 });
+
+describe('thresholdSweep', () => {
+  it('gives precision and recall of "warn below t" for each t', async () => {
+    const { thresholdSweep } = await import('../../src/scoring/backtest.js');
+    const items = [
+      { health: 20, churned: true },
+      { health: 45, churned: true },
+      { health: 50, churned: false },
+      { health: 80, churned: false },
+      { health: 90, churned: true },
+    ];
+    const rows = thresholdSweep(items, [30, 60, 100]);
+    expect(rows.map((r) => [r.below, r.truePositives, r.falsePositives, r.precision, r.recall])).toEqual([
+      [30, 1, 0, 1, 1 / 3],
+      [60, 2, 1, 2 / 3, 2 / 3],
+      [100, 3, 2, 3 / 5, 1],
+    ]);
+  });
+});
