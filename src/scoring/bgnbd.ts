@@ -16,8 +16,7 @@ import {
   atLogParameterWall,
   lnBeta,
   lnGamma,
-  minimizeBfgs,
-  minimizeNelderMead,
+  minimizeRobust,
   withinLogParameterBox,
   type ObjectiveWithGradient,
 } from './special.js';
@@ -354,15 +353,8 @@ export function fitBgNbd(
     start = [0, Math.log(alpha0), 0, 0];
   }
   const maxIterations = options.maxIterations ?? 500;
-  let result = minimizeBfgs(f, start, { maxIterations });
-  let iterations = result.iterations;
-  if (!result.converged) {
-    const scratch = new Float64Array(4);
-    const nm = minimizeNelderMead((t) => f(t, scratch), result.x, { restarts: 3 });
-    const polish = minimizeBfgs(f, nm.x, { maxIterations });
-    iterations += nm.iterations + polish.iterations;
-    result = polish.value <= nm.value ? polish : { ...nm, converged: polish.converged };
-  }
+  const result = minimizeRobust(f, start, maxIterations);
+  const iterations = result.iterations;
   const [lr, la, laa, lb] = result.x as [number, number, number, number];
   return {
     r: Math.exp(lr),

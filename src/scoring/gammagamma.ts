@@ -17,8 +17,7 @@ import {
   atLogParameterWall,
   digamma,
   lnGamma,
-  minimizeBfgs,
-  minimizeNelderMead,
+  minimizeRobust,
   withinLogParameterBox,
   type ObjectiveWithGradient,
 } from './special.js';
@@ -190,15 +189,8 @@ export function fitGammaGamma(rows: readonly SpendObservation[], options: { star
     start = [Math.log(2), Math.log(2), Math.log(sum / S.customers / 2)];
   }
   const maxIterations = options.maxIterations ?? 500;
-  let result = minimizeBfgs(f, start, { maxIterations });
-  let iterations = result.iterations;
-  if (!result.converged) {
-    const scratch = new Float64Array(3);
-    const nm = minimizeNelderMead((t) => f(t, scratch), result.x, { restarts: 3 });
-    const polish = minimizeBfgs(f, nm.x, { maxIterations });
-    iterations += nm.iterations + polish.iterations;
-    result = polish.value <= nm.value ? polish : { ...nm, converged: polish.converged };
-  }
+  const result = minimizeRobust(f, start, maxIterations);
+  const iterations = result.iterations;
   const [lp, lq, lg] = result.x as [number, number, number];
   return {
     p: Math.exp(lp),

@@ -459,3 +459,20 @@ function maxAbs(a: Float64Array): number {
   }
   return m;
 }
+
+/**
+ * BFGS first; when it does not converge (flat or ragged likelihood), a
+ * restarted Nelder–Mead from where it stopped, polished by BFGS again. The
+ * fits of every model share this, so they fail and recover the same way.
+ * `iterations` counts all three stages.
+ */
+export function minimizeRobust(fg: ObjectiveWithGradient, start: readonly number[], maxIterations: number): MinimizeResult {
+  let result = minimizeBfgs(fg, start, { maxIterations });
+  if (result.converged) return result;
+  const scratch = new Float64Array(start.length);
+  const nm = minimizeNelderMead((t) => fg(t, scratch), result.x, { restarts: 3 });
+  const polish = minimizeBfgs(fg, nm.x, { maxIterations });
+  const iterations = result.iterations + nm.iterations + polish.iterations;
+  result = polish.value <= nm.value ? polish : { ...nm, converged: polish.converged };
+  return { ...result, iterations };
+}
