@@ -13,6 +13,8 @@ import { createLogger } from '../platform/logger.js';
 import { blocksToText } from '../slack/blocks.js';
 import { createConsoleGateway } from '../slack/gateway.js';
 import { slashHandlers } from '../slack/slash.registry.js';
+import { localDate as localDateIn } from '../alerts/localtime.js';
+import { composeDigest } from '../digest/digest.service.js';
 import { customersCsv, eventsCsv, generateDemoBook, type DemoBook } from './generate.js';
 
 /**
@@ -51,11 +53,13 @@ async function seedTouches(ctx: AppContext, book: DemoBook): Promise<void> {
     FROM jsonb_to_recordset(${JSON.stringify(book.feedback)}::jsonb) AS f(customer text, author text, kind text, sentiment numeric, text text, "createdAt" text)
     JOIN customers c ON c.external_id = f.customer
     WHERE NOT EXISTS (SELECT 1 FROM feedback x WHERE x.customer_id = c.id AND x.created_at = f."createdAt"::timestamptz)`.execute(ctx.db);
-  const churned = book.customers.filter((c) => c.churnedAt).map((c) => ({ id: c.externalId, at: c.churnedAt }));
+  // Status follows the book on every run (a book from an older version may have churned other accounts).
+  const status = book.customers.map((c) => ({ id: c.externalId, at: c.churnedAt }));
   await sql`
-    UPDATE customers c SET status = 'churned', churned_at = x.at::timestamptz
-    FROM jsonb_to_recordset(${JSON.stringify(churned)}::jsonb) AS x(id text, at text)
-    WHERE c.external_id = x.id AND c.status <> 'churned'`.execute(ctx.db);
+    UPDATE customers c
+    SET status = CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, churned_at = x.at::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(status)}::jsonb) AS x(id text, at text)
+    WHERE c.external_id = x.id AND (c.status, c.churned_at) IS DISTINCT FROM (CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, x.at::timestamptz)`.execute(ctx.db);
 }
 
 /** A book generated on an earlier day has other timestamps: drop its signals, touches and feedback first. */
@@ -142,6 +146,8 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     if (printed.length) {
       io.out(`\n3. What retain would post to Slack (${gateway.posted.length} messages; first few):`);
       for (const line of printed.slice(0, 6)) io.out(line);
+    } else {
+      io.out('\n3. Nothing new to post: every warning due was already sent by an earlier run (each is sent once).');
     }
 
     const rep = book.members.find((m) => m.role === 'rep')!;
@@ -157,6 +163,13 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
       if (!handler) continue;
       const reply = await handler(ctx, { userId: rep.slackUserId, channelId: 'CDEMO', text: m[2] ?? '' });
       io.out(`\n$ ${line}\n${blocksToText(reply)}`);
+    }
+    const team = book.teams[0]!;
+    const teamRow = await findTeamByKey(ctx.db, team.key);
+    if (teamRow) {
+      const now = ctx.clock.now();
+      const digest = await composeDigest(ctx, teamRow, localDateIn(now, teamRow.tz), now);
+      io.out(`\n5. The ${team.name} team's morning digest (posted to its channel at ${String(teamRow.digest_hour).padStart(2, '0')}:00 ${teamRow.tz}):\n${blocksToText({ text: digest.text, blocks: digest.blocks })}`);
     }
     io.out('\nDone. Try your own: npx retain slash "/customer <name>" --as U0DEMOREP1');
     return 0;

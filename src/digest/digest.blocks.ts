@@ -61,7 +61,7 @@ export function digestMessage(m: DigestModel, team: { name: string }): { text: s
 
   const blocks: (Block | null)[] = [
     header(`📋 ${title}`),
-    sectionBlock('🔴 Turned red', m.turnedRed, (c) => `${name(c.name)} ${c.previousHealth ?? '?'} → ${c.health}${money(c.arr, c.currency)} · ${who(c.ownerSlackId)}`),
+    sectionBlock('🔴 Turned red', m.turnedRed, (c) => `${name(c.name)} ${c.previousHealth === null || c.previousHealth === undefined ? `now ${c.health} (first score)` : `${c.previousHealth} → ${c.health}`}${money(c.arr, c.currency)} · ${who(c.ownerSlackId)}`),
     sectionBlock('📈 Biggest movers', m.movers, (c) => `\`${sparkline(c.trend, { scale: 'health', maxWidth: 14 })}\` ${name(c.name)} ${c.health} (${signed(c.delta)}) · ${who(c.ownerSlackId)}`),
     sectionBlock('🔔 Renewals in the next 14 days', m.renewalsSoon, (r) =>
       `${name(r.name)} ${shortDate(r.renewalDate)} (${r.daysLeft === 0 ? 'today' : r.daysLeft === 1 ? 'tomorrow' : `in ${r.daysLeft} days`})${r.band ? ` · ${BAND_EMOJI[r.band]} ${r.health}` : ''}${money(r.arr, r.currency)} · ${who(r.ownerSlackId)}`,
@@ -75,7 +75,7 @@ export function digestMessage(m: DigestModel, team: { name: string }): { text: s
     sectionBlock('🙋 Unowned accounts', m.unowned, (c) => `${name(c.name)}${money(c.arr, c.currency)}`),
     sectionBlock('💬 Feedback since yesterday', m.feedback, (f) => `${escapeMrkdwn(f.kind)} on ${name(f.customerName)} by ${mention(f.authorSlackId)}: “${safeText(f.text.replace(/\s+/g, ' '), 160)}”`),
     sectionBlock('⌛ Renewals passed without an outcome', m.passedNoOutcome, (r) =>
-      `${name(r.name)} renewed ${shortDate(r.renewalDate)} (${r.daysAgo} day${r.daysAgo === 1 ? '' : 's'} ago)${money(r.arr, r.currency)} · ${who(r.ownerSlackId)} — mark it Renewed or Churned`,
+      `${name(r.name)} renewal was due ${shortDate(r.renewalDate)} (${r.daysAgo} day${r.daysAgo === 1 ? '' : 's'} ago)${money(r.arr, r.currency)} · ${who(r.ownerSlackId)} — mark it Renewed or Churned`,
     ),
     sectionBlock('⚠️ Notifications that failed', m.failed, (f) => `${escapeMrkdwn(f.kind.replace(/_/g, ' '))} to ${/^[UW]/.test(f.channelId) ? mention(f.channelId) : channelLink(f.channelId)}: \`${escapeMrkdwn(f.reason ?? 'unknown')}\``),
     context(rateLine),

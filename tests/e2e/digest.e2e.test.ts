@@ -75,7 +75,7 @@ describe('daily team digest', () => {
     expect(text).toMatch(/🚨 \*escalated\* \*Disputed\*: <@U0BOB> claims it from <@U0ALICE>, open 4 days/);
     expect(text).toMatch(/Unowned accounts\*\\n• \*Nobody's\* · \$8,000/);
     expect(text).toMatch(/complaint on \*Red Today\* by <@U0BOB>: “Exports have been failing all week &lt;!channel&gt;”/);
-    expect(text).toMatch(/Renewals passed without an outcome\*\\n• \*Passed By\* renewed Nov 20, 2026 \(4 days ago\)/);
+    expect(text).toMatch(/Renewals passed without an outcome\*\\n• \*Passed By\* renewal was due Nov 20, 2026 \(4 days ago\)/);
     expect(text).toMatch(/Notifications that failed\*\\n• churn warning to <#C0GONE>: `channel_not_found`/);
     expect(text).toContain('Renewal rate 2026-Q4: *100%* (1 of 1 decided)');
     expect(post.blocks.length).toBeLessThanOrEqual(50);
