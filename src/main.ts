@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { loadConfig, type AppConfig } from './config/index.js';
 import { handlers } from './jobs/handlers.js';
+import { bindQueuePrefix } from './jobs/prefix-guard.js';
 import { Queues } from './jobs/queues.js';
 import { registerSchedules, staticSchedules, type ScheduleSpec } from './jobs/schedules.js';
 import { createWorkers } from './jobs/worker.js';
@@ -117,6 +118,14 @@ export async function start(opts: StartOptions): Promise<Running> {
   if (opts.migrate !== false) await createAndMigrate(config.env.DATABASE_URL, logger);
   const built = buildContext({ ...opts, config, logger });
   const { ctx } = built;
+  if (built.redis) {
+    try {
+      await bindQueuePrefix(ctx.db, built.redis, config.env.RETAIN_QUEUE_PREFIX, logger);
+    } catch (error) {
+      await built.close();
+      throw error;
+    }
+  }
   const shutdown = new Shutdown(logger);
   let server: Server | null = null;
   let port: number | null = null;

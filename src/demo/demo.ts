@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { AppConfig } from '../config/index.js';
 import type { Io } from '../cli/registry.js';
@@ -62,6 +63,20 @@ async function seedTouches(ctx: AppContext, book: DemoBook): Promise<void> {
     WHERE c.external_id = x.id AND (c.status, c.churned_at) IS DISTINCT FROM (CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, x.at::timestamptz)`.execute(ctx.db);
 }
 
+async function clearQueuePrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** A book generated on an earlier day has other timestamps: drop its signals, touches and feedback first. */
 async function replaceStaleDemoData(ctx: AppContext, book: DemoBook): Promise<void> {
   const probe = book.events[0]!;
@@ -108,6 +123,9 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
   const printed: string[] = [];
   const gateway = createConsoleGateway((line) => printed.push(line));
   io.out(`retain demo — database ${new URL(config.env.DATABASE_URL).pathname.slice(1)}, redis ${new URL(config.env.REDIS_URL).host}`);
+  // The demo's queues are scratch space: start each run from empty ones, so
+  // jobs of an earlier demo (perhaps on a database since recreated) never linger.
+  await clearQueuePrefix(config.env.REDIS_URL, demoConfig.env.RETAIN_QUEUE_PREFIX);
   const running = await start({ roles: ['worker'], config: demoConfig, logger, slack: gateway, schedules: false });
   const { ctx } = running;
   try {
