@@ -249,6 +249,10 @@ export async function writePopulation(
   // per customer): with the default 4 MB they spill to disk. Local to the
   // caller's transaction.
   await sql`SET LOCAL work_mem = '256MB'`.execute(db);
+  // The planner's row estimates through these CTEs are wildly high (billions
+  // of rows), which switches on JIT compilation: about a second of compiling
+  // for a statement that runs in a few. Off for this statement's transaction.
+  await sql`SET LOCAL jit = off`.execute(db);
   const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
   const r = await sql<{ customers: number; batches: number }>`
     WITH base AS MATERIALIZED (${activeBase(asOf)}),

@@ -30,7 +30,16 @@ import {
   type RunRow,
   type RunSummary,
 } from './rescore.repository.js';
-import { newPatternMemo, pAliveInformative, scoreCustomer, tameBgNbd, type ComputedScore, type FeedPresence, type RunScoringInputs } from './score.rules.js';
+import {
+  newPatternMemo,
+  pAliveInformative,
+  scoreCustomer,
+  tameBgNbd,
+  type ComputedScore,
+  type FeedPresence,
+  type PatternMemo,
+  type RunScoringInputs,
+} from './score.rules.js';
 import type { Band, StoredDriver, Tier } from './score.table.js';
 import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
@@ -199,6 +208,24 @@ function toScored(s: ComputedScore, prev: { previousHealth: number | null; previ
 }
 
 /**
+ * Model values by purchase pattern, shared by the batches of a run that this
+ * process scores: the patterns repeat across batches (a few thousand in a
+ * book of a million), and the series behind CLV dominates the scoring's CPU.
+ * The key covers everything the values depend on, so a run re-read with other
+ * inputs starts afresh; the map is bounded.
+ */
+const MAX_SHARED_PATTERNS = 200_000;
+let sharedMemo: { key: string; memo: PatternMemo } | null = null;
+
+function runPatternMemo(run: RunRow, inputs: RunScoringInputs): PatternMemo {
+  const key = JSON.stringify([run.id, run.as_of.getTime(), inputs.bgnbd, inputs.gammagamma, inputs.clv]);
+  if (!sharedMemo || sharedMemo.key !== key || sharedMemo.memo.size > MAX_SHARED_PATTERNS) {
+    sharedMemo = { key, memo: newPatternMemo() };
+  }
+  return sharedMemo.memo;
+}
+
+/**
  * Scores one batch: one aggregate statement, the pure scoring in TypeScript,
  * one write per table, the batch counted towards its run in the same
  * transaction; then the scores-written hooks (churn warnings). A batch
@@ -222,7 +249,7 @@ export async function runBatch(ctx: AppContext, input: BatchInput): Promise<Batc
   const context = run.context as unknown as RunContext;
   const inputs = runInputs(context, settings);
   const facts = await aggregateBatch(ctx.db, { runId: run.id, batch: input.batch, customerIds: input.customerIds, asOf: run.as_of });
-  const memo = newPatternMemo();
+  const memo = runPatternMemo(run, inputs);
   const scores: ComputedScore[] = [];
   for (const f of facts) {
     const s = scoreCustomer(f, inputs, memo);
