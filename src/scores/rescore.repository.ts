@@ -199,6 +199,16 @@ export async function humanFeeds(db: DbOrTrx, asOf: Date): Promise<{ complaintFe
 // Population: RFM quintiles and ABC tiers over the active base, once per run
 // ---------------------------------------------------------------------------
 
+/**
+ * The whole UTC day of a timestamp as days since the epoch — floor(epoch /
+ * 86400), computed as a date difference: integer arithmetic instead of the
+ * numeric division `extract(epoch …)` implies (several times faster over the
+ * millions of orders the population ranks).
+ */
+function utcDay(col: string): RawBuilder<number> {
+  return sql<number>`((${sql.ref(col)} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')`;
+}
+
 /** Customers active at as-of: not churned on or before it, and known by then. */
 function activeBase(asOf: Date): RawBuilder<unknown> {
   return sql`
@@ -260,10 +270,10 @@ export async function writePopulation(
       -- Per customer in one pass: last purchase day, distinct purchase days
       -- and spend in the 365 days to as-of (same-day orders are one purchase).
       SELECT s.customer_id,
-        max(floor(extract(epoch FROM s.occurred_at) / 86400))::int AS last_day,
-        count(DISTINCT floor(extract(epoch FROM s.occurred_at) / 86400))
-          FILTER (WHERE floor(extract(epoch FROM s.occurred_at) / 86400) > ${asOfDay}::int - 365) AS freq,
-        coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE floor(extract(epoch FROM s.occurred_at) / 86400) > ${asOfDay}::int - 365), 0) AS monetary
+        max(${utcDay('s.occurred_at')}) AS last_day,
+        count(DISTINCT ${utcDay('s.occurred_at')})
+          FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365) AS freq,
+        coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365), 0) AS monetary
       FROM signals s
       WHERE s.kind = 'order' AND s.occurred_at <= ${asOf}::timestamptz
       GROUP BY s.customer_id
@@ -428,7 +438,7 @@ export async function aggregateBatch(
       ORDER BY customer_id, occurred_at DESC
     ),
     order_days AS (
-      SELECT customer_id, floor(extract(epoch FROM occurred_at) / 86400)::int AS day, sum(coalesce(value, 0))::float8 AS amount
+      SELECT customer_id, ${utcDay('occurred_at')} AS day, sum(coalesce(value, 0))::float8 AS amount
       FROM sig WHERE kind = 'order'
       GROUP BY 1, 2
     ),
