@@ -282,10 +282,13 @@ export async function writePopulation(
       SELECT b.id, p.last_day, p.freq, p.monetary FROM base b JOIN purchases p ON p.customer_id = b.id
     ),
     rfm_ranked AS (
+      -- count(*) over the default frame (RANGE UNBOUNDED PRECEDING to the
+      -- current row and its peers) counts the rows up to the last tie; with
+      -- the same window as rank() both come from one pass per ordering.
       SELECT id, count(*) OVER () AS n,
-        (rank() OVER (ORDER BY last_day) - 1 + count(*) OVER (ORDER BY last_day RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1) / 2.0 AS r_mid,
-        (rank() OVER (ORDER BY freq) - 1 + count(*) OVER (ORDER BY freq RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1) / 2.0 AS f_mid,
-        (rank() OVER (ORDER BY monetary) - 1 + count(*) OVER (ORDER BY monetary RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1) / 2.0 AS m_mid
+        (rank() OVER (ORDER BY last_day) - 1 + count(*) OVER (ORDER BY last_day) - 1) / 2.0 AS r_mid,
+        (rank() OVER (ORDER BY freq) - 1 + count(*) OVER (ORDER BY freq) - 1) / 2.0 AS f_mid,
+        (rank() OVER (ORDER BY monetary) - 1 + count(*) OVER (ORDER BY monetary) - 1) / 2.0 AS m_mid
       FROM rfm_base
     ),
     rfm AS (
