@@ -59,15 +59,7 @@ export async function writeScores(db: TestDb, at: Date, rows: PlantedScore[]): P
   return out;
 }
 
-export async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from '../helpers/interact.js';
 
 /** Messages the outbox posted with a given de-duplication key prefix. */
 export const postedWith = (app: TestApp, prefix: string) => app.slack.posted.filter((p) => String(p.metadata?.event_payload.key ?? '').startsWith(prefix));

@@ -4,6 +4,7 @@ import { chooseReply, customerCard, invalidReply, notFoundReply } from '../../sr
 import type { CardData } from '../../src/customers/customer.repository.js';
 import { blocksToText, capBlocks, LIMITS, section } from '../../src/slack/blocks.js';
 import { escapeMrkdwn, safeText } from '../../src/slack/escape.js';
+import { mrkdwnTexts } from '../helpers/interact.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
 
@@ -23,21 +24,6 @@ function card(over: Partial<CardData> = {}): CardData {
     lastOwnershipEvent: { kind: 'claim', fromSlackId: 'U0BOB', createdAt: new Date('2026-01-05T00:00:00Z') },
     ...over,
   };
-}
-
-/** Every mrkdwn text in a reply (the only place Slack parses control sequences). */
-function mrkdwnTexts(blocks: unknown[]): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o.type === 'mrkdwn' && typeof o.text === 'string') out.push(o.text);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(blocks);
-  return out;
 }
 
 describe('escaping', () => {
