@@ -1,4 +1,4 @@
-import { actions, button, context, fields, header, quote, section, type Block, type Reply } from '../slack/blocks.js';
+import { actions, button, context, fields, header, LIMITS, quote, section, type Block, type Reply } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ACTIONS } from '../slack/ids.js';
 import { USAGE } from '../slack/command.parser.js';
@@ -82,12 +82,22 @@ export function customerCard(card: CardData, opts: CardOptions): Reply {
   return { text: safeText(fallback, 300), blocks, responseType: 'ephemeral' };
 }
 
-export function chooseReply(query: string, matches: Candidate[]): Reply {
+/**
+ * Several customers match. Each button opens that customer's card or, when the
+ * person was in the middle of a command (`resume` gives the command to re-run
+ * for a pick), finishes that command for the customer picked.
+ */
+export function chooseReply(query: string, matches: Candidate[], resume?: (c: Candidate) => string | null): Reply {
   const blocks: Block[] = [section(`Several customers match “${quote(query, 100)}”. Which one?`)];
   blocks.push(
     actions(
       'choose_customer',
-      ...matches.slice(0, 5).map((m) => button(ACTIONS.openCard, `${m.name}${m.domain ? ` (${m.domain})` : ''}`, m.id)),
+      ...matches.slice(0, 5).map((m) => {
+        const label = `${m.name}${m.domain ? ` (${m.domain})` : ''}`;
+        const next = resume?.(m);
+        // Button values hold at most 2,000 characters; a longer command falls back to the card.
+        return next && next.length <= LIMITS.buttonValue ? button(ACTIONS.resumeCommand, label, next) : button(ACTIONS.openCard, label, m.id);
+      }),
     ),
   );
   return { text: `Several customers match “${query.slice(0, 100)}”`, blocks, responseType: 'ephemeral' };

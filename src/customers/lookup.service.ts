@@ -1,9 +1,16 @@
 import type { AppContext } from '../platform/context.js';
+import { commandNaming, type CustomerCommand, type FeedbackCommand } from '../slack/command.parser.js';
 import type { Reply } from '../slack/blocks.js';
 import { sparkline } from '../scoring/sparkline.js';
 import { chooseReply, customerCard, notFoundReply } from './card.blocks.js';
 import { findCandidates, loadCard, nearestNames } from './customer.repository.js';
 import { decideLookup, type Candidate } from './lookup.rules.js';
+
+/** The command being run, so a "which one?" choice can finish it. */
+export interface Resume {
+  command: '/customer' | '/feedback';
+  parsed: CustomerCommand | FeedbackCommand;
+}
 
 export type Resolution = { kind: 'found'; customer: Candidate } | { kind: 'reply'; reply: Reply };
 
@@ -12,11 +19,17 @@ export type Resolution = { kind: 'found'; customer: Candidate } | { kind: 'reply
  * person to choose (ambiguous) or suggests the nearest names (not found).
  * Every command that names a customer goes through here.
  */
-export async function resolveCustomer(ctx: AppContext, query: string): Promise<Resolution> {
+export async function resolveCustomer(ctx: AppContext, query: string, resume?: Resume): Promise<Resolution> {
   const candidates = await findCandidates(ctx.readDb, query);
   const decision = decideLookup(candidates);
   if (decision.kind === 'card') return { kind: 'found', customer: decision.customer };
-  if (decision.kind === 'choose') return { kind: 'reply', reply: chooseReply(query, decision.matches) };
+  if (decision.kind === 'choose') {
+    const next = resume ? (c: Candidate) => {
+      const text = commandNaming(resume.parsed, c.externalId);
+      return text === null ? null : JSON.stringify({ c: resume.command, t: text });
+    } : undefined;
+    return { kind: 'reply', reply: chooseReply(query, decision.matches, next) };
+  }
   const nearest = decision.nearest.length ? decision.nearest : await nearestNames(ctx.readDb, query);
   return { kind: 'reply', reply: notFoundReply(query, nearest) };
 }

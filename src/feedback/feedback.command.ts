@@ -19,7 +19,7 @@ export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput
     if (command.kind === 'invalid') return invalidReply(command.problem, command.usage);
     const actor = await findActor(ctx.db, input.userId);
     if (!actor) return notMemberReply(input.userId);
-    const found = await resolveCustomer(ctx, command.query);
+    const found = await resolveCustomer(ctx, command.query, { command: '/feedback', parsed: command });
     if (found.kind === 'reply') return found.reply;
     const c = classifyFeedback(command.text);
     const r = await recordFeedback(ctx, {
@@ -41,7 +41,7 @@ export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput
 export async function logCommand(ctx: AppContext, input: CommandInput, cmd: Extract<CustomerCommand, { kind: 'log' }>): Promise<Reply> {
   const actor = await findActor(ctx.db, input.userId);
   if (!actor) return notMemberReply(input.userId);
-  const found = await resolveCustomer(ctx, cmd.query);
+  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
   if (found.kind === 'reply') return found.reply;
   const logged = await logInteraction(ctx, { authorSlackId: actor.slackUserId, customerId: found.customer.id, kind: cmd.interaction, note: cmd.text });
   if (!logged) return plainReply('That customer no longer exists.');

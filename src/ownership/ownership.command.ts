@@ -45,7 +45,7 @@ const gone = () => plainReply('That customer no longer exists.');
 export async function claimCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'claim'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
-  const found = await resolveCustomer(ctx, cmd.query);
+  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
   if (found.kind === 'reply') return found.reply;
   const r = await claimAccount(ctx, actor, found.customer.id, cmd.reason);
   const now = ctx.clock.now();
@@ -79,7 +79,7 @@ export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: C
     // Refuse before the lookup: the answer does not depend on the customer.
     return refusalReply('Only managers and admins can assign accounts.', `Ask ${managersPhrase(actor.teamName, await managersOf(ctx, actor.teamId))}, or \`/customer claim\` it yourself.`);
   }
-  const found = await resolveCustomer(ctx, cmd.query);
+  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
   if (found.kind === 'reply') return found.reply;
   const r = await assignAccount(ctx, actor, found.customer.id, cmd.userId, cmd.reason);
   switch (r.kind) {
@@ -107,7 +107,7 @@ export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: C
 export async function releaseCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'release'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
-  const found = await resolveCustomer(ctx, cmd.query);
+  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
   if (found.kind === 'reply') return found.reply;
   const r = await releaseAccount(ctx, actor, found.customer.id);
   switch (r.kind) {
@@ -128,7 +128,7 @@ export async function releaseCommand(ctx: AppContext, input: CommandInput, cmd: 
 export async function historyCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'history'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
-  const found = await resolveCustomer(ctx, cmd.query);
+  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
   if (found.kind === 'reply') return found.reply;
   const [events, total] = await Promise.all([
     listOwnershipEvents(ctx.readDb, found.customer.id, HISTORY_MAX_EVENTS),

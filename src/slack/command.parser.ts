@@ -174,3 +174,27 @@ export function parseFeedbackCommand(raw: unknown): FeedbackCommand {
   if (body.length > MAX_TEXT) return { kind: 'invalid', problem: `That feedback is too long (over ${MAX_TEXT} characters).`, usage: USAGE.feedback };
   return { kind: 'feedback', query, text: body };
 }
+
+/**
+ * The command rewritten to name one customer by its external id, quoted —
+ * what a "which one?" button re-runs once the person has picked. Null for
+ * commands that do not name a customer. Pure.
+ */
+export function commandNaming(command: CustomerCommand | FeedbackCommand, externalId: string): string | null {
+  const q = `"${externalId.replace(/"/g, '')}"`;
+  switch (command.kind) {
+    case 'claim':
+      return `claim ${q}${command.reason ? ` -- ${command.reason}` : ''}`;
+    case 'assign':
+      return `assign ${q} <@${command.userId}>${command.reason ? ` ${command.reason}` : ''}`;
+    case 'release':
+    case 'history':
+      return `${command.kind} ${q}`;
+    case 'log':
+      return `log ${q} ${command.interaction} ${command.text}`;
+    case 'feedback':
+      return `${q} ${command.text}`;
+    default:
+      return null;
+  }
+}

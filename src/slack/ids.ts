@@ -4,6 +4,8 @@
  */
 export const ACTIONS = {
   openCard: 'customer_open_card',
+  /** A choice between customers that finishes the command the person typed (claim, log, /feedback…). */
+  resumeCommand: 'customer_resume_command',
   shareCard: 'customer_share_card',
   // Ownership disputes (issue 5)
   approveDispute: 'dispute_approve',

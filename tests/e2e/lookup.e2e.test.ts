@@ -69,6 +69,32 @@ describe('/customer over signed HTTP', () => {
     expect(card.blocks[0].text.text).toBe('Acme Corp');
   });
 
+  it('finishes a command after a "which one?" pick, as the person who clicked', async () => {
+    const reply = await slash('claim acme -- covering the account', 'U0BOB');
+    const buttons = reply.blocks.find((b) => b.type === 'actions').elements;
+    const logistics = buttons.find((b: any) => b.text.text.startsWith('Acme Logistics'));
+    expect(logistics.action_id).toBe(ACTIONS.resumeCommand);
+    const click = await postSigned(
+      app.eventsUrl,
+      SIGNING_SECRET,
+      interactiveBody(buttonClick({ actionId: ACTIONS.resumeCommand, value: logistics.value, userId: 'U0BOB', responseUrl: `${app.slack.responseBase}/resume1` })),
+    );
+    expect(click.status).toBe(200);
+    await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === 'resume1'));
+    const done = app.slack.responses.find((r) => r.id === 'resume1')!.body as any;
+    expect(done.replace_original).toBe(true);
+    expect(JSON.stringify(done.blocks)).toContain('Acme Logistics');
+    const owner = await app.db.db
+      .selectFrom('customers as c')
+      .innerJoin('members as m', 'm.id', 'c.owner_member_id')
+      .select('m.slack_user_id')
+      .where('c.external_id', '=', 'C2')
+      .executeTakeFirst();
+    expect(owner?.slack_user_id).toBe('U0BOB');
+    const event = await app.db.db.selectFrom('ownership_events').select(['kind', 'reason']).where('kind', '=', 'claim').executeTakeFirst();
+    expect(event).toEqual({ kind: 'claim', reason: 'covering the account' });
+  });
+
   it('says nothing matched and suggests the nearest names', async () => {
     const reply = await slash('Acme Widgets International');
     expect(reply.text).toContain('No customer matches');

@@ -78,3 +78,37 @@ describe('parseFeedbackCommand', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (t) => void parseFeedbackCommand(t)), { numRuns: 2000 });
   });
 });
+
+describe('commandNaming', () => {
+  it.each([
+    'claim acme -- I ran their QBR',
+    'claim acme',
+    'assign acme corp <@U123ABC|bob> covering for Alice',
+    'release acme',
+    'history acme',
+    'log acme corp call discussed renewal -- and pricing',
+  ])('re-parses %j to the same command naming the picked customer', async (text) => {
+    const { commandNaming } = await import('../../src/slack/command.parser.js');
+    const original = parseCustomerCommand(text);
+    const again = parseCustomerCommand(commandNaming(original, 'EXT 42')!);
+    expect(again).toEqual({ ...original, query: 'EXT 42' });
+  });
+
+  it('does the same for /feedback', async () => {
+    const { commandNaming } = await import('../../src/slack/command.parser.js');
+    const original = parseFeedbackCommand('acme: exports time out: every Monday #complaint');
+    expect(parseFeedbackCommand(commandNaming(original, 'C9')!)).toEqual({ ...original, query: 'C9' });
+  });
+
+  it('keeps any claim reason intact', async () => {
+    const { commandNaming } = await import('../../src/slack/command.parser.js');
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/["'“”‘’]/.test(s)), (reason) => {
+        const original = parseCustomerCommand(`claim acme -- ${reason}`);
+        if (original.kind !== 'claim') return;
+        const again = parseCustomerCommand(commandNaming(original, 'C1')!);
+        expect(again).toMatchObject({ kind: 'claim', query: 'C1', reason: original.reason });
+      }),
+    );
+  });
+});
