@@ -14,19 +14,7 @@ export interface NewNotification {
 
 /** Claim the de-duplication key; returns the new row id, or null when already claimed. */
 export async function claimNotification(db: DbOrTrx, n: NewNotification): Promise<string | null> {
-  const row = await db
-    .insertInto('notifications')
-    .values({
-      dedupe_key: n.dedupeKey,
-      kind: n.kind,
-      channel_id: n.channel,
-      payload: JSON.stringify({ text: n.text, ...(n.blocks ? { blocks: n.blocks } : {}) }),
-      customer_id: n.customerId ?? null,
-      team_id: n.teamId ?? null,
-    })
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const [row] = await claimNotifications(db, [n]);
   return row?.id ?? null;
 }
 

@@ -66,29 +66,22 @@ export interface DecisionSubject {
   tier: string | null;
 }
 
-/** The customer, row-locked: concurrent clicks on Renewed and Churned decide once. */
-export async function lockCustomer(db: DbOrTrx, customerId: string): Promise<DecisionSubject | undefined> {
+/** The customer a renewal decision is about (read-only: the pre-check before a modal). */
+export async function findDecisionSubject(db: DbOrTrx, customerId: string, opts: { lock?: boolean } = {}): Promise<DecisionSubject | undefined> {
   const { rows } = await sql<DecisionSubject>`
     SELECT c.id::text AS id, c.name, c.status, c.renewal_date, c.owner_member_id, m.slack_user_id AS owner_slack_id, c.team_id, c.arr, s.tier
     FROM customers c
     LEFT JOIN members m ON m.id = c.owner_member_id
     LEFT JOIN customer_scores s ON s.customer_id = c.id
     WHERE c.id = ${customerId}::bigint
-    FOR UPDATE OF c
+    ${opts.lock ? sql`FOR UPDATE OF c` : sql``}
   `.execute(db);
   return rows[0];
 }
 
-/** Read-only version for the pre-check before a modal. */
-export async function findDecisionSubject(db: DbOrTrx, customerId: string): Promise<DecisionSubject | undefined> {
-  const { rows } = await sql<DecisionSubject>`
-    SELECT c.id::text AS id, c.name, c.status, c.renewal_date, c.owner_member_id, m.slack_user_id AS owner_slack_id, c.team_id, c.arr, s.tier
-    FROM customers c
-    LEFT JOIN members m ON m.id = c.owner_member_id
-    LEFT JOIN customer_scores s ON s.customer_id = c.id
-    WHERE c.id = ${customerId}::bigint
-  `.execute(db);
-  return rows[0];
+/** The customer, row-locked: concurrent clicks on Renewed and Churned decide once. */
+export function lockCustomer(db: DbOrTrx, customerId: string): Promise<DecisionSubject | undefined> {
+  return findDecisionSubject(db, customerId, { lock: true });
 }
 
 export async function findRenewal(db: DbOrTrx, customerId: string, renewalDate: string) {
