@@ -28,7 +28,8 @@ const disputes = async (name: string) => {
 };
 const postedTo = (channel: string, needle: string) => app.slack.posted.filter((p) => p.channel === channel && (p.text.includes(needle) || visibleText(p).includes(needle)));
 const waitPosted = async (channel: string, needle: string, count = 1) => {
-  await app.slack.waitFor(() => postedTo(channel, needle).length >= count);
+  // Posts to one channel are paced a second apart behind earlier ones: allow for a backlog on a loaded machine.
+  await app.slack.waitFor(() => postedTo(channel, needle).length >= count, 45_000);
   return postedTo(channel, needle);
 };
 const buttonsOf = (blocks: any[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements);
