@@ -108,25 +108,7 @@ export async function markSentMany(db: DbOrTrx, items: { id: string; channel: st
   `.execute(db);
 }
 
-/** pending|sending → sending, remembering where and when we started posting. */
-export async function markSending(db: DbOrTrx, id: string, postedChannel: string): Promise<boolean> {
-  const r = await db
-    .updateTable('notifications')
-    .set({ status: 'sending', posted_channel_id: postedChannel, sending_started_at: sql<Date>`coalesce(sending_started_at, now())`, attempts: sql<number>`attempts + 1`, updated_at: new Date() })
-    .where('id', '=', id)
-    .where('status', 'in', ['pending', 'sending'])
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
-}
 
-export async function markSent(db: DbOrTrx, id: string, postedChannel: string, ts: string): Promise<void> {
-  await db
-    .updateTable('notifications')
-    .set({ status: 'sent', posted_channel_id: postedChannel, message_ts: ts, sent_at: new Date(), last_error: null, updated_at: new Date() })
-    .where('id', '=', id)
-    .where('status', '!=', 'sent')
-    .execute();
-}
 
 /** The post certainly did not happen (429): back to pending, and the try does not count as an attempt. */
 export async function markNotPosted(db: DbOrTrx, id: string, error: string): Promise<void> {

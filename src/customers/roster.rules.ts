@@ -24,7 +24,3 @@ export function checkSlackUserId(id: string): string | null {
   return /^[UW][A-Z0-9]{2,}$/.test(id) ? null : `"${id}" is not a Slack user id (like U012ABCDEF; in Slack: profile → ⋮ → Copy member ID)`;
 }
 
-/** Managers and admins may change anyone's accounts; reps only their own. */
-export function canManage(role: Role | null | undefined): boolean {
-  return role === 'manager' || role === 'admin';
-}

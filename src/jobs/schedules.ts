@@ -42,12 +42,3 @@ export async function registerSchedules(queues: Queues, specs: ScheduleSpec[], l
   logger.info({ schedules: specs.map((s) => s.id) }, 'schedules registered');
 }
 
-/** Remove schedulers of a family (e.g. digests of deleted teams) not in `keep`. */
-export async function pruneSchedules(queues: Queues, job: JobName, idPrefix: string, keep: Set<string>): Promise<void> {
-  const q = queues.queue(JOBS[job].queue);
-  const existing = await q.getJobSchedulers(0, -1, true);
-  for (const s of existing) {
-    const id = s.key ?? (s as { id?: string }).id;
-    if (id && id.startsWith(idPrefix) && !keep.has(id)) await q.removeJobScheduler(id);
-  }
-}
