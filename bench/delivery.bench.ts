@@ -4,7 +4,7 @@
  * against the Slack API double enforcing one message per second per channel
  * (429 + Retry-After otherwise). Loopback only; bounded by a timeout.
  *
- *   npx tsx bench/delivery.bench.ts [--messages 10000] [--channels 1000] [--concurrency 256] [--workers 1]
+ *   npx tsx bench/delivery.bench.ts [--messages 10000] [--channels 1000] [--concurrency 64] [--workers 1]
  *
  * Prints total time vs the theoretical minimum (each channel's 10 messages
  * need 9 s: the first at 0, the tenth at 9), 429s received, per-channel gaps
@@ -25,7 +25,7 @@ import { startSlackDouble } from '../tests/helpers/slack-double.js';
 const args = parseArgs(process.argv.slice(2));
 const MESSAGES = Number(args.flags.messages ?? 10_000);
 const CHANNELS = Number(args.flags.channels ?? 1_000);
-const CONCURRENCY = Number(args.flags.concurrency ?? 256);
+const CONCURRENCY = Number(args.flags.concurrency ?? 64);
 /** Worker processes (DESIGN.md §7: workers scale out; pacing is shared in Redis). */
 const WORKERS = Number(args.flags.workers ?? 1);
 const PER_CHANNEL_MS = 1_000;
@@ -129,6 +129,9 @@ async function main() {
     }
   }
   const firstPost = Math.min(...slack.posted.map((p) => p.at));
+  // When each channel got its first message: how long the burst took to get every channel going.
+  const starts = [...byChannel.values()].map((times) => times[0]! - firstPost).sort((a, b) => a - b);
+  const startAt = (q: number) => starts[Math.min(starts.length - 1, Math.floor(q * starts.length))]!;
   const lastPost = Math.max(...slack.posted.map((p) => p.at));
   const rows = await db.db.selectFrom('notifications').select(['status']).execute();
   const sent = rows.filter((r) => r.status === 'sent').length;
@@ -142,11 +145,18 @@ async function main() {
     `  ratio                      ${(totalMs / theoreticalMs).toFixed(3)}× (target ≤ 1.2×)`,
     `  429s received              ${slack.rateLimited} (target 0)`,
     `  per-channel gap at Slack   min ${minGap} ms, mean ${(sumGap / Math.max(1, gaps)).toFixed(0)} ms`,
+    `  channel first post         p50 ${startAt(0.5)} ms, p90 ${startAt(0.9)} ms, last ${starts[starts.length - 1]} ms after the first post`,
     `  throughput                 ${(MESSAGES / (totalMs / 1000)).toFixed(0)} msg/s`,
     `  CPU                        worker ${cpuWorkers.toFixed(1)} s (${((cpuWorkers / MESSAGES) * 1e6).toFixed(0)} µs/message); producer + Slack double ${cpuSelf.toFixed(1)} s; machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
     `  worker RSS${WORKERS === 1 ? '' : ' (sum)'}${WORKERS === 1 ? '           ' : '     '}     idle ${mb(idle.rss)}, peak sampled ${mb(peakRss)}, high-water ${mb(final.hwm)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // BENCH_TIMELINE=1: posts per 100 ms, to see bursts and stalls.
+  if (process.env.BENCH_TIMELINE) {
+    const buckets = new Map<number, number>();
+    for (const p of slack.posted) buckets.set(Math.floor((p.at - t0) / 100), (buckets.get(Math.floor((p.at - t0) / 100)) ?? 0) + 1);
+    process.stdout.write([...buckets].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${(b / 10).toFixed(1)}s ${n}`).join('  ') + '\n');
+  }
 
   await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
   await built.close();

@@ -4,6 +4,7 @@ import * as m0100 from './20261124_0100_ingest.js';
 import * as m0200 from './20261124_0200_ownership.js';
 import * as m0300 from './20261124_0300_alerts.js';
 import * as m0400 from './20261124_0400_scoring.js';
+import * as m0500 from './20261124_0500_delivery_jobs.js';
 
 /**
  * Static migration provider (STACK.md trap 8): FileMigrationProvider breaks
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '20261124_0200_ownership': m0200,
   '20261124_0300_alerts': m0300,
   '20261124_0400_scoring': m0400,
+  '20261124_0500_delivery_jobs': m0500,
 };
 
 export const migrationProvider: MigrationProvider = {

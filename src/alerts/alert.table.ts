@@ -70,6 +70,8 @@ export interface NotificationTable {
   posted_channel_id: string | null;
   message_ts: string | null;
   sending_started_at: Timestamp | null;
+  /** The delivery job that owns the row (only it may claim the row). */
+  delivery_job: string | null;
   created_at: Timestamp;
   sent_at: Timestamp | null;
   updated_at: Timestamp;

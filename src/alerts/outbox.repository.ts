@@ -10,6 +10,8 @@ export interface NewNotification {
   blocks?: unknown[];
   customerId?: string | null;
   teamId?: number | null;
+  /** The delivery job that will own the row, when known at claim time (saves assigning it after). */
+  deliveryJob?: string;
 }
 
 /** Claim the de-duplication key; returns the new row id, or null when already claimed. */
@@ -24,21 +26,26 @@ export async function claimNotification(db: DbOrTrx, n: NewNotification): Promis
  */
 export async function claimNotifications(db: DbOrTrx, list: NewNotification[]): Promise<{ id: string; dedupe_key: string; channel_id: string }[]> {
   if (list.length === 0) return [];
-  return db
-    .insertInto('notifications')
-    .values(
-      list.map((n) => ({
-        dedupe_key: n.dedupeKey,
-        kind: n.kind,
-        channel_id: n.channel,
-        payload: JSON.stringify({ text: n.text, ...(n.blocks ? { blocks: n.blocks } : {}) }),
-        customer_id: n.customerId ?? null,
-        team_id: n.teamId ?? null,
-      })),
+  // Columns as arrays (unnest): six parameters however many rows, not six per row.
+  const { rows } = await sql<{ id: string; dedupe_key: string; channel_id: string }>`
+    INSERT INTO notifications (dedupe_key, kind, channel_id, payload, customer_id, team_id, delivery_job)
+    SELECT * FROM unnest(
+      ${list.map((n) => n.dedupeKey)}::text[], ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.channel)}::text[],
+      ${list.map((n) => JSON.stringify({ text: n.text, ...(n.blocks ? { blocks: n.blocks } : {}) }))}::jsonb[],
+      ${list.map((n) => n.customerId ?? null)}::bigint[], ${list.map((n) => n.teamId ?? null)}::int[],
+      ${list.map((n) => n.deliveryJob ?? null)}::text[]
     )
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .returning(['id', 'dedupe_key', 'channel_id'])
-    .execute();
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id::text AS id, dedupe_key, channel_id
+  `.execute(db);
+  return rows;
+}
+
+/** A row to (re)schedule: its channel, and the job that owned it last, if any. */
+export interface ScheduledRow {
+  id: string;
+  channel_id: string;
+  delivery_job?: string | null;
 }
 
 export async function getNotification(db: DbOrTrx, id: string) {
@@ -56,6 +63,8 @@ export interface ClaimedForSending {
   channel_id: string;
   payload: { text: string; blocks?: unknown[]; thread_ts?: string };
   created_at: Date;
+  /** Claims so far, this one included (a 429 gives its claim back). */
+  attempts: number;
   /** Status before this claim: 'sending' means an earlier attempt may have posted. */
   prev_status: 'pending' | 'sending';
   prev_started_at: Date | null;
@@ -65,15 +74,16 @@ export interface ClaimedForSending {
 /**
  * pending|sending → sending for many rows in one statement, returning each
  * row's message and its status before: the delivery job's first (and, with
- * markSentMany, only other) database round trip. Sent or failed rows are not
- * returned.
+ * markSentMany, only other) database round trip. Only the job recorded on a
+ * row may claim it, so a row is never in two deliveries at once. Sent or
+ * failed rows, and rows owned by another job, are not returned.
  */
-export async function claimForSending(db: DbOrTrx, items: { id: string; postedChannel: string }[]): Promise<ClaimedForSending[]> {
+export async function claimForSending(db: DbOrTrx, items: { id: string; postedChannel: string; job: string }[]): Promise<ClaimedForSending[]> {
   if (items.length === 0) return [];
   const { rows } = await sql<ClaimedForSending>`
-    WITH v(id, posted) AS (SELECT * FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.postedChannel)}::text[])),
+    WITH v(id, posted, job) AS (SELECT * FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.postedChannel)}::text[], ${items.map((i) => i.job)}::text[])),
     prev AS (
-      SELECT n.id, n.status, n.sending_started_at, n.posted_channel_id FROM notifications n JOIN v ON v.id = n.id
+      SELECT n.id, n.status, n.sending_started_at, n.posted_channel_id FROM notifications n JOIN v ON v.id = n.id AND v.job = n.delivery_job
       WHERE n.status IN ('pending', 'sending') FOR UPDATE OF n
     )
     UPDATE notifications n
@@ -81,10 +91,29 @@ export async function claimForSending(db: DbOrTrx, items: { id: string; postedCh
         attempts = n.attempts + 1, updated_at = now()
     FROM prev JOIN v ON v.id = prev.id
     WHERE n.id = prev.id
-    RETURNING n.id::text AS id, n.dedupe_key, n.kind, n.channel_id, n.payload, n.created_at,
+    RETURNING n.id::text AS id, n.dedupe_key, n.kind, n.channel_id, n.payload, n.created_at, n.attempts,
               prev.status AS prev_status, prev.sending_started_at AS prev_started_at, prev.posted_channel_id AS prev_posted_channel_id
   `.execute(db);
   return rows;
+}
+
+/**
+ * Hand rows to their delivery job (one statement): from now on only that job
+ * may claim them. A row another delivery claimed moments ago ('sending',
+ * freshly updated) is not taken from it — a second job would look the row
+ * up in Slack before that delivery has posted, and post it again. Returns
+ * the ids handed over.
+ */
+export async function assignDeliveryJobs(db: DbOrTrx, items: { id: string; job: string }[]): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const { rows } = await sql<{ id: string }>`
+    UPDATE notifications n SET delivery_job = v.job
+    FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.job)}::text[]) AS v(id, job)
+    WHERE n.id = v.id
+      AND (n.status = 'pending' OR (n.status = 'sending' AND (n.delivery_job IS NULL OR n.updated_at < now() - interval '30 seconds')))
+    RETURNING n.id::text AS id
+  `.execute(db);
+  return new Set(rows.map((r) => r.id));
 }
 
 /** A claim given back before posting (the pacing gate said wait): pending again, not an attempt. */
@@ -140,10 +169,10 @@ export async function noteError(db: DbOrTrx, id: string, error: string): Promise
  * waiting for a far pacing slot show up too; the sweep skips those whose job
  * is still queued.
  */
-export async function listStranded(db: DbOrTrx, olderThanSeconds: number, limit = 1000): Promise<{ id: string; channel_id: string }[]> {
+export async function listStranded(db: DbOrTrx, olderThanSeconds: number, limit = 1000): Promise<ScheduledRow[]> {
   return db
     .selectFrom('notifications')
-    .select(['id', 'channel_id'])
+    .select(['id', 'channel_id', 'delivery_job'])
     .where('status', 'in', ['pending', 'sending'])
     .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
     .orderBy('id')
@@ -176,13 +205,13 @@ export async function countUnsent(db: DbOrTrx): Promise<Record<'pending' | 'send
 }
 
 /** `retain outbox --retry`: failed → pending, returning the rows to enqueue again. */
-export async function resetFailed(db: DbOrTrx, ids?: string[]): Promise<{ id: string; channel_id: string }[]> {
+export async function resetFailed(db: DbOrTrx, ids?: string[]): Promise<ScheduledRow[]> {
   let q = db
     .updateTable('notifications')
     .set({ status: 'pending', attempts: 0, sending_started_at: null, updated_at: new Date() })
     .where('status', '=', 'failed');
   if (ids?.length) q = q.where('id', 'in', ids);
-  return q.returning(['id', 'channel_id']).execute();
+  return q.returning(['id', 'channel_id', 'delivery_job']).execute();
 }
 
 /** Failed notifications of a team since a time (the digest's last section). */

@@ -3,60 +3,76 @@ import type { Redis } from 'ioredis';
 /**
  * Slack allows about one message per second per channel (STACK.md trap 5), and
  * BullMQ's per-group rate limit is a paid feature, so pacing lives in Redis,
- * shared by every worker process, in two atomic scripts:
+ * shared by every worker process, in atomic scripts. Each post is made by a
+ * *holder* (the delivery draining the channel):
  *
- * - `reserve` (at enqueue time) hands each message a send slot on its channel,
- *   `spacing` apart, so a burst for one channel is spread out in the delayed
- *   set instead of every job waking at once. The global cap is deliberately
- *   not part of this: a channel with a long backlog reserves slots far in the
- *   future, and that must not hold back every other channel.
- * - `gate` (just before posting) is the guarantee: it lets a post through only
- *   when the channel's last post returned at least `spacing` ago, and takes a
- *   workspace-wide slot (`1000 / globalPerSecond` apart, never far ahead of
- *   now). A job that is early, or late and overtaken, waits again.
- * - `posted` (after the post returns) moves the channel's last post to the
- *   answer's time, so slowness on the wire never brings two posts closer.
+ * - `gate` (just before posting) lets a post through only when the channel's
+ *   last post returned at least `spacing` ago and no other holder's post to
+ *   it is in flight, and takes one of the workspace-wide `globalPerSecond`
+ *   places in its second. On "go" the caller holds the channel until it
+ *   reports the answer. A drain passes the answer time of its own previous
+ *   post along with its next gate, so recording that answer costs no round
+ *   trip of its own.
+ * - `posted` (after a drain's last post) records when Slack answered and lets
+ *   go of the channel, so slowness on the wire never brings two posts closer.
+ * - `block` (after a 429) holds the channel back until Retry-After.
+ *
+ * A holder that dies mid-post lets go after HOLD_MS.
  */
-const RESERVE = `
-local now = tonumber(ARGV[1])
-local spacing = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local out = {}
-for i = 1, #KEYS do
-  local nextFree = tonumber(redis.call('GET', KEYS[i]) or '0')
-  local slot = now
-  if nextFree > slot then slot = nextFree end
-  redis.call('SET', KEYS[i], tostring(slot + spacing), 'PX', ttl)
-  out[i] = slot
-end
-return out
-`;
+
+/** How long a holder keeps the channel without reporting (a crashed worker's post). */
+const HOLD_MS = 30_000;
 
 /**
- * KEYS: channel last-post, channel next-free (reservations), global next-free.
- * ARGV: now, spacing, globalGap, ttl, holdsGlobal (1 when the job already has a global slot).
- * Returns {0, 0} = go; {1, t} = channel busy until t; {2, t} = global slot t reserved, wait for it.
+ * KEYS: channel last-post, channel holder, global bucket prefix.
+ * ARGV: at, spacing, perSecond (global cap, 0 = none), ttl, holdsGlobal (1 when the caller already has a global place),
+ *       previous answer (epoch ms of the caller's own previous post to this channel, or 0), holder, holdMs.
+ * Returns {0, 0} = go; {1, t} = channel busy until t; {2, t} = global place taken in the second starting at t, wait for it.
+ *
+ * The global cap counts posts per wall-clock second: a delivery that gates
+ * ahead (for the moment its channel frees up) takes a place in that second
+ * without holding back anyone posting now. Bucket keys are derived in the
+ * script, so this needs one Redis, not a cluster (DESIGN.md §7).
  */
 const GATE = `
 local now = tonumber(ARGV[1])
 local spacing = tonumber(ARGV[2])
-local globalGap = tonumber(ARGV[3])
+local perSecond = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local holdsGlobal = ARGV[5] == '1'
+local prev = tonumber(ARGV[6])
+local holder = ARGV[7]
+local holdMs = tonumber(ARGV[8])
+local current = redis.call('GET', KEYS[2])
+if current and current ~= holder then
+  -- another delivery's post is in flight (or it is between its posts): ask again in a while
+  return {1, now + spacing}
+end
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if prev > last then
+  last = prev
+  redis.call('SET', KEYS[1], string.format('%d', prev), 'PX', ttl)
+end
 if last >= 0 and now - last < spacing then
   return {1, last + spacing}
 end
-if not holdsGlobal and globalGap > 0 then
-  local g = tonumber(redis.call('GET', KEYS[3]) or '0')
-  local slot = now
-  if g > slot then slot = g end
-  redis.call('SET', KEYS[3], tostring(slot + globalGap), 'PX', ttl)
-  if slot > now then return {2, slot} end
+if not holdsGlobal and perSecond > 0 then
+  local second = math.floor(now / 1000)
+  local taken = -1
+  for k = 0, 600 do
+    local key = KEYS[3] .. ':' .. string.format('%d', second + k)
+    local n = redis.call('INCR', key)
+    if n == 1 then redis.call('PEXPIRE', key, 7200000) end
+    if n <= perSecond then
+      taken = k
+      break
+    end
+  end
+  if taken == -1 then return {2, (second + 600) * 1000} end
+  if taken > 0 then return {2, (second + taken) * 1000} end
 end
-redis.call('SET', KEYS[1], tostring(now), 'PX', ttl)
-local nextFree = tonumber(redis.call('GET', KEYS[2]) or '0')
-if nextFree < now + spacing then redis.call('SET', KEYS[2], tostring(now + spacing), 'PX', ttl) end
+redis.call('SET', KEYS[1], string.format('%d', now), 'PX', ttl)
+if holdMs > 0 then redis.call('SET', KEYS[2], holder, 'PX', holdMs) end
 return {0, 0}
 `;
 
@@ -64,50 +80,50 @@ return {0, 0}
  * After the post returned: the channel's last post is when Slack answered,
  * which is after Slack counted it — so the next post, gated ≥ spacing after
  * this, reaches Slack ≥ spacing after this one, however slow the wire was.
+ * KEYS: last, holder. ARGV: at, ttl, holder.
  */
 const POSTED = `
 local at = tonumber(ARGV[1])
-local spacing = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[2])
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if at > last then redis.call('SET', KEYS[1], tostring(at), 'PX', ttl) end
-local nextFree = tonumber(redis.call('GET', KEYS[2]) or '0')
-if at + spacing > nextFree then redis.call('SET', KEYS[2], tostring(at + spacing), 'PX', ttl) end
+if at > last then redis.call('SET', KEYS[1], string.format('%d', at), 'PX', ttl) end
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 return at
 `;
 
-/** After a 429: nothing goes to the channel before `until`. */
+/** After a 429: nothing goes to the channel before `until`. KEYS: last, holder. ARGV: until, spacing, ttl, holder. */
 const BLOCK = `
 local untilMs = tonumber(ARGV[1])
 local spacing = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if untilMs - spacing > last then redis.call('SET', KEYS[1], tostring(untilMs - spacing), 'PX', ttl) end
-local nextFree = tonumber(redis.call('GET', KEYS[2]) or '0')
-if untilMs > nextFree then redis.call('SET', KEYS[2], tostring(untilMs), 'PX', ttl) end
+if untilMs - spacing > last then redis.call('SET', KEYS[1], string.format('%d', untilMs - spacing), 'PX', ttl) end
+if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return untilMs
 `;
 
-/**
- * A delivery job wakes this long before its slot and claims its row
- * meanwhile, so at the slot only the gate and the post remain: whatever runs
- * between the gate and Slack's answer delays the channel's next post.
- */
-export const DELIVERY_LEAD_MS = 100;
-
 export type GateVerdict = { go: true } | { go: false; until: number; globalSlot: boolean };
+
+export interface GateRequest {
+  /** Who posts (the delivery draining the channel). */
+  holder: string;
+  /** The caller already took a global place (an earlier verdict). */
+  holdsGlobal?: boolean;
+  /** Judge as of this moment (epoch ms): a drain gates ahead for when its channel frees up. */
+  at?: number;
+  /** When the caller's own previous post to this channel returned (epoch ms). */
+  previousAnswerAt?: number;
+}
 
 export interface Pacer {
   /** Minimum gap between two posts to one channel (perChannelMs + a safety margin). */
   readonly spacingMs: number;
-  /** Reserve the next send slot of each channel (in order); epoch ms per entry. */
-  reserve(channels: string[], now?: number): Promise<number[]>;
-  /** May a message go to this channel now? Records the post when it may. */
-  gate(channel: string, holdsGlobalSlot: boolean, now?: number): Promise<GateVerdict>;
-  /** The post to this channel returned at `at` (success or not): the next one waits ≥ spacing from then. */
-  posted(channel: string, at?: number): Promise<void>;
-  /** Nothing goes to this channel before `untilMs` (a 429's Retry-After). */
-  block(channel: string, untilMs: number): Promise<void>;
+  /** May this holder post to the channel (at `at`)? On go, it holds the channel until it reports. */
+  gate(channel: string, req: GateRequest): Promise<GateVerdict>;
+  /** The holder's post to this channel returned at `at` (success or not): record it and let go. */
+  posted(channel: string, holder: string, at?: number): Promise<void>;
+  /** Nothing goes to this channel before `untilMs` (a 429's Retry-After); the holder lets go. */
+  block(channel: string, holder: string, untilMs: number): Promise<void>;
 }
 
 export interface PacingSettings {
@@ -118,7 +134,6 @@ export interface PacingSettings {
 }
 
 type PacingRedis = Redis & {
-  retainPaceReserve(...args: (string | number)[]): Promise<number[]>;
   retainPaceGate(...args: (string | number)[]): Promise<[number, number]>;
   retainPacePosted(...args: (string | number)[]): Promise<number>;
   retainPaceBlock(...args: (string | number)[]): Promise<number>;
@@ -128,7 +143,6 @@ type PacingRedis = Redis & {
 function withPacingCommands(redis: Redis): PacingRedis {
   const r = redis as PacingRedis;
   if (typeof r.retainPaceGate !== 'function') {
-    redis.defineCommand('retainPaceReserve', { lua: RESERVE });
     redis.defineCommand('retainPaceGate', { numberOfKeys: 3, lua: GATE });
     redis.defineCommand('retainPacePosted', { numberOfKeys: 2, lua: POSTED });
     redis.defineCommand('retainPaceBlock', { numberOfKeys: 2, lua: BLOCK });
@@ -139,46 +153,35 @@ function withPacingCommands(redis: Redis): PacingRedis {
 export function createPacer(connection: Redis, prefix: string, settings: PacingSettings): Pacer {
   const redis = withPacingCommands(connection);
   const spacing = settings.perChannelMs > 0 ? settings.perChannelMs + (settings.marginMs ?? 10) : 0;
-  const globalGap = settings.globalPerSecond > 0 ? 1000 / settings.globalPerSecond : 0;
   const lastKey = (c: string) => `${prefix}:pace:last:${c}`;
-  const nextKey = (c: string) => `${prefix}:pace:next:${c}`;
+  const holderKey = (c: string) => `${prefix}:pace:holder:${c}`;
   const globalKey = `${prefix}:pace:global`;
-  // Long enough to outlive any backlog a channel can build up.
+  // Far longer than any wait that reads these keys; they expire once a channel is quiet.
   const ttl = 6 * 3600_000;
   return {
     spacingMs: spacing,
-    async reserve(channels, now = Date.now()) {
-      if (channels.length === 0) return [];
-      if (spacing === 0) return channels.map(() => now);
-      const out: number[] = [];
-      // One round trip per chunk; a chunk runs atomically.
-      for (let i = 0; i < channels.length; i += 500) {
-        const chunk = channels.slice(i, i + 500);
-        const slots = await redis.retainPaceReserve(chunk.length, ...chunk.map(nextKey), now, spacing, ttl);
-        out.push(...slots.map(Number));
-      }
-      return out;
-    },
-    async gate(channel, holdsGlobalSlot, now = Date.now()) {
+    async gate(channel, req) {
       const [code, until] = await redis.retainPaceGate(
         lastKey(channel),
-        nextKey(channel),
+        holderKey(channel),
         globalKey,
-        now,
+        req.at ?? Date.now(),
         spacing,
-        globalGap,
+        settings.globalPerSecond,
         ttl,
-        holdsGlobalSlot ? '1' : '0',
+        req.holdsGlobal ? '1' : '0',
+        req.previousAnswerAt ?? 0,
+        req.holder,
+        spacing > 0 ? HOLD_MS : 0,
       );
       if (Number(code) === 0) return { go: true };
       return { go: false, until: Number(until), globalSlot: Number(code) === 2 };
     },
-    async posted(channel, at = Date.now()) {
-      if (spacing === 0) return;
-      await redis.retainPacePosted(lastKey(channel), nextKey(channel), at, spacing, ttl);
+    async posted(channel, holder, at = Date.now()) {
+      await redis.retainPacePosted(lastKey(channel), holderKey(channel), at, ttl, holder);
     },
-    async block(channel, untilMs) {
-      await redis.retainPaceBlock(lastKey(channel), nextKey(channel), untilMs, spacing, ttl);
+    async block(channel, holder, untilMs) {
+      await redis.retainPaceBlock(lastKey(channel), holderKey(channel), untilMs, spacing, ttl, holder);
     },
   };
 }

@@ -25,16 +25,14 @@ export const JOBS = {
     schema: z.object({ runId: z.string().regex(/^\d+$/), batch: z.number().int().min(0), customerIds: z.array(z.string().regex(/^\d+$/)).min(1) }),
   },
   fit: { queue: QUEUES.scoring, schema: z.object({ asOf: isoDateTime.optional() }) },
-  /** Deliver one outbox row; slotAt is the pacing slot already reserved for it. */
+  /** Deliver the outbox rows this job owns: per channel (or user, for a DM), in order, paced. */
   deliver: {
     queue: QUEUES.delivery,
     schema: z.object({
-      notificationId: z.string().regex(/^\d+$/),
-      slotAt: z.number().int().positive().optional(),
-      /** The row's channel (or user, for a DM): lets the job pass the pacing gate before touching the database. */
-      channel: z.string().min(1).max(100).optional(),
-      /** A global send slot this job already holds. */
-      globalAt: z.number().int().positive().optional(),
+      deliveries: z
+        .array(z.object({ channel: z.string().min(1).max(100), ids: z.array(z.string().regex(/^\d+$/)).min(1).max(1_000) }))
+        .min(1)
+        .max(200),
     }),
   },
   /** Re-enqueue outbox rows whose job was lost (Redis outage between claim and enqueue, crash). */

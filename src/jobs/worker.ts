@@ -6,9 +6,11 @@ import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './cata
 /**
  * A handler per job name. Handlers get the validated payload and the job (for
  * progress, moveToDelayed…). Every side effect must be idempotent: jobs run at
- * least once (STACK.md trap 7).
+ * least once (STACK.md trap 7). `stopping` is aborted when the worker starts
+ * closing: a long-running job hands the rest of its work back rather than
+ * holding up shutdown.
  */
-export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job, token: string | undefined) => Promise<unknown>;
+export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job, token: string | undefined, stopping: AbortSignal) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]?: JobHandler<N> };
 
 export interface WorkerOptions {
@@ -19,6 +21,7 @@ export interface WorkerOptions {
 export function createWorkers(ctx: AppContext, connection: Redis, prefix: string, handlers: HandlerMap, opts: WorkerOptions = {}): Worker[] {
   const names = opts.queues ?? Object.values(QUEUES);
   return names.map((queueName) => {
+    const stopping = new AbortController();
     const worker = new Worker(
       queueName,
       async (job, token) => {
@@ -29,12 +32,12 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
         if (!parsed.success) throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         const handler = handlers[name] as JobHandler<typeof name> | undefined;
         if (!handler) throw new UnrecoverableError(`no handler registered for ${job.name}`);
-        return handler(ctx, parsed.data as never, job, token);
+        return handler(ctx, parsed.data as never, job, token, stopping.signal);
       },
       {
         connection,
         prefix,
-        // Deliveries mostly wait on Slack (and on their channel's pacing slot): many at once.
+        // A delivery drains one channel, mostly waiting for its next pacing slot: many at once.
         concurrency: opts.concurrency?.[queueName] ?? (queueName === QUEUES.delivery ? ctx.config.settings.pacing.deliveryConcurrency : 2),
         // A rescore batch is CPU-bound for a while; don't let its lock lapse.
         // Deliveries are short: a crashed worker's delivery is re-run quickly.
@@ -43,6 +46,7 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
         maxStalledCount: 3,
       },
     );
+    worker.on('closing', () => stopping.abort());
     worker.on('error', (err) => ctx.logger.warn({ queue: queueName, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) =>
       ctx.logger.warn({ queue: queueName, job: job?.name, id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),

@@ -1,5 +1,6 @@
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { blocksToText } from './blocks.js';
+import { createSlackCall } from './web-post.js';
 
 /**
  * What retain needs from Slack's Web API, behind one interface so console mode
@@ -46,14 +47,16 @@ export function webClientOptions(apiUrl: string | undefined): WebClientOptions {
 
 export function createWebGateway(token: string, apiUrl: string | undefined, client?: WebClient): SlackGateway {
   const web = client ?? new WebClient(token, webClientOptions(apiUrl));
+  // Posts are the volume path (every outbox row): a lean JSON call, not the SDK (see web-post.ts).
+  const call = createSlackCall(token, apiUrl);
   return {
     mode: 'slack',
     client: web,
     async postMessage(msg) {
-      const res = await web.chat.postMessage({
+      const res = await call('chat.postMessage', {
         channel: msg.channel,
         text: msg.text,
-        ...(msg.blocks ? { blocks: msg.blocks as never } : {}),
+        ...(msg.blocks ? { blocks: msg.blocks } : {}),
         ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}),
         ...(msg.metadata ? { metadata: msg.metadata } : {}),
         unfurl_links: false,

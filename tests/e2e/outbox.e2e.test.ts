@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimNotification } from '../../src/alerts/outbox.repository.js';
-import { deliveryJobId, enqueueNotification } from '../../src/alerts/outbox.service.js';
+import { enqueueNotification } from '../../src/alerts/outbox.service.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { retain, until } from './alerts.fixtures.js';
 
@@ -95,8 +95,8 @@ describe('notification outbox', () => {
     expect(keysPosted('storm429-').sort()).toEqual(ids.map((_, i) => `storm429-${i}`).sort());
     for (const r of await rowsOf(ids)) expect(r.attempts).toBe(1);
     const queue = app.running.ctx.queues!.queue('delivery');
-    for (const id of ids) {
-      const job = await queue.getJob(deliveryJobId(id));
+    for (const row of await rowsOf(ids)) {
+      const job = await queue.getJob(row.delivery_job!);
       expect(job?.finishedOn).toBeTruthy();
       expect(job!.attemptsMade).toBeLessThanOrEqual(1);
       expect(job!.failedReason ?? '').toBe('');

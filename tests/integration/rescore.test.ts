@@ -338,7 +338,7 @@ describe('failures', () => {
       for (const b of batches.filter((x) => x !== broken)) await runBatch(running.ctx, { runId: prepared.run.id, batch: b.batch, customerIds: b.ids });
       const lastAttempt = { attemptsMade: 4, opts: { attempts: 5 } } as unknown as Job;
       await expect(
-        rescoreHandlers.rescoreBatch!(running.ctx, { runId: prepared.run.id, batch: broken.batch, customerIds: broken.ids }, lastAttempt, undefined),
+        rescoreHandlers.rescoreBatch!(running.ctx, { runId: prepared.run.id, batch: broken.batch, customerIds: broken.ids }, lastAttempt, undefined, new AbortController().signal),
       ).rejects.toThrow(/broken row/);
     } finally {
       await sql`DROP TRIGGER always_fail ON score_history`.execute(db.db);
