@@ -20,10 +20,10 @@
  * also registers the features' scores-written hooks (churn warnings).
  *
  * RSS: with V8's default heap sizing the old space grows to ~250 MB under
- * this allocation rate before it collects (RSS ~340 MB); a worker started
- * with NODE_OPTIONS=--max-old-space-size=200 stays near 200 MB RSS at the
- * same throughput (the live set is < 100 MB):
- *   NODE_OPTIONS=--max-old-space-size=200 npx tsx bench/rescore.bench.ts
+ * this allocation rate before it collects (RSS ~320–340 MB), though the live
+ * set is < 100 MB. `retain start|worker` run with a 256 MB old-space cap
+ * (RETAIN_HEAP_MB), and `npm run bench:rescore` measures the worker the same
+ * way (node --max-old-space-size=256).
  */
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';

@@ -5,6 +5,7 @@ import * as m0200 from './20261124_0200_ownership.js';
 import * as m0300 from './20261124_0300_alerts.js';
 import * as m0400 from './20261124_0400_scoring.js';
 import * as m0500 from './20261124_0500_delivery_jobs.js';
+import * as m0600 from './20261124_0600_lean_history.js';
 
 /**
  * Static migration provider (STACK.md trap 8): FileMigrationProvider breaks
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '20261124_0300_alerts': m0300,
   '20261124_0400_scoring': m0400,
   '20261124_0500_delivery_jobs': m0500,
+  '20261124_0600_lean_history': m0600,
 };
 
 export const migrationProvider: MigrationProvider = {

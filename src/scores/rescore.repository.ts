@@ -556,8 +556,9 @@ export interface LatestWritten {
 }
 
 /**
- * Writes a batch's scores: history (one row per run and customer; a re-run
- * batch rewrites its rows) and the latest score per customer, in one
+ * Writes a batch's scores: history (the numbers, one row per run and
+ * customer; a re-run batch rewrites its rows) and the latest score per
+ * customer with its explanation (drivers, measures, stale feeds), in one
  * statement — the rows are sent and parsed once, each table gets one insert.
  *
  * previous_* shift only when the stored latest row came from another run, so
@@ -574,15 +575,14 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
     ),
     history AS (
       INSERT INTO score_history (run_id, customer_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
-        rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at)
+        rfm_r, rfm_f, rfm_m, rfm_segment, tier, newest_data_at)
       SELECT ${runId}::bigint, r.customer_id, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
-        r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at
+        r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.newest_data_at
       FROM r
       ON CONFLICT (run_id, customer_id) DO UPDATE SET
         scored_at = excluded.scored_at, health = excluded.health, band = excluded.band, p_alive = excluded.p_alive,
         expected_orders_90d = excluded.expected_orders_90d, clv = excluded.clv, rfm_r = excluded.rfm_r, rfm_f = excluded.rfm_f,
-        rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment, tier = excluded.tier, drivers = excluded.drivers,
-        measures = excluded.measures, stale = excluded.stale, newest_data_at = excluded.newest_data_at
+        rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment, tier = excluded.tier, newest_data_at = excluded.newest_data_at
     )
     INSERT INTO customer_scores AS cs (customer_id, run_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
       rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at, previous_health, previous_band)

@@ -20,7 +20,8 @@ export interface StoredMeasure {
   text?: string;
 }
 
-interface ScoreColumns {
+/** What history keeps of a score: the numbers, for trends. */
+interface ScoreNumbers {
   scored_at: Timestamp;
   health: number;
   band: Band;
@@ -32,14 +33,17 @@ interface ScoreColumns {
   rfm_m: number | null;
   rfm_segment: string | null;
   tier: Tier | null;
-  drivers: JSONColumnType<StoredDriver[], string, string>;
-  measures: JSONColumnType<StoredMeasure[], string, string>;
-  stale: JSONColumnType<string[], string, string>;
   newest_data_at: Timestamp | null;
 }
 
-export interface ScoreHistoryTable extends ScoreColumns {
-  id: Generated<string>;
+/** The latest score also keeps its explanation. */
+interface ScoreColumns extends ScoreNumbers {
+  drivers: JSONColumnType<StoredDriver[], string, string>;
+  measures: JSONColumnType<StoredMeasure[], string, string>;
+  stale: JSONColumnType<string[], string, string>;
+}
+
+export interface ScoreHistoryTable extends ScoreNumbers {
   run_id: string;
   customer_id: string;
 }

@@ -48,7 +48,8 @@ export async function writeScores(db: TestDb, at: Date, rows: PlantedScore[]): P
       measures: '[]',
       stale: '[]',
     };
-    await db.db.insertInto('score_history').values({ ...cols, run_id: run.id, customer_id: id }).execute();
+    const { drivers: _d, measures: _m, stale: _s, ...numbers } = cols;
+    await db.db.insertInto('score_history').values({ ...numbers, run_id: run.id, customer_id: id }).execute();
     await db.db
       .insertInto('customer_scores')
       .values({ ...cols, customer_id: id, run_id: run.id, previous_health: prev?.health ?? null, previous_band: prev?.band ?? null })
