@@ -146,16 +146,27 @@ export interface AlertForAction {
   owner_member_id: number | null;
 }
 
-/** The alert and its customer, row-locked for the click's transaction. */
-export async function lockAlert(db: DbOrTrx, alertId: string): Promise<AlertForAction | undefined> {
+/** Alerts and their customers; row-locked for a click's transaction. */
+async function selectAlertsForAction(db: DbOrTrx, alertIds: readonly string[], lock: boolean): Promise<AlertForAction[]> {
+  if (alertIds.length === 0) return [];
   const { rows } = await sql<AlertForAction>`
     SELECT a.id::text AS id, a.customer_id::text AS customer_id, a.episode, a.rule, a.status, a.verdict, a.activity, a.resolved_reason,
            c.name AS customer_name, c.team_id AS customer_team_id, c.owner_member_id
     FROM alerts a JOIN customers c ON c.id = a.customer_id
-    WHERE a.id = ${alertId}::bigint
-    FOR UPDATE OF a
+    WHERE a.id = ANY(${[...alertIds]}::bigint[])
+    ${lock ? sql`FOR UPDATE OF a` : sql``}
   `.execute(db);
-  return rows[0];
+  return rows;
+}
+
+/** The alert and its customer, row-locked for the click's transaction. */
+export async function lockAlert(db: DbOrTrx, alertId: string): Promise<AlertForAction | undefined> {
+  return (await selectAlertsForAction(db, [alertId], true))[0];
+}
+
+/** Alerts (with their customers) as a click would see them, for re-rendering their messages. */
+export function loadAlertsForAction(db: DbOrTrx, alertIds: readonly string[]): Promise<AlertForAction[]> {
+  return selectAlertsForAction(db, alertIds, false);
 }
 
 export async function updateAlertAfterAction(

@@ -2,9 +2,10 @@ import { findMember } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import type { Block } from '../slack/blocks.js';
 import type { AlertActivity } from './alert.table.js';
-import { lockAlert, recordFollowUp, updateAlertAfterAction, type AlertForAction } from './alert.repository.js';
+import type { DbOrTrx } from '../platform/db.js';
+import { loadAlertsForAction, lockAlert, recordFollowUp, updateAlertAfterAction, type AlertForAction } from './alert.repository.js';
 import { notificationKeys } from './destination.rules.js';
-import { getNotificationByKey } from './outbox.repository.js';
+import { getNotificationByKey, sentMessagesByKey, type NewNotification } from './outbox.repository.js';
 import { canActOnWarning, type Actor } from './permissions.rules.js';
 import { withWarningStatus } from './warning.blocks.js';
 
@@ -107,6 +108,32 @@ export async function refreshWarningMessage(ctx: AppContext, alert: AlertForActi
   } catch (error) {
     ctx.logger.warn({ alert: alert.id, err: (error as Error).message }, 'could not update the warning message');
   }
+}
+
+/**
+ * Edits for warnings that ended without a click (the customer recovered or
+ * churned, a snooze ran out into a new warning): their posted messages lose
+ * the buttons and say why — outbox rows like every other message, so the
+ * edits are paced and survive a crash. Warnings whose message never went out
+ * get none.
+ */
+export async function closedWarningEdits(db: DbOrTrx, alertIds: readonly string[]): Promise<NewNotification[]> {
+  const alerts = (await loadAlertsForAction(db, alertIds)).filter((a) => a.status === 'resolved');
+  const byKey = new Map(alerts.map((a) => [notificationKeys.warning(a.customer_id, a.episode), a]));
+  const sent = await sentMessagesByKey(db, [...byKey.keys()]);
+  return sent.map((m) => {
+    const a = byKey.get(m.dedupe_key)!;
+    return {
+      dedupeKey: notificationKeys.warningClosed(a.id),
+      kind: 'warning_closed',
+      channel: m.posted_channel_id!,
+      updateTs: m.message_ts!,
+      text: m.payload.text,
+      blocks: withWarningStatus((m.payload.blocks ?? []) as Block[], a.activity, { reason: a.resolved_reason }),
+      customerId: a.customer_id,
+      teamId: m.team_id,
+    };
+  });
 }
 
 export function refusalText(outcome: ActionOutcome): string {

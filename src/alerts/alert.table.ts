@@ -61,7 +61,8 @@ export interface NotificationTable {
   dedupe_key: string;
   kind: string;
   channel_id: string;
-  payload: JSONColumnType<{ text: string; blocks?: unknown[]; thread_ts?: string }, string, string>;
+  /** update_ts: edit that message of ours in place (chat.update) instead of posting. */
+  payload: JSONColumnType<{ text: string; blocks?: unknown[]; thread_ts?: string; update_ts?: string }, string, string>;
   status: Generated<'pending' | 'sending' | 'sent' | 'failed'>;
   attempts: Generated<number>;
   last_error: string | null;

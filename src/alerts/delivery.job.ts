@@ -70,7 +70,8 @@ function stateFor(ctx: AppContext): DeliveryState {
  * 2. pass the pacing gate — ≥ spacing since the channel's last post returned,
  *    and a global slot — waiting in the job for the usual second, or handing
  *    the rest back to the delayed set for a long wait;
- * 3. post, then record the ts. A 429 waits out Retry-After and costs no try;
+ * 3. post (or, for a row that edits an earlier message, chat.update it), then
+ *    record the ts. A 429 waits out Retry-After and costs no try;
  *    a permanent Slack error fails the row for good with its reason; a
  *    transient one is retried with backoff, up to MAX_TRIES per row.
  * Claims and sent-marks are group-committed across concurrent deliveries.
@@ -104,7 +105,8 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
         done.skipped++;
         continue;
       }
-      if (row.prev_status === 'sending' && row.prev_posted_channel_id && row.prev_started_at) {
+      // An edit is idempotent: a second try changes nothing, so no lookup first.
+      if (!row.payload.update_ts && row.prev_status === 'sending' && row.prev_posted_channel_id && row.prev_started_at) {
         const since = Math.floor(new Date(row.prev_started_at).getTime() / 1000) - 5;
         const ts = await ctx.slack.findPosted(row.prev_posted_channel_id, since, METADATA_TYPE, row.dedupe_key);
         if (ts) {
@@ -138,13 +140,18 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
       const payload = row.payload;
       let posted: { ts: string; channel: string };
       try {
-        posted = await ctx.slack.postMessage({
-          channel,
-          text: payload.text,
-          ...(payload.blocks ? { blocks: payload.blocks } : {}),
-          ...(payload.thread_ts ? { thread_ts: payload.thread_ts } : {}),
-          metadata: { event_type: METADATA_TYPE, event_payload: { key: row.dedupe_key } },
-        });
+        if (payload.update_ts) {
+          await ctx.slack.updateMessage({ channel, ts: payload.update_ts, text: payload.text, ...(payload.blocks ? { blocks: payload.blocks } : {}) });
+          posted = { ts: payload.update_ts, channel };
+        } else {
+          posted = await ctx.slack.postMessage({
+            channel,
+            text: payload.text,
+            ...(payload.blocks ? { blocks: payload.blocks } : {}),
+            ...(payload.thread_ts ? { thread_ts: payload.thread_ts } : {}),
+            metadata: { event_type: METADATA_TYPE, event_payload: { key: row.dedupe_key } },
+          });
+        }
       } finally {
         answeredAt = Date.now();
       }

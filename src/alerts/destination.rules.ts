@@ -18,6 +18,8 @@ export function alertDestination(d: DestinationInput): string | null {
 /** De-duplication keys: one message per warning episode, per reminder, per digest day. */
 export const notificationKeys = {
   warning: (customerId: string, episode: number) => `warning:${customerId}:${episode}`,
+  /** The warning's message edited once it is over (recovered, churned, replaced). */
+  warningClosed: (alertId: string) => `warning-closed:${alertId}`,
   renewalReminder: (customerId: string, renewalDate: string, daysBefore: number) => `renewal:${customerId}:${renewalDate}:${daysBefore}`,
   digest: (teamId: number, localDate: string) => `digest:${teamId}:${localDate}`,
 };

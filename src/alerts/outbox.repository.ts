@@ -12,6 +12,8 @@ export interface NewNotification {
   teamId?: number | null;
   /** The delivery job that will own the row, when known at claim time (saves assigning it after). */
   deliveryJob?: string;
+  /** Edit this earlier message of ours (its ts, in `channel`) instead of posting a new one. */
+  updateTs?: string;
 }
 
 /** Claim the de-duplication key; returns the new row id, or null when already claimed. */
@@ -31,7 +33,7 @@ export async function claimNotifications(db: DbOrTrx, list: NewNotification[]): 
     INSERT INTO notifications (dedupe_key, kind, channel_id, payload, customer_id, team_id, delivery_job)
     SELECT * FROM unnest(
       ${list.map((n) => n.dedupeKey)}::text[], ${list.map((n) => n.kind)}::text[], ${list.map((n) => n.channel)}::text[],
-      ${list.map((n) => JSON.stringify({ text: n.text, ...(n.blocks ? { blocks: n.blocks } : {}) }))}::jsonb[],
+      ${list.map((n) => JSON.stringify({ text: n.text, ...(n.blocks ? { blocks: n.blocks } : {}), ...(n.updateTs ? { update_ts: n.updateTs } : {}) }))}::jsonb[],
       ${list.map((n) => n.customerId ?? null)}::bigint[], ${list.map((n) => n.teamId ?? null)}::int[],
       ${list.map((n) => n.deliveryJob ?? null)}::text[]
     )
@@ -52,6 +54,18 @@ export async function getNotification(db: DbOrTrx, id: string) {
   return db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Sent messages by key: where they are in Slack and what they said. */
+export async function sentMessagesByKey(db: DbOrTrx, keys: readonly string[]) {
+  if (keys.length === 0) return [];
+  return db
+    .selectFrom('notifications')
+    .select(['dedupe_key', 'posted_channel_id', 'message_ts', 'payload', 'team_id', 'customer_id'])
+    .where('dedupe_key', 'in', [...keys])
+    .where('status', '=', 'sent')
+    .where('message_ts', 'is not', null)
+    .execute();
+}
+
 export async function getNotificationByKey(db: DbOrTrx, dedupeKey: string) {
   return db.selectFrom('notifications').selectAll().where('dedupe_key', '=', dedupeKey).executeTakeFirst();
 }
@@ -61,7 +75,7 @@ export interface ClaimedForSending {
   dedupe_key: string;
   kind: string;
   channel_id: string;
-  payload: { text: string; blocks?: unknown[]; thread_ts?: string };
+  payload: { text: string; blocks?: unknown[]; thread_ts?: string; update_ts?: string };
   created_at: Date;
   /** Claims so far, this one included (a 429 gives its claim back). */
   attempts: number;

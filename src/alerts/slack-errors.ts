@@ -20,6 +20,10 @@ export const PERMANENT_SLACK_ERRORS = new Set([
   'no_text',
   'restricted_action',
   'missing_scope',
+  // chat.update of an earlier message
+  'message_not_found',
+  'cant_update_message',
+  'edit_window_closed',
 ]);
 
 export function classifySlackError(error: unknown): SlackErrorVerdict {

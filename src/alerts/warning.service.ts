@@ -4,6 +4,7 @@ import { metrics } from '../platform/metrics.js';
 import type { RunInfo, ScoredCustomer } from '../scores/hooks.js';
 import { sparkline } from '../scoring/sparkline.js';
 import { insertAlerts, loadEvaluationRows, loadWarningContext, resolveAlerts, type WarningContextRow } from './alert.repository.js';
+import { closedWarningEdits } from './alert.service.js';
 import { alertDestination, notificationKeys } from './destination.rules.js';
 import { daysFrom, localDate } from './localtime.js';
 import { claimNotifications, type NewNotification } from './outbox.repository.js';
@@ -65,15 +66,12 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
   if (raises.length === 0 && resolves.length === 0) return { raised: 0, resolved: 0, notified: 0 };
 
   const contexts = new Map((await loadWarningContext(ctx.db, raises.map((r) => r.customerId))).map((c) => [c.customer_id, c]));
-  const { claimed, inserted, resolved } = await ctx.db.transaction().execute(async (trx) => {
-    const resolved = await resolveAlerts(
-      trx,
-      [
-        ...resolves.map((r) => ({ alertId: r.alertId, reason: r.reason })),
-        ...raises.filter((r) => r.replaces).map((r) => ({ alertId: r.replaces!, reason: 'snooze_expired' })),
-      ],
-      now,
-    );
+  const { claimed, notified, inserted, resolved } = await ctx.db.transaction().execute(async (trx) => {
+    const ending = [
+      ...resolves.map((r) => ({ alertId: r.alertId, reason: r.reason })),
+      ...raises.filter((r) => r.replaces).map((r) => ({ alertId: r.replaces!, reason: 'snooze_expired' })),
+    ];
+    const resolved = await resolveAlerts(trx, ending, now);
     const inserted = await insertAlerts(
       trx,
       raises.map((r) => {
@@ -96,14 +94,18 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
       const message = buildWarning(ctx, a.id, d, s, c, t, now);
       messages.push({ dedupeKey: notificationKeys.warning(a.customer_id, a.episode), kind: 'churn_warning', channel, ...message, customerId: a.customer_id, teamId: c.team_id });
     }
-    const claimed = await claimNotifications(trx, messages);
-    return { claimed, inserted: inserted.length, resolved };
+    // The ended warnings' messages are edited to say so (and lose their buttons).
+    const edits = resolved ? await closedWarningEdits(trx, ending.map((e) => e.alertId)) : [];
+    const claimed = await claimNotifications(trx, [...messages, ...edits]);
+    const warningKeys = new Set(messages.map((m) => m.dedupeKey));
+    const notified = claimed.filter((c) => warningKeys.has(c.dedupe_key)).length;
+    return { claimed, notified, inserted: inserted.length, resolved };
   });
   await scheduleDelivery(ctx, claimed);
   for (const r of raises) metrics.alertsRaised.inc({ rule: r.rule });
   for (const r of resolves) metrics.alertsResolved.inc({ reason: r.reason });
-  if (inserted || resolved) ctx.logger.info({ raised: inserted, resolved, notified: claimed.length }, 'churn warnings evaluated');
-  return { raised: inserted, resolved, notified: claimed.length };
+  if (inserted || resolved) ctx.logger.info({ raised: inserted, resolved, notified }, 'churn warnings evaluated');
+  return { raised: inserted, resolved, notified };
 }
 
 function buildWarning(

@@ -202,6 +202,22 @@ describe('churn warnings from new scores', () => {
     const dropCustomer = await customerId(app.db, 'Sliding Drop');
     const second = warnings().find((p) => p.metadata?.event_payload.key === `warning:${dropCustomer}:2`);
     expect(second?.channel).toBe('D0BOB');
+
+    // The ended warnings' messages are edited in place to say so, and lose their buttons.
+    const redCustomer = await customerId(app.db, 'Slipping Red');
+    for (const [cid, reason] of [
+      [redCustomer, 'resolved (recovered)'],
+      [dropCustomer, 'resolved (snooze expired)'],
+    ] as const) {
+      const original = warnings().find((p) => p.metadata?.event_payload.key === `warning:${cid}:1`)!;
+      const edit = await until(async () => app.slack.updates.filter((u) => u.ts === original.ts && blocksText(u.blocks).includes(reason)).at(-1));
+      expect(edit.channel).toBe(original.channel);
+      expect(edit.blocks.some((b) => (b as { type?: string }).type === 'actions')).toBe(false);
+    }
+    // The warning still in force keeps its buttons: no edit says it is over.
+    const quietCustomer = await customerId(app.db, 'Gone Quiet');
+    const quiet = warnings().find((p) => p.metadata?.event_payload.key === `warning:${quietCustomer}:1`)!;
+    expect(app.slack.updates.filter((u) => u.ts === quiet.ts).every((u) => !blocksText(u.blocks).includes('resolved'))).toBe(true);
   });
 
   it('retain alerts stats: raised, acknowledged, useful, false alarm and precision per rule', async () => {
