@@ -252,7 +252,7 @@ function selection(kind: Selection): RawBuilder<unknown> {
 export async function writePopulation(
   db: DbOrTrx,
   opts: { runId: string; asOf: Date; select: Selection; batchSize: number; tiers: TierThresholds; table?: 'run_population' | 'bt_population' },
-): Promise<{ customers: number; batches: number }> {
+): Promise<{ customers: number; batches: number; cuts: PopulationCuts | null }> {
   const table = sql.table(opts.table ?? 'run_population');
   const asOf = opts.asOf;
   // One statement ranks the whole base (hash aggregates and sorts of one row
@@ -264,7 +264,12 @@ export async function writePopulation(
   // for a statement that runs in a few. Off for this statement's transaction.
   await sql`SET LOCAL jit = off`.execute(db);
   const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
-  const r = await sql<{ customers: number; batches: number }>`
+  const r = await sql<{
+    customers: number;
+    batches: number;
+    rfm_cuts: { r: (number | null)[]; f: (number | null)[]; m: (number | null)[]; n: number } | null;
+    tier_cuts: { a: number | null; b: number | null } | null;
+  }>`
     WITH base AS MATERIALIZED (${activeBase(asOf)}),
     purchases AS (
       -- Per customer in one pass: last purchase day, distinct purchase days
@@ -303,11 +308,20 @@ export async function writePopulation(
       FROM base b LEFT JOIN purchases p ON p.customer_id = b.id
     ),
     tiers AS (
-      SELECT id,
+      SELECT id, value,
         coalesce(sum(value) OVER (ORDER BY value DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
         sum(value) OVER () AS total
       FROM valued
       WHERE value > 0
+    ),
+    tiered AS (
+      SELECT id, value,
+        CASE
+          WHEN before < ${opts.tiers.a}::numeric * total - total * 1e-12 THEN 'A'
+          WHEN before < ${opts.tiers.b}::numeric * total - total * 1e-12 THEN 'B'
+          ELSE 'C'
+        END AS tier
+      FROM tiers
     ),
     selected AS (${selection(opts.select)}),
     inserted AS (
@@ -315,17 +329,119 @@ export async function writePopulation(
       SELECT ${opts.runId}::bigint, sel.id,
         ((row_number() OVER (ORDER BY sel.id) - 1) / ${opts.batchSize}::int)::int,
         rfm.r, rfm.f, rfm.m,
+        CASE WHEN b.id IS NULL THEN NULL ELSE coalesce(t.tier, 'C') END
+      FROM selected sel
+      LEFT JOIN base b ON b.id = sel.id
+      LEFT JOIN rfm ON rfm.id = sel.id
+      LEFT JOIN tiered t ON t.id = sel.id
+      RETURNING batch
+    )
+    SELECT count(*)::int AS customers, coalesce(max(batch) + 1, 0)::int AS batches,
+      -- Where the ranking put its edges, so an incremental run can place a
+      -- changed customer without ranking the whole base again.
+      (SELECT json_build_object(
+         'r', json_build_array(${sql.join([2, 3, 4, 5].map((q) => sql`min(rb.last_day) FILTER (WHERE rfm.r >= ${q}::int)`))}),
+         'f', json_build_array(${sql.join([2, 3, 4, 5].map((q) => sql`min(rb.freq) FILTER (WHERE rfm.f >= ${q}::int)`))}),
+         'm', json_build_array(${sql.join([2, 3, 4, 5].map((q) => sql`min(rb.monetary) FILTER (WHERE rfm.m >= ${q}::int)`))}),
+         'n', count(*))
+       FROM rfm JOIN rfm_base rb ON rb.id = rfm.id) AS rfm_cuts,
+      (SELECT json_build_object('a', min(value) FILTER (WHERE tier = 'A'), 'b', min(value) FILTER (WHERE tier = 'B')) FROM tiered) AS tier_cuts
+    FROM inserted`.execute(db);
+  const row = r.rows[0];
+  if (!row) return { customers: 0, batches: 0, cuts: null };
+  return { customers: row.customers, batches: row.batches, cuts: toCuts(row.rfm_cuts, row.tier_cuts) };
+}
+
+/**
+ * The edges of a whole-base ranking: for each RFM dimension the smallest
+ * value that scored 2, 3, 4 and 5 (null where no one did), and the smallest
+ * value in tiers A and B. A customer's quintile is then 1 + the edges its
+ * value reaches — exactly the mid-rank quintile for every value the ranking
+ * saw, and its neighbours' for new ones — and its tier the highest whose
+ * edge it reaches (ties at an edge go up).
+ */
+export interface PopulationCuts {
+  r: (number | null)[];
+  f: (number | null)[];
+  m: (number | null)[];
+  /** Customers ranked for RFM. */
+  n: number;
+  tierA: number | null;
+  tierB: number | null;
+}
+
+function toCuts(
+  rfm: { r: (number | string | null)[]; f: (number | string | null)[]; m: (number | string | null)[]; n: number } | null,
+  tiers: { a: number | string | null; b: number | string | null } | null,
+): PopulationCuts | null {
+  if (!rfm || !tiers) return null;
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return { r: rfm.r.map(num), f: rfm.f.map(num), m: rfm.m.map(num), n: Number(rfm.n), tierA: num(tiers.a), tierB: num(tiers.b) };
+}
+
+/**
+ * The ranking edges of the newest finished full run at or before as-of, if
+ * it ranked anyone (tier settings are the run's own: a changed config waits
+ * for the next full run).
+ */
+export async function latestFullRunCuts(db: DbOrTrx, asOf: Date): Promise<{ runId: string; cuts: PopulationCuts } | null> {
+  const r = await sql<{ id: string; cuts: PopulationCuts | null }>`
+    SELECT id::text AS id, context->'population' AS cuts FROM scoring_runs
+    WHERE kind = 'full' AND status = 'done' AND as_of <= ${asOf}::timestamptz AND context ? 'population'
+    ORDER BY as_of DESC, id DESC LIMIT 1`.execute(db);
+  const row = r.rows[0];
+  if (!row?.cuts || !(row.cuts.n > 0)) return null;
+  return { runId: row.id, cuts: row.cuts };
+}
+
+/**
+ * An incremental run's population: only the selected (changed) customers'
+ * orders are read, and each is placed by the last full run's edges (see
+ * PopulationCuts) instead of ranking the whole base again — a few thousand
+ * index probes instead of a pass over every order in the book.
+ */
+export async function writePopulationFromCuts(
+  db: DbOrTrx,
+  opts: { runId: string; asOf: Date; batchSize: number; cuts: PopulationCuts },
+): Promise<{ customers: number; batches: number }> {
+  const asOf = opts.asOf;
+  const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
+  const { cuts } = opts;
+  const quintile = (col: RawBuilder<unknown>, edges: (number | null)[]) =>
+    sql`(1 + ${sql.join(edges.map((e) => (e === null ? sql`0` : sql`(${col} >= ${e}::numeric)::int`)), sql` + `)})::smallint`;
+  const r = await sql<{ customers: number; batches: number }>`
+    WITH selected AS MATERIALIZED (${selection('changed')}),
+    base AS MATERIALIZED (
+      SELECT a.id, a.arr FROM (${activeBase(asOf)}) a JOIN selected s ON s.id = a.id
+    ),
+    purchases AS (
+      SELECT s.customer_id,
+        max(${utcDay('s.occurred_at')}) AS last_day,
+        count(DISTINCT ${utcDay('s.occurred_at')})
+          FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365) AS freq,
+        coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365), 0) AS monetary
+      FROM signals s
+      WHERE s.customer_id IN (SELECT id FROM base) AND s.kind = 'order' AND s.occurred_at <= ${asOf}::timestamptz
+      GROUP BY s.customer_id
+    ),
+    inserted AS (
+      INSERT INTO run_population (run_id, customer_id, batch, rfm_r, rfm_f, rfm_m, tier)
+      SELECT ${opts.runId}::bigint, sel.id,
+        ((row_number() OVER (ORDER BY sel.id) - 1) / ${opts.batchSize}::int)::int,
+        CASE WHEN b.id IS NOT NULL AND p.customer_id IS NOT NULL THEN ${quintile(sql`p.last_day`, cuts.r)} END,
+        CASE WHEN b.id IS NOT NULL AND p.customer_id IS NOT NULL THEN ${quintile(sql`p.freq`, cuts.f)} END,
+        CASE WHEN b.id IS NOT NULL AND p.customer_id IS NOT NULL THEN ${quintile(sql`p.monetary`, cuts.m)} END,
         CASE
           WHEN b.id IS NULL THEN NULL
-          WHEN t.id IS NULL THEN 'C'
-          WHEN t.before < ${opts.tiers.a}::numeric * t.total - t.total * 1e-12 THEN 'A'
-          WHEN t.before < ${opts.tiers.b}::numeric * t.total - t.total * 1e-12 THEN 'B'
+          WHEN v.value <= 0 THEN 'C'
+          WHEN ${cuts.tierA}::numeric IS NOT NULL AND v.value >= ${cuts.tierA}::numeric THEN 'A'
+          WHEN ${cuts.tierB}::numeric IS NOT NULL AND v.value >= ${cuts.tierB}::numeric THEN 'B'
           ELSE 'C'
         END
       FROM selected sel
       LEFT JOIN base b ON b.id = sel.id
-      LEFT JOIN rfm ON rfm.id = sel.id
-      LEFT JOIN tiers t ON t.id = sel.id
+      LEFT JOIN purchases p ON p.customer_id = sel.id
+      LEFT JOIN LATERAL (SELECT CASE WHEN b.arr > 0 THEN b.arr ELSE coalesce(p.monetary, 0) END AS value) v ON true
       RETURNING batch
     )
     SELECT count(*)::int AS customers, coalesce(max(batch) + 1, 0)::int AS batches FROM inserted`.execute(db);

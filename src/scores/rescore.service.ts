@@ -27,6 +27,9 @@ import {
   runSummary,
   writeScores,
   writePopulation,
+  writePopulationFromCuts,
+  latestFullRunCuts,
+  type PopulationCuts,
   type RunRow,
   type RunSummary,
 } from './rescore.repository.js';
@@ -58,6 +61,10 @@ export interface RunContext {
   stale: StaleSource[];
   excluded: MeasureKey[];
   selected: number;
+  /** A full run: the edges of its whole-base ranking (RFM quintiles, tiers). */
+  population?: PopulationCuts | null;
+  /** An incremental run: the full run whose edges placed its customers (null: ranked the whole base itself). */
+  rankedBy?: string | null;
 }
 
 export interface FeedState {
@@ -132,14 +139,25 @@ export async function prepareRun(ctx: AppContext, opts: PrepareOptions): Promise
     // Two copies of the same job (a stalled one re-run) must not both write the population.
     const locked = await lockRun(trx, run.id);
     if (!locked || locked.context.preparedAt || locked.status !== 'running') return null;
-    const population = await writePopulation(trx, {
-      runId: run.id,
-      asOf: run.as_of,
-      select: opts.mode === 'full' ? 'all' : 'changed',
-      batchSize: settings.batchSize,
-      tiers: settings.tiers,
-    });
-    const context: RunContext = { preparedAt: ctx.clock.now().toISOString(), models, ...feeds, selected: population.customers };
+    // An incremental run places its few changed customers by the last full
+    // run's ranking edges; without a full run yet, it ranks the whole base.
+    const previous = opts.mode === 'incremental' ? await latestFullRunCuts(trx, run.as_of) : null;
+    const population = previous
+      ? { ...(await writePopulationFromCuts(trx, { runId: run.id, asOf: run.as_of, batchSize: settings.batchSize, cuts: previous.cuts })), cuts: null }
+      : await writePopulation(trx, {
+          runId: run.id,
+          asOf: run.as_of,
+          select: opts.mode === 'full' ? 'all' : 'changed',
+          batchSize: settings.batchSize,
+          tiers: settings.tiers,
+        });
+    const context: RunContext = {
+      preparedAt: ctx.clock.now().toISOString(),
+      models,
+      ...feeds,
+      selected: population.customers,
+      ...(opts.mode === 'full' ? { population: population.cuts } : { rankedBy: previous?.runId ?? null }),
+    };
     await markRunPrepared(trx, run.id, population.batches, context as unknown as Record<string, unknown>);
     return population;
   });

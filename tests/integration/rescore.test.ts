@@ -291,6 +291,27 @@ describe('incremental runs', () => {
     expect(empty).toHaveLength(0);
   });
 
+  it("places changed customers by the last full run's ranking edges: the same RFM and tiers as ranking the whole base", async () => {
+    const full = await rescoreViaQueue('full');
+    const ranks = async () =>
+      (await db.db.selectFrom('customer_scores').select(['customer_id', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_segment', 'tier']).orderBy('customer_id').execute()).map((r) => ({
+        ...r,
+        customer_id: String(r.customer_id),
+      }));
+    const byFull = await ranks();
+    expect(byFull.filter((r) => r.rfm_r !== null).length).toBeGreaterThan(20);
+    expect(new Set(byFull.map((r) => r.tier))).toEqual(new Set(['A', 'B', 'C']));
+    // Everyone changed: the incremental run reads only their orders and places them by the edges.
+    await db.db.updateTable('customers').set({ data_changed_at: new Date() }).where('external_id', '<>', 'EMPTY').execute();
+    const inc = await rescoreViaQueue('incremental');
+    expect(inc.status).toBe('done');
+    expect((inc.context as { rankedBy?: string }).rankedBy).toBe(full.id);
+    expect((inc.context as { selected: number }).selected).toBe(byFull.length + 1);
+    expect(await ranks()).toEqual(byFull);
+    const scoredByInc = await db.db.selectFrom('customer_scores').select('customer_id').where('run_id', '=', inc.id).execute();
+    expect(scoredByInc).toHaveLength(byFull.length);
+  });
+
   it('with nothing changed, opens and closes an empty run', async () => {
     await db.db.updateTable('customers').set({ data_changed_at: new Date(now.getTime() - 3 * 3600_000) }).where('external_id', '<>', 'EMPTY').execute();
     await db.db.deleteFrom('customers').where('external_id', '=', 'EMPTY').execute();
