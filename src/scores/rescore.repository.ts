@@ -219,6 +219,24 @@ function activeBase(asOf: Date): RawBuilder<unknown> {
            OR EXISTS (SELECT 1 FROM signals s WHERE s.customer_id = c.id AND s.occurred_at <= ${asOf}::timestamptz))`;
 }
 
+/**
+ * Per customer, in one pass over their orders to as-of: last purchase day,
+ * distinct purchase days and spend in the 365 days to as-of (same-day orders
+ * are one purchase) — what RFM ranks.
+ */
+function purchaseSummary(asOf: Date, customers: RawBuilder<unknown>): RawBuilder<unknown> {
+  const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
+  return sql`
+    SELECT s.customer_id,
+      max(${utcDay('s.occurred_at')}) AS last_day,
+      count(DISTINCT ${utcDay('s.occurred_at')})
+        FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365) AS freq,
+      coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365), 0) AS monetary
+    FROM signals s
+    WHERE ${customers} AND s.kind = 'order' AND s.occurred_at <= ${asOf}::timestamptz
+    GROUP BY s.customer_id`;
+}
+
 function selection(kind: Selection): RawBuilder<unknown> {
   switch (kind) {
     case 'all':
@@ -263,7 +281,6 @@ export async function writePopulation(
   // of rows), which switches on JIT compilation: about a second of compiling
   // for a statement that runs in a few. Off for this statement's transaction.
   await sql`SET LOCAL jit = off`.execute(db);
-  const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
   const r = await sql<{
     customers: number;
     batches: number;
@@ -271,18 +288,7 @@ export async function writePopulation(
     tier_cuts: { a: number | null; b: number | null } | null;
   }>`
     WITH base AS MATERIALIZED (${activeBase(asOf)}),
-    purchases AS (
-      -- Per customer in one pass: last purchase day, distinct purchase days
-      -- and spend in the 365 days to as-of (same-day orders are one purchase).
-      SELECT s.customer_id,
-        max(${utcDay('s.occurred_at')}) AS last_day,
-        count(DISTINCT ${utcDay('s.occurred_at')})
-          FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365) AS freq,
-        coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365), 0) AS monetary
-      FROM signals s
-      WHERE s.kind = 'order' AND s.occurred_at <= ${asOf}::timestamptz
-      GROUP BY s.customer_id
-    ),
+    purchases AS (${purchaseSummary(asOf, sql`true`)}),
     rfm_base AS (
       SELECT b.id, p.last_day, p.freq, p.monetary FROM base b JOIN purchases p ON p.customer_id = b.id
     ),
@@ -405,7 +411,6 @@ export async function writePopulationFromCuts(
   opts: { runId: string; asOf: Date; batchSize: number; cuts: PopulationCuts },
 ): Promise<{ customers: number; batches: number }> {
   const asOf = opts.asOf;
-  const asOfDay = Math.floor(asOf.getTime() / 86_400_000);
   const { cuts } = opts;
   const quintile = (col: RawBuilder<unknown>, edges: (number | null)[]) =>
     sql`(1 + ${sql.join(edges.map((e) => (e === null ? sql`0` : sql`(${col} >= ${e}::numeric)::int`)), sql` + `)})::smallint`;
@@ -414,16 +419,7 @@ export async function writePopulationFromCuts(
     base AS MATERIALIZED (
       SELECT a.id, a.arr FROM (${activeBase(asOf)}) a JOIN selected s ON s.id = a.id
     ),
-    purchases AS (
-      SELECT s.customer_id,
-        max(${utcDay('s.occurred_at')}) AS last_day,
-        count(DISTINCT ${utcDay('s.occurred_at')})
-          FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365) AS freq,
-        coalesce(sum(coalesce(s.value, 0)) FILTER (WHERE ${utcDay('s.occurred_at')} > ${asOfDay}::int - 365), 0) AS monetary
-      FROM signals s
-      WHERE s.customer_id IN (SELECT id FROM base) AND s.kind = 'order' AND s.occurred_at <= ${asOf}::timestamptz
-      GROUP BY s.customer_id
-    ),
+    purchases AS (${purchaseSummary(asOf, sql`s.customer_id IN (SELECT id FROM base)`)}),
     inserted AS (
       INSERT INTO run_population (run_id, customer_id, batch, rfm_r, rfm_f, rfm_m, tier)
       SELECT ${opts.runId}::bigint, sel.id,
