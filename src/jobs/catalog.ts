@@ -37,6 +37,8 @@ export const JOBS = {
   },
   /** Re-enqueue outbox rows whose job was lost (Redis outage between claim and enqueue, crash). */
   sweepOutbox: { queue: QUEUES.scans, schema: z.object({}) },
+  /** Re-feed scoring runs whose batch jobs were lost (Redis outage); give up on runs open for a day. */
+  watchRuns: { queue: QUEUES.scans, schema: z.object({}) },
   /** Escalate ownership disputes undecided after disputes.escalateAfterDays (re-posted once). */
   expireDisputes: { queue: QUEUES.scans, schema: z.object({}) },
   /** Renewal reminders due today (issue 4); idempotent per customer, renewal date and reminder day. */

@@ -23,6 +23,7 @@ export function staticSchedules(config: AppConfig): ScheduleSpec[] {
     { id: 'rescore-full', job: 'rescore', pattern: s.rescoreFull, tz: s.timezone, data: { mode: 'full' } },
     { id: 'fit-models', job: 'fit', pattern: s.fit, tz: s.timezone, data: {} },
     { id: 'outbox-sweep', job: 'sweepOutbox', pattern: '* * * * *', tz: s.timezone, data: {} },
+    { id: 'run-watchdog', job: 'watchRuns', pattern: '*/10 * * * *', tz: s.timezone, data: {} },
     // Issue 4: renewal reminders (idempotent per reminder, so hourly is safe), and
     // the sync that moves per-team digest schedulers when a team's tz or hour changes.
     { id: 'renewal-scan', job: 'scanRenewals', pattern: s.renewalScan, tz: s.timezone, data: {} },

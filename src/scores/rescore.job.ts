@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
 import { failRun, findRunByJobKey } from './rescore.repository.js';
-import { enqueueBatches, failBatch, prepareRun, runBatch } from './rescore.service.js';
+import { enqueueBatches, failBatch, prepareRun, runBatch, watchRuns } from './rescore.service.js';
 import { fitModels } from './fit.service.js';
 import { parseAsOf } from './as-of.js';
 
@@ -13,7 +13,8 @@ function finalAttempt(job: Job): boolean {
 /**
  * Scoring jobs. `rescore` prepares a run and fans it out; each `rescoreBatch`
  * scores its customers and the last one closes the run; `fit` refits the
- * purchase models. All three are safe to run more than once.
+ * purchase models; `watchRuns` re-feeds runs whose batch jobs were lost. All
+ * are safe to run more than once.
  */
 export const rescoreHandlers: HandlerMap = {
   rescore: async (ctx, data, job) => {
@@ -39,6 +40,8 @@ export const rescoreHandlers: HandlerMap = {
       throw e;
     }
   },
+
+  watchRuns: (ctx) => watchRuns(ctx),
 
   fit: async (ctx, data) => {
     const asOf = data.asOf ? parseAsOf(data.asOf) : ctx.clock.now();

@@ -444,20 +444,42 @@ export async function writePopulationFromCuts(
   return r.rows[0] ?? { customers: 0, batches: 0 };
 }
 
-/** Customer ids per batch for batches [from, to), in id order. */
+/** Customer ids per batch for batches [from, to) (or just the listed ones), in id order. */
 export async function batchCustomerIds(
   db: DbOrTrx,
   runId: string,
   from: number,
   to: number,
   table: 'run_population' | 'bt_population' = 'run_population',
+  only?: readonly number[],
 ): Promise<{ batch: number; ids: string[] }[]> {
   const r = await sql<{ batch: number; ids: string[] }>`
     SELECT batch, array_agg(customer_id::text ORDER BY customer_id) AS ids
     FROM ${sql.table(table)}
     WHERE run_id = ${runId} AND batch >= ${from} AND batch < ${to}
+      ${only ? sql`AND batch = ANY(${[...only]}::int[])` : sql``}
     GROUP BY batch ORDER BY batch`.execute(db);
   return r.rows;
+}
+
+/** Runs still open: the watchdog's rounds. When each last moved (prepared, or a batch finished). */
+export async function openRuns(db: DbOrTrx): Promise<(RunRow & { last_progress_at: Date })[]> {
+  const r = await sql<RunRow & { last_progress_at: Date }>`
+    SELECT r.*, greatest(r.started_at, (r.context->>'preparedAt')::timestamptz,
+                         (SELECT max(b.finished_at) FROM scoring_run_batches b WHERE b.run_id = r.id)) AS last_progress_at
+    FROM scoring_runs r
+    WHERE r.status = 'running' AND r.kind <> 'backtest'
+    ORDER BY r.id`.execute(db);
+  return r.rows.map((row) => ({ ...normalizeRun(row), last_progress_at: new Date(row.last_progress_at) }));
+}
+
+/** Batches of a prepared run not counted yet. */
+export async function unfinishedBatches(db: DbOrTrx, runId: string, batchesTotal: number): Promise<number[]> {
+  const r = await sql<{ batch: number }>`
+    SELECT g::int AS batch FROM generate_series(0, ${batchesTotal}::int - 1) AS g
+    WHERE NOT EXISTS (SELECT 1 FROM scoring_run_batches b WHERE b.run_id = ${runId} AND b.batch = g)
+    ORDER BY 1`.execute(db);
+  return r.rows.map((x) => x.batch);
 }
 
 // ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { onScoresWritten, type ScoredCustomer } from '../../src/scores/hooks.js';
 import { rescoreHandlers } from '../../src/scores/rescore.job.js';
 import { batchCustomerIds, getRun, writeScores, type RunRow } from '../../src/scores/rescore.repository.js';
-import { prepareRun, runBatch } from '../../src/scores/rescore.service.js';
+import { prepareRun, runBatch, watchRuns } from '../../src/scores/rescore.service.js';
+import { until } from '../helpers/interact.js';
 import { abcTiers, scoreRfm } from '../../src/scoring/index.js';
 import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_URL, type TestDb } from '../helpers/db.js';
 import { loadEventsCsv } from '../helpers/fixtures.js';
@@ -395,5 +396,46 @@ describe('stale feeds', () => {
     const thrive = await scoreOf('THRIVE');
     expect(thrive.stale.join(' ')).toMatch(/no usage data for 2\d days \(used to arrive weekly\)/);
     expect(thrive.measures.map((m) => m.key)).not.toContain('engagement');
+  });
+});
+
+describe('the run watchdog', () => {
+  const quiet = (runId: string, minutesAgo: number) =>
+    Promise.all([
+      sql`UPDATE scoring_runs SET started_at = now() - make_interval(mins => ${minutesAgo}::int),
+            context = jsonb_set(context, '{preparedAt}', to_jsonb((now() - make_interval(mins => ${minutesAgo}::int))::text))
+          WHERE id = ${runId}`.execute(db.db),
+      sql`UPDATE scoring_run_batches SET finished_at = now() - make_interval(mins => ${minutesAgo}::int) WHERE run_id = ${runId}`.execute(db.db),
+    ]);
+
+  it('re-adds the batch jobs a stalled run lost; the run then finishes, nothing scored twice', async () => {
+    // A prepared full run whose batch jobs never reached Redis; one batch was counted before.
+    const prepared = await prepareRun(running.ctx, { mode: 'full' });
+    expect(prepared.batches).toBe(3);
+    const [first] = await batchCustomerIds(db.db, prepared.run.id, 0, 1);
+    await runBatch(running.ctx, { runId: prepared.run.id, batch: 0, customerIds: first!.ids });
+    // Recent progress: left alone.
+    expect(await watchRuns(running.ctx)).toEqual({ stalled: 0, requeued: 0, abandoned: 0 });
+
+    await quiet(prepared.run.id, 20);
+    expect(await watchRuns(running.ctx)).toEqual({ stalled: 1, requeued: 2, abandoned: 0 });
+    const done = await until(async () => {
+      const r = await getRun(db.db, prepared.run.id);
+      return r?.status === 'done' ? r : null;
+    });
+    expect(done.batches_done).toBe(3);
+    expect(done.customers_scored).toBe(30);
+    expect(await historyCount(prepared.run.id)).toBe(30);
+    expect(await watchRuns(running.ctx)).toEqual({ stalled: 0, requeued: 0, abandoned: 0 });
+  });
+
+  it('gives up on a run still open a day after it started', async () => {
+    const prepared = await prepareRun(running.ctx, { mode: 'full' });
+    await quiet(prepared.run.id, 25 * 60);
+    expect(await watchRuns(running.ctx)).toMatchObject({ abandoned: 1 });
+    const run = (await getRun(db.db, prepared.run.id))!;
+    expect(run.status).toBe('failed');
+    const population = await db.db.selectFrom('run_population').select('customer_id').where('run_id', '=', run.id).execute();
+    expect(population).toHaveLength(0);
   });
 });
