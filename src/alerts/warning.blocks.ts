@@ -33,6 +33,25 @@ export interface WarningView {
 export const WARNING_STATUS_BLOCK = 'alert_status';
 export const WARNING_ACTIONS_BLOCK = 'alert_actions';
 
+/**
+ * The buttons of an alert message (churn warning, complaint on a tier-A
+ * account) and the status line under them that each click rewrites in place.
+ * `snoozeDays` null: no snooze (a one-off alert has nothing to wait out).
+ */
+export function alertButtons(alertId: string, snoozeDays: number | null): Block[] {
+  return [
+    actions(
+      WARNING_ACTIONS_BLOCK,
+      button(ALERT_ACTIONS.logFollowUp, 'Log follow-up', alertId, 'primary'),
+      ...(snoozeDays !== null ? [button(ALERT_ACTIONS.snooze, `Snooze ${snoozeDays} days`, alertId)] : []),
+      button(ALERT_ACTIONS.acknowledge, 'Acknowledge', alertId),
+      button(ALERT_ACTIONS.useful, 'Useful', alertId),
+      button(ALERT_ACTIONS.falseAlarm, 'False alarm', alertId),
+    ),
+    { ...context('_No one has acted on this yet._'), block_id: WARNING_STATUS_BLOCK },
+  ];
+}
+
 export function warningMessage(v: WarningView, now: Date): { text: string; blocks: Block[] } {
   const blocks: Block[] = [header(`⚠️ Churn warning: ${v.customerName}`)];
   blocks.push(section(`${BAND_EMOJI[v.band]} *Health ${v.health}* · ${v.band}${v.trend ? `   ${v.trend}` : ''}\n${v.reasons.map((r) => `• ${escapeMrkdwn(r)}`).join('\n')}`));
@@ -55,17 +74,7 @@ export function warningMessage(v: WarningView, now: Date): { text: string; block
     .join(', ');
   const newest = v.newestDataAt === undefined ? null : v.newestDataAt ? `newest data ${age(v.newestDataAt, now)}` : 'no signals yet';
   if (weights || newest) blocks.push(context([newest, weights ? `weights: ${weights}` : null].filter(Boolean).join(' · ')));
-  blocks.push(
-    actions(
-      WARNING_ACTIONS_BLOCK,
-      button(ALERT_ACTIONS.logFollowUp, 'Log follow-up', v.alertId, 'primary'),
-      button(ALERT_ACTIONS.snooze, `Snooze ${v.snoozeDays} days`, v.alertId),
-      button(ALERT_ACTIONS.acknowledge, 'Acknowledge', v.alertId),
-      button(ALERT_ACTIONS.useful, 'Useful', v.alertId),
-      button(ALERT_ACTIONS.falseAlarm, 'False alarm', v.alertId),
-    ),
-  );
-  blocks.push({ ...context('_No one has acted on this yet._'), block_id: WARNING_STATUS_BLOCK });
+  blocks.push(...alertButtons(v.alertId, v.snoozeDays));
   const text = safeText(`Churn warning: ${v.customerName} — health ${v.health} (${v.band}); ${v.reasons.join('; ')}`, 400);
   return { text, blocks };
 }

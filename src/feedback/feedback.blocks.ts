@@ -1,3 +1,4 @@
+import { alertButtons } from '../alerts/warning.blocks.js';
 import { BAND_EMOJI } from '../customers/format.js';
 import { context, LIMITS, quote, section, type Block, type Reply } from '../slack/blocks.js';
 import { USAGE } from '../slack/command.parser.js';
@@ -73,12 +74,15 @@ export function complaintAlertNotice(o: {
   health: number | null;
   band: 'green' | 'yellow' | 'red' | null;
   permalink: string | null;
+  /** The complaint_tier_a alert: its buttons (follow-up, acknowledge, useful, false alarm) measure the rule's precision. */
+  alertId?: string | null;
 }): { text: string; blocks: Block[] } {
   const score = o.health !== null && o.band ? `${BAND_EMOJI[o.band]} health ${o.health} (${o.band})` : 'not scored yet';
   const to = o.ownerSlackId ? `${mention(o.ownerSlackId)}, ` : '';
   const blocks: Block[] = [
     section(`:rotating_light: ${to}complaint on tier-A account ${name(o.customerName)}, logged by ${mention(o.authorSlackId)}:\n> ${quote(o.text, 1_000)}`),
     context(`${score} · tier A · \`/customer ${escapeMrkdwn(o.customerName.slice(0, 80))}\` for the card${o.permalink && /^https:\/\//.test(o.permalink) ? ` · <${o.permalink.replace(/[<>|]/g, '')}|original message>` : ''}`),
+    ...(o.alertId ? alertButtons(o.alertId, null) : []),
   ];
   return { text: safeText(`Complaint on tier-A account ${o.customerName}`, 300), blocks };
 }

@@ -113,17 +113,17 @@ export async function lockFeedbackAccount(trx: DbOrTrx, customerId: string): Pro
 export async function insertComplaintAlert(
   trx: DbOrTrx,
   a: { customerId: string; health: number | null; band: string | null; pAlive: number | null; driverText: string; at: Date },
-): Promise<string | null> {
+): Promise<{ id: string; episode: number } | null> {
   const drivers = JSON.stringify([{ key: 'complaint', direction: 'down', impact: 1, text: a.driverText }]);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const r = await sql<{ id: string }>`
+    const r = await sql<{ id: string; episode: number }>`
       INSERT INTO alerts (customer_id, rule, episode, health, band, p_alive, drivers, raised_at)
       VALUES (${a.customerId}, 'complaint_tier_a',
               (SELECT coalesce(max(episode), 0) + 1 + ${attempt} FROM alerts WHERE customer_id = ${a.customerId}),
               ${a.health}, ${a.band}, ${a.pAlive}, ${drivers}::jsonb, ${a.at})
       ON CONFLICT DO NOTHING
-      RETURNING id::text AS id`.execute(trx);
-    if (r.rows[0]) return r.rows[0].id;
+      RETURNING id::text AS id, episode`.execute(trx);
+    if (r.rows[0]) return r.rows[0];
   }
   return null;
 }

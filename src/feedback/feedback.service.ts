@@ -1,3 +1,4 @@
+import { notificationKeys } from '../alerts/destination.rules.js';
 import { claimNotification } from '../alerts/outbox.repository.js';
 import { scheduleDelivery } from '../alerts/outbox.service.js';
 import type { AppContext } from '../platform/context.js';
@@ -75,7 +76,7 @@ export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<F
     let alerted: { channel: string; ownerSlackId: string | null } | null = null;
     const notifications: { id: string; channel_id: string }[] = [];
     if (f.kind === 'complaint' && account.tier === 'A') {
-      const alertId = await insertComplaintAlert(trx, {
+      const alert = await insertComplaintAlert(trx, {
         customerId: f.customerId,
         health: account.health,
         band: account.band,
@@ -83,7 +84,7 @@ export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<F
         driverText: `complaint logged by ${f.authorSlackId}`,
         at: now,
       });
-      if (alertId) await setFeedbackAlert(trx, id, alertId);
+      if (alert) await setFeedbackAlert(trx, id, alert.id);
       const channel = account.owner ? (account.owner.alertChannelId ?? account.owner.slackUserId) : account.teamChannelId;
       if (channel) {
         const notice = complaintAlertNotice({
@@ -95,9 +96,11 @@ export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<F
           health: account.health,
           band: account.band,
           permalink: f.permalink ?? null,
+          alertId: alert?.id ?? null,
         });
         const nid = await claimNotification(trx, {
-          dedupeKey: `feedback-${id}-complaint`,
+          // The alert's message, like a churn warning's: its buttons update it in place.
+          dedupeKey: alert ? notificationKeys.warning(f.customerId, alert.episode) : `feedback-${id}-complaint`,
           kind: 'complaint_tier_a',
           channel,
           text: notice.text,

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/platform/clock.js';
-import { ACTIONS, BLOCKS, SHORTCUTS, VIEWS } from '../../src/slack/ids.js';
+import { ACTIONS, ALERT_ACTIONS, BLOCKS, SHORTCUTS, VIEWS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
 import { interact, mrkdwnTexts, slash, until, visibleText } from '../helpers/interact.js';
+import { click as clickButton } from './alerts.fixtures.js';
 
 let app: TestApp;
 const clock = fixedClock('2026-11-24T10:00:00Z');
@@ -47,7 +48,16 @@ describe('/feedback', () => {
     const dm = postedTo('D0BOB', '太慢了')[0]!;
     expect(visibleText(dm)).toContain('complaint on tier-A account *Globex*, logged by <@U0ALICE>');
     const n = await app.db.db.selectFrom('notifications').select(['dedupe_key', 'kind']).where('kind', '=', 'complaint_tier_a').execute();
-    expect(n).toEqual([{ dedupe_key: `feedback-${f.id}-complaint`, kind: 'complaint_tier_a' }]);
+    expect(n).toEqual([{ dedupe_key: `warning:${alert!.customer_id}:1`, kind: 'complaint_tier_a' }]);
+
+    // Its buttons measure the rule: the owner marks it useful, and the message says so in place.
+    expect(JSON.stringify(dm.blocks)).toContain(ALERT_ACTIONS.useful);
+    expect(JSON.stringify(dm.blocks)).not.toContain(ALERT_ACTIONS.snooze);
+    await clickButton(app, { actionId: ALERT_ACTIONS.useful, value: String(alert!.id), userId: 'U0BOB', channel: dm.channel, ts: dm.ts });
+    const edit = await until(async () => app.slack.updates.find((u) => u.ts === dm.ts && JSON.stringify(u.blocks).includes('marked useful by <@U0BOB>')));
+    expect(edit.channel).toBe('D0BOB');
+    const [after] = await alertsOf('Globex');
+    expect(after).toMatchObject({ verdict: 'useful', verdict_by_slack_id: 'U0BOB' });
   });
 
   it('sends a tier-A complaint to the owner’s alert channel when they have one', async () => {
