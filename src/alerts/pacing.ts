@@ -43,12 +43,14 @@ local holdsGlobal = ARGV[5] == '1'
 local prev = tonumber(ARGV[6])
 local holder = ARGV[7]
 local holdMs = tonumber(ARGV[8])
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
 local current = redis.call('GET', KEYS[2])
 if current and current ~= holder then
-  -- another delivery's post is in flight (or it is between its posts): ask again in a while
-  return {1, now + spacing}
+  -- Another delivery's post is in flight (or it is between its posts): the
+  -- earliest next post is a spacing after that post; ask again then (or
+  -- shortly, if that post is taking long).
+  return {1, math.max(last + spacing, now + 100)}
 end
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if prev > last then
   last = prev
   redis.call('SET', KEYS[1], string.format('%d', prev), 'PX', ttl)
