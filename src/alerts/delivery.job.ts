@@ -133,7 +133,11 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
             await releaseClaim(ctx.db, row.id);
             return leaveFrom(i, verdict.until);
           }
-          at = Math.max(now, verdict.until);
+          if (verdict.held) {
+            // Another delivery holds the channel: that changes in real time, so wait before asking again.
+            await sleep(Math.max(1, verdict.until - now));
+            at = Date.now();
+          } else at = Math.max(now, verdict.until);
         }
         if (at > Date.now()) await sleep(at - Date.now());
       }

@@ -27,7 +27,8 @@ const HOLD_MS = 30_000;
  * KEYS: channel last-post, channel holder, global bucket prefix.
  * ARGV: at, spacing, perSecond (global cap, 0 = none), ttl, holdsGlobal (1 when the caller already has a global place),
  *       previous answer (epoch ms of the caller's own previous post to this channel, or 0), holder, holdMs.
- * Returns {0, 0} = go; {1, t} = channel busy until t; {2, t} = global place taken in the second starting at t, wait for it.
+ * Returns {0, 0} = go; {1, t} = channel busy until t; {2, t} = global place taken in the second starting at t, wait for it;
+ * {3, t} = another delivery holds the channel, ask again at t (and not before: holding changes in real time).
  *
  * The global cap counts posts per wall-clock second: a delivery that gates
  * ahead (for the moment its channel frees up) takes a place in that second
@@ -44,16 +45,16 @@ local prev = tonumber(ARGV[6])
 local holder = ARGV[7]
 local holdMs = tonumber(ARGV[8])
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if prev > last then
+  last = prev
+  redis.call('SET', KEYS[1], string.format('%d', prev), 'PX', ttl)
+end
 local current = redis.call('GET', KEYS[2])
 if current and current ~= holder then
   -- Another delivery's post is in flight (or it is between its posts): the
   -- earliest next post is a spacing after that post; ask again then (or
-  -- shortly, if that post is taking long).
-  return {1, math.max(last + spacing, now + 100)}
-end
-if prev > last then
-  last = prev
-  redis.call('SET', KEYS[1], string.format('%d', prev), 'PX', ttl)
+  -- shortly, if that post is taking long). This is real time, not "as of".
+  return {3, math.max(last + spacing, now + 100)}
 end
 if last >= 0 and now - last < spacing then
   return {1, last + spacing}
@@ -104,7 +105,7 @@ if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return untilMs
 `;
 
-export type GateVerdict = { go: true } | { go: false; until: number; globalSlot: boolean };
+export type GateVerdict = { go: true } | { go: false; until: number; globalSlot: boolean; held?: true };
 
 export interface GateRequest {
   /** Who posts (the delivery draining the channel). */
@@ -177,6 +178,7 @@ export function createPacer(connection: Redis, prefix: string, settings: PacingS
         spacing > 0 ? HOLD_MS : 0,
       );
       if (Number(code) === 0) return { go: true };
+      if (Number(code) === 3) return { go: false, until: Number(until), globalSlot: false, held: true };
       return { go: false, until: Number(until), globalSlot: Number(code) === 2 };
     },
     async posted(channel, holder, at = Date.now()) {

@@ -42,7 +42,7 @@ describe('pacing in Redis (shared by every worker)', () => {
     const t = 7_000_000;
     expect(await pacer.gate('C1', { holder: 'job-a', at: t })).toEqual({ go: true });
     // job-a's post has not been answered: job-b may not go, however late
-    expect(await pacer.gate('C1', { holder: 'job-b', at: t + 5000 })).toMatchObject({ go: false, globalSlot: false });
+    expect(await pacer.gate('C1', { holder: 'job-b', at: t + 5000 })).toEqual({ go: false, until: t + 5100, globalSlot: false, held: true });
     await pacer.posted('C1', 'job-a', t + 5100);
     expect(await pacer.gate('C1', { holder: 'job-b', at: t + 5500 })).toEqual({ go: false, until: t + 6100, globalSlot: false });
     expect(await pacer.gate('C1', { holder: 'job-b', at: t + 6100 })).toEqual({ go: true });
