@@ -114,15 +114,7 @@ async function claimAndSchedule(ctx: AppContext, list: NewNotification[]): Promi
     created.push(...claimed);
     // Input positions → the ids the rows got; keys claimed before have none.
     const idOf = new Map(claimed.map((r) => [r.dedupe_key, r.id]));
-    const jobs = chunk
-      .map((c) => ({
-        jobId: c.jobId,
-        deliveries: c.deliveries
-          .map((d) => ({ channel: d.channel, ids: d.ids.map((i) => idOf.get(list[Number(i)]!.dedupeKey)).filter((id): id is string => id !== undefined) }))
-          .filter((d) => d.ids.length > 0),
-      }))
-      .filter((c) => c.deliveries.length > 0);
-    await enqueueJobs(ctx, jobs, claimed.length);
+    await enqueueJobs(ctx, mapGroupIds(chunk, (i) => idOf.get(list[Number(i)]!.dedupeKey)), claimed.length);
   }
   return created;
 }
@@ -137,13 +129,22 @@ export async function scheduleDelivery(ctx: AppContext, rows: { id: string; chan
   try {
     const groups = groupForDelivery(rows);
     const handed = await assignDeliveryJobs(ctx.db, groups.flatMap((g) => g.deliveries.flatMap((d) => d.ids.map((id) => ({ id, job: g.jobId })))));
-    const jobs = groups
-      .map((g) => ({ jobId: g.jobId, deliveries: g.deliveries.map((d) => ({ channel: d.channel, ids: d.ids.filter((id) => handed.has(id)) })).filter((d) => d.ids.length > 0) }))
-      .filter((g) => g.deliveries.length > 0);
-    await enqueueJobs(ctx, jobs, rows.length);
+    await enqueueJobs(ctx, mapGroupIds(groups, (id) => (handed.has(id) ? id : undefined)), rows.length);
   } catch (error) {
     ctx.logger.warn({ count: rows.length, err: (error as Error).message }, 'could not schedule delivery; the outbox sweep will retry');
   }
+}
+
+/** The groups with each row id mapped, or dropped where it maps to nothing; emptied drains and jobs go. */
+function mapGroupIds(groups: DeliveryGroup[], map: (id: string) => string | undefined): DeliveryGroup[] {
+  return groups
+    .map((g) => ({
+      jobId: g.jobId,
+      deliveries: g.deliveries
+        .map((d) => ({ channel: d.channel, ids: d.ids.map(map).filter((id): id is string => id !== undefined) }))
+        .filter((d) => d.ids.length > 0),
+    }))
+    .filter((g) => g.deliveries.length > 0);
 }
 
 async function enqueueJobs(ctx: AppContext, groups: DeliveryGroup[], count: number): Promise<void> {
