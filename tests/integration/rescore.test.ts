@@ -164,8 +164,11 @@ describe('full rescore through the queue', () => {
   });
 
   it('tells the scores-written hooks what was scored', async () => {
-    const calls = hookCalls.filter((c) => c.kind === 'full');
-    const scored = calls.flatMap((c) => c.scored);
+    // The run is done when its last batch commits; that batch's hooks run just after.
+    const scored = await until(async () => {
+      const all = hookCalls.filter((c) => c.kind === 'full').flatMap((c) => c.scored);
+      return all.length >= 30 ? all : null;
+    });
     expect(scored).toHaveLength(30);
     const slip = await scoreOf('SLIP');
     const hooked = scored.find((s) => s.customerId === String(slip.customer_id))!;
@@ -189,7 +192,8 @@ describe('re-runs and history', () => {
     expect(after.previous_health).toBe(before.health);
     expect(after.previous_band).toBe(before.band);
     expect(after.health).toBeLessThan(before.health);
-    const hooked = hookCalls.flatMap((c) => c.scored).find((s) => s.customerId === String(after.customer_id))!;
+    // The run is done when its last batch commits; that batch's hooks run just after.
+    const hooked = await until(async () => hookCalls.flatMap((c) => c.scored).find((s) => s.customerId === String(after.customer_id)));
     expect(hooked.previousHealth).toBe(before.health);
     expect(hooked.health).toBe(after.health);
   });
