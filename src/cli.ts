@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { flag, parseArgs, requireFlag, UsageError, type ParsedArgs } from './cli/args.js';
+import { flag, parseArgs, requireFlag, UsageError } from './cli/args.js';
 import { loadConfig, ConfigError, type AppConfig } from './config/index.js';
 import { checkChannelId, checkSlackUserId, checkTeamKey, isValidTimeZone, ROLES } from './customers/roster.rules.js';
 import { findTeamByKey, upsertMember, upsertTeam } from './customers/roster.repository.js';

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTrx } from '../platform/db.js';
-import type { Candidate, CandidateKind, CustomerMergeRow, RejectionCode } from './api.rules.js';
+import type { Candidate, CandidateKind } from './api.rules.js';
 import type { SignalKind } from './signal.table.js';
 
 /**
