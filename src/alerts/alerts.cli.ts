@@ -54,8 +54,8 @@ addCommands(
   {
     path: ['alerts', 'stats'],
     usage: 'retain alerts stats [--since 2026-01-01]',
-    summary: 'per warning rule: raised, acknowledged, useful, false alarm, precision',
-    help: 'precision = useful ÷ (useful + false alarm), from the Useful / False alarm buttons on each warning.',
+    summary: 'per alert rule: raised, acknowledged, useful, false alarm, precision',
+    help: 'precision = useful ÷ (useful + false alarm), from the Useful / False alarm buttons on each churn warning and tier-A complaint alert.',
     async run(args, io, config) {
       const since = dateFlag(args, 'since');
       return withContext(config, {}, async ({ ctx }) => {

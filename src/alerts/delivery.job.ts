@@ -167,7 +167,7 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
       const verdict = classifySlackError(error);
       const kind = row?.kind ?? 'unknown';
       if (verdict.kind === 'rate_limited') {
-        metrics.slack429.inc({ method: 'chat.postMessage' });
+        metrics.slack429.inc({ method: row?.payload.update_ts ? 'chat.update' : 'chat.postMessage' });
         const until = Date.now() + verdict.retryAfterMs;
         await pacer?.block(target, jobId, until);
         answeredAt = 0;
