@@ -53,7 +53,7 @@ function signed(v: number): string {
   return v > 0 ? `+${s}` : s;
 }
 
-/** One sentence with the numbers in it, e.g. "no touch in 75 days; tier A expects one every 30 days". */
+/** One sentence with the numbers in it, e.g. "no touch in 75 days; tier A expects one every 30". */
 export function describeMeasure(detail: MeasureDetail): string {
   switch (detail.key) {
     case 'engagement': {
@@ -91,7 +91,7 @@ export function describeMeasure(detail: MeasureDetail): string {
     }
     case 'cadence': {
       const { daysSinceLastTouch, tier, expectedEveryDays } = detail;
-      const expects = `tier ${tier} expects one every ${plural(Math.round(expectedEveryDays), 'day')}`;
+      const expects = `tier ${tier} expects one every ${formatAmount(expectedEveryDays)}`;
       if (daysSinceLastTouch === null) return `never touched; ${expects}`;
       const d = Math.round(daysSinceLastTouch);
       if (daysSinceLastTouch > expectedEveryDays) return `no touch in ${plural(d, 'day')}; ${expects}`;

@@ -20,9 +20,9 @@ describe('driver sentences', () => {
     expect(textOf({ complaintAgesDays: [5] }, 'complaints')).toBe('1 complaint in 30 days');
     expect(textOf({ complaintAgesDays: [5, 40, 80] }, 'complaints')).toBe('3 complaints in 90 days, 1 in the last 30');
     expect(textOf({ complaintAgesDays: [40, 80] }, 'complaints')).toBe('2 complaints in 90 days (none in the last 30)');
-    expect(textOf({ daysSinceLastTouch: 75, tier: 'A' }, 'cadence')).toBe('no touch in 75 days; tier A expects one every 30 days');
-    expect(textOf({ daysSinceLastTouch: null, tier: 'B' }, 'cadence')).toBe('never touched; tier B expects one every 90 days');
-    expect(textOf({ daysSinceLastTouch: 3, tier: 'C' }, 'cadence')).toBe('touched 3 days ago; tier C expects one every 180 days');
+    expect(textOf({ daysSinceLastTouch: 75, tier: 'A' }, 'cadence')).toBe('no touch in 75 days; tier A expects one every 30');
+    expect(textOf({ daysSinceLastTouch: null, tier: 'B' }, 'cadence')).toBe('never touched; tier B expects one every 90');
+    expect(textOf({ daysSinceLastTouch: 3, tier: 'C' }, 'cadence')).toBe('touched 3 days ago; tier C expects one every 180');
     expect(textOf({ paymentFailures90d: 2 }, 'payments')).toBe('2 failed payments in 90 days');
     expect(textOf({ paymentFailures90d: 1 }, 'payments')).toBe('1 failed payment in 90 days');
     expect(textOf({ latestNps: 3 }, 'nps')).toBe('NPS 3 (detractor)');
@@ -63,7 +63,7 @@ describe('top drivers', () => {
     expect(score.band).toBe('red');
     expect(score.drivers.map((d) => [d.key, d.direction, d.text])).toEqual([
       ['complaints', 'down', '3 complaints in 30 days'],
-      ['cadence', 'down', 'no touch in 75 days; tier A expects one every 30 days'],
+      ['cadence', 'down', 'no touch in 75 days; tier A expects one every 30'],
       ['engagement', 'down', 'usage down 42% vs the previous 60 days'],
     ]);
     // impact = renormalised weight × (score − neutral), in health points
