@@ -681,7 +681,7 @@ function rowsJson(scores: readonly ComputedScore[]): string {
 }
 
 const RECORD_COLUMNS = sql`r(customer_id bigint, health smallint, band text, p_alive float8, expected_orders_90d float8, clv numeric,
-  rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment text, tier text, drivers json, measures json, newest_data_at timestamptz)`;
+  rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment text, tier text, drivers jsonb, measures jsonb, newest_data_at timestamptz)`;
 
 export interface LatestWritten {
   customerId: string;
@@ -705,7 +705,7 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
   const staleJson = JSON.stringify(stale);
   const r = await sql<{ customer_id: string; previous_health: number | null; previous_band: Band | null }>`
     WITH r AS MATERIALIZED (
-      SELECT * FROM json_to_recordset(${rowsJson(scores)}::json) AS ${RECORD_COLUMNS}
+      SELECT * FROM jsonb_to_recordset(${rowsJson(scores)}::jsonb) AS ${RECORD_COLUMNS}
     ),
     history AS (
       INSERT INTO score_history (run_id, customer_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
@@ -721,7 +721,7 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
     INSERT INTO customer_scores AS cs (customer_id, run_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
       rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at, previous_health, previous_band)
     SELECT r.customer_id, ${runId}::bigint, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
-      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::json, r.newest_data_at, NULL, NULL
+      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at, NULL, NULL
     FROM r
     ON CONFLICT (customer_id) DO UPDATE SET
       previous_health = CASE WHEN cs.run_id = excluded.run_id THEN cs.previous_health ELSE cs.health END,
