@@ -443,27 +443,3 @@ describe('the run watchdog', () => {
     expect(population).toHaveLength(0);
   });
 });
-
-describe('deleting', () => {
-  it('a customer, or a run, takes its score history with it its score history (the cascade is kept without per-row key checks)', async () => {
-    const historyOf = async (customerId: string) =>
-      Number((await sql<{ n: string }>`SELECT count(*) AS n FROM score_history WHERE customer_id = ${customerId}`.execute(db.db)).rows[0]!.n);
-    const [victim] = await db.db.selectFrom('customer_scores').select('customer_id').orderBy('customer_id').limit(1).execute();
-    const victimId = String(victim!.customer_id);
-    expect(await historyOf(victimId)).toBeGreaterThan(0);
-    const before = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM score_history`.execute(db.db)).rows[0]!.n);
-    const victimRows = await historyOf(victimId);
-    await db.db.deleteFrom('customers').where('id', '=', victimId).execute();
-    expect(await historyOf(victimId)).toBe(0);
-    const after = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM score_history`.execute(db.db)).rows[0]!.n);
-    expect(after).toBe(before - victimRows);
-
-    const [run] = await sql<{ run_id: string; n: string }>`
-      SELECT run_id::text, count(*) AS n FROM score_history GROUP BY run_id ORDER BY run_id LIMIT 1`.execute(db.db).then((r) => r.rows);
-    expect(Number(run!.n)).toBeGreaterThan(0);
-    await db.db.deleteFrom('scoring_runs').where('id', '=', run!.run_id).execute();
-    expect(await historyCount(run!.run_id)).toBe(0);
-    const left = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM score_history`.execute(db.db)).rows[0]!.n);
-    expect(left).toBe(after - Number(run!.n));
-  });
-});
