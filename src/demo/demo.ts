@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { AppConfig } from '../config/index.js';
 import type { Io } from '../cli/registry.js';
@@ -11,6 +10,7 @@ import { start } from '../main.js';
 import type { AppContext } from '../platform/context.js';
 import { createDb } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
+import { clearQueuePrefix } from '../platform/redis.js';
 import { blocksToText } from '../slack/blocks.js';
 import { createConsoleGateway } from '../slack/gateway.js';
 import { slashHandlers } from '../slack/slash.registry.js';
@@ -61,20 +61,6 @@ async function seedTouches(ctx: AppContext, book: DemoBook): Promise<void> {
     SET status = CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, churned_at = x.at::timestamptz
     FROM jsonb_to_recordset(${JSON.stringify(status)}::jsonb) AS x(id text, at text)
     WHERE c.external_id = x.id AND (c.status, c.churned_at) IS DISTINCT FROM (CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, x.at::timestamptz)`.execute(ctx.db);
-}
-
-async function clearQueuePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** A book generated on an earlier day has other timestamps: drop its signals, touches and feedback first. */

@@ -16,6 +16,14 @@ async function slash(text: string, userId = 'U0ALICE', command = '/customer') {
   return app.slack.responses.find((r) => r.id === id)!.body as { text: string; blocks: any[]; response_type: string; replace_original?: boolean };
 }
 
+/** Clicks a button as `userId`; returns what the app sent to that click's response_url. */
+async function click(actionId: string, value: string, userId: string, id: string) {
+  const res = await postSigned(app.eventsUrl, SIGNING_SECRET, interactiveBody(buttonClick({ actionId, value, userId, responseUrl: `${app.slack.responseBase}/${id}` })));
+  expect(res.status).toBe(200);
+  await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
+  return app.slack.responses.find((r) => r.id === id)!.body as any;
+}
+
 const allText = (reply: { text: string; blocks: any[] }) => JSON.stringify(reply.blocks);
 
 beforeAll(async () => {
@@ -57,14 +65,7 @@ describe('/customer over signed HTTP', () => {
     const corp = buttons.find((b: any) => b.text.text.startsWith('Acme Corp'));
     expect(corp.action_id).toBe(ACTIONS.openCard);
 
-    const click = await postSigned(
-      app.eventsUrl,
-      SIGNING_SECRET,
-      interactiveBody(buttonClick({ actionId: ACTIONS.openCard, value: corp.value, userId: 'U0ALICE', responseUrl: `${app.slack.responseBase}/click1` })),
-    );
-    expect(click.status).toBe(200);
-    await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === 'click1'));
-    const card = app.slack.responses.find((r) => r.id === 'click1')!.body as any;
+    const card = await click(ACTIONS.openCard, corp.value, 'U0ALICE', 'click1');
     expect(card.replace_original).toBe(true);
     expect(card.blocks[0].text.text).toBe('Acme Corp');
   });
@@ -74,14 +75,7 @@ describe('/customer over signed HTTP', () => {
     const buttons = reply.blocks.find((b) => b.type === 'actions').elements;
     const logistics = buttons.find((b: any) => b.text.text.startsWith('Acme Logistics'));
     expect(logistics.action_id).toBe(ACTIONS.resumeCommand);
-    const click = await postSigned(
-      app.eventsUrl,
-      SIGNING_SECRET,
-      interactiveBody(buttonClick({ actionId: ACTIONS.resumeCommand, value: logistics.value, userId: 'U0BOB', responseUrl: `${app.slack.responseBase}/resume1` })),
-    );
-    expect(click.status).toBe(200);
-    await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === 'resume1'));
-    const done = app.slack.responses.find((r) => r.id === 'resume1')!.body as any;
+    const done = await click(ACTIONS.resumeCommand, logistics.value, 'U0BOB', 'resume1');
     expect(done.replace_original).toBe(true);
     expect(JSON.stringify(done.blocks)).toContain('Acme Logistics');
     const owner = await app.db.db

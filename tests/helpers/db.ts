@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createDb, dropDatabase, ensureDatabase, type DbHandle } from '../../src/platform/db.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { migrateToLatest } from '../../src/platform/migrate.js';
+import { clearQueuePrefix } from '../../src/platform/redis.js';
 
 export const PG_BASE = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -36,16 +37,5 @@ export function queuePrefix(label: string): string {
 }
 
 export async function cleanQueuePrefix(prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const r = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
+  await clearQueuePrefix(REDIS_URL, prefix);
 }
