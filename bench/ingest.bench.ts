@@ -68,7 +68,6 @@ function eventFields(i: number, tag: string): [string, string, string, string, s
 // ───────────────────────── child: the app ─────────────────────────
 
 async function serve(): Promise<void> {
-  await import('../src/features.js');
   const { loadConfig } = await import('../src/config/index.js');
   const { start } = await import('../src/main.js');
   const config = loadConfig({ DATABASE_URL: DB_URL, API_TOKEN: TOKEN, LOG_LEVEL: 'warn', RETAIN_QUEUE_PREFIX: 'retain_bench_ingest' });

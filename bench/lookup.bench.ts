@@ -11,7 +11,7 @@ import { dropDatabase, ensureDatabase, createDb } from '../src/platform/db.js';
 import { silentLogger } from '../src/platform/logger.js';
 import { migrateToLatest } from '../src/platform/migrate.js';
 import { createConsoleGateway } from '../src/slack/gateway.js';
-import { handleCustomerCommand } from '../src/slack/customer.command.js';
+import { handleCustomerCommand } from '../src/commands/customer.router.js';
 import { rng } from '../src/demo/generate.js';
 
 const arg = (name: string, dflt: number) => {

@@ -1,7 +1,7 @@
 /**
  * Rescore benchmark (DESIGN.md §7).
  *
- *   npx tsx bench/rescore.bench.ts [--customers 1000000] [--signals 20000000] [--batch 2000] [--keep] [--reuse] [--with-hooks]
+ *   npx tsx bench/rescore.bench.ts [--customers 1000000] [--signals 20000000] [--batch 2000] [--keep] [--reuse] [--no-hooks]
  *
  * 1. Creates its own database (retain_bench_rescore), generates the book in
  *    SQL (generate_series, time-ordered like real arrivals, two loaders in
@@ -16,8 +16,9 @@
  * 4. Gives 10,000 customers new signals and times an incremental run.
  *
  * --reuse skips generation when the database already holds a book of the
- * requested size; --keep leaves the database for inspection; --with-hooks
- * also registers the features' scores-written hooks (churn warnings).
+ * requested size; --keep leaves the database for inspection; --no-hooks
+ * leaves out the features' scores-written hooks (churn warnings) to time
+ * the scoring alone.
  *
  * RSS: with V8's default heap sizing the old space grows to ~250 MB under
  * this allocation rate before it collects (RSS ~320–340 MB), though the live
@@ -25,6 +26,7 @@
  * (RETAIN_HEAP_MB), and `npm run bench:rescore` measures the worker the same
  * way (node --max-old-space-size=256).
  */
+import { features } from '../src/features.js';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { start } from '../src/main.js';
@@ -42,7 +44,7 @@ const SIGNALS = opt('signals', 20_000_000);
 const BATCH = opt('batch', 2_000);
 const KEEP = args.includes('--keep');
 const REUSE = args.includes('--reuse');
-const WITH_HOOKS = args.includes('--with-hooks');
+const NO_HOOKS = args.includes('--no-hooks');
 const CHANGED = Math.min(10_000, CUSTOMERS);
 const DAYS = 365;
 
@@ -194,7 +196,6 @@ async function main(): Promise<void> {
   })();
   log(`book: ${Number(counts.s).toLocaleString()} signals (${counts.size} with indexes)`);
 
-  if (WITH_HOOKS) await import('../src/features.js');
   const prefix = `bench_rescore_${process.pid}`;
   const config = loadConfig({
     DATABASE_URL: URL_,
@@ -203,7 +204,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   const settings = { ...config.settings, scoring: { ...config.settings.scoring, batchSize: BATCH } };
-  const running = await start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false });
+  const benchFeatures = NO_HOOKS ? features.map((f) => ({ ...f, scoresWritten: [] })) : features;
+  const running = await start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false, features: benchFeatures });
   const { ctx } = running;
   let peakRss = process.memoryUsage().rss;
   let peakHeap = process.memoryUsage().heapTotal;

@@ -1,19 +1,27 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { flag, parseArgs, requireFlag, UsageError } from './cli/args.js';
+import type { CliCommand, Io, WithContext } from './cli/command.js';
 import { loadConfig, ConfigError, type AppConfig } from './config/index.js';
-import { checkChannelId, checkSlackUserId, checkTeamKey, isValidTimeZone, ROLES } from './customers/roster.rules.js';
-import { findTeamByKey, upsertMember, upsertTeam } from './customers/roster.repository.js';
-import { syncDigestSchedules } from './digest/digest.service.js';
-import type { Role } from './customers/customer.table.js';
-import { formatImportReport, importCustomers, importEvents, ImportError } from './ingest/import.service.js';
-import { start, type RoleName } from './main.js';
-import { addCommands, commands, withContext, type Io } from './cli/registry.js';
+import { cliCommandsOf } from './feature.js';
+import { features } from './features.js';
+import { buildContext, start, type RoleName } from './main.js';
 import { createLogger } from './platform/logger.js';
 import { createAndMigrate } from './platform/migrate.js';
 import { blocksToText } from './slack/blocks.js';
-import { slashHandlers } from './slack/slash.registry.js';
-import './features.js';
+import { createConsoleGateway } from './slack/gateway.js';
+
+/** A migrated database and a context (built from the same features as the app) for one CLI run; closed afterwards. */
+export const withContext: WithContext = async (config, opts, run) => {
+  const logger = createLogger(config.env.LOG_LEVEL === 'info' ? 'warn' : config.env.LOG_LEVEL);
+  await createAndMigrate(config.env.DATABASE_URL, logger);
+  const built = buildContext({ config, logger, features, withQueues: opts.queues ?? false, ...(opts.console ? { slack: createConsoleGateway() } : {}) });
+  try {
+    return await run(built);
+  } finally {
+    await built.close();
+  }
+};
 
 async function runRoles(roles: RoleName[], config: AppConfig, io: Io): Promise<number> {
   const running = await start({ roles, config, handleSignals: true });
@@ -22,7 +30,8 @@ async function runRoles(roles: RoleName[], config: AppConfig, io: Io): Promise<n
   return 0;
 }
 
-addCommands(
+/** The verbs of the CLI itself; features add theirs (import, rescore, outbox…). */
+const baseCommands: CliCommand[] = [
   {
     path: ['migrate'],
     usage: 'retain migrate',
@@ -36,91 +45,6 @@ addCommands(
   { path: ['start'], usage: 'retain start', summary: 'run web (Slack, API, health) and worker in one process', run: (_a, io, c) => runRoles(['web', 'worker'], c, io) },
   { path: ['web'], usage: 'retain web', summary: 'run only the web role (Slack receiver, ingest API, /healthz, /metrics)', run: (_a, io, c) => runRoles(['web'], c, io) },
   { path: ['worker'], usage: 'retain worker', summary: 'run only the worker role (scheduled and background jobs)', run: (_a, io, c) => runRoles(['worker'], c, io) },
-  {
-    path: ['team', 'add'],
-    usage: 'retain team add KEY --name NAME [--channel C0123] [--tz Europe/Berlin] [--digest-hour 9]',
-    summary: 'add or update a team',
-    help: 'KEY is a short id used in CSVs (e.g. emea). --channel is the team channel (digests, disputes, unowned alerts). --tz is an IANA time zone (default UTC).',
-    async run(args, io, config) {
-      const key = args.positionals[0];
-      if (!key) throw new UsageError('KEY is required');
-      const keyProblem = checkTeamKey(key);
-      if (keyProblem) throw new UsageError(keyProblem);
-      const name = requireFlag(args, 'name');
-      const channel = flag(args, 'channel') ?? null;
-      if (channel && checkChannelId(channel)) throw new UsageError(checkChannelId(channel)!);
-      const tz = flag(args, 'tz') ?? 'UTC';
-      if (!isValidTimeZone(tz)) throw new UsageError(`--tz "${tz}" is not an IANA time zone (like Europe/Berlin or Asia/Shanghai)`);
-      const hourRaw = flag(args, 'digest-hour');
-      const digestHour = hourRaw === undefined ? undefined : Number(hourRaw);
-      if (digestHour !== undefined && !(Number.isInteger(digestHour) && digestHour >= 0 && digestHour <= 23)) throw new UsageError('--digest-hour must be a whole hour 0–23');
-      return withContext(config, { queues: true }, async ({ ctx }) => {
-        const team = await upsertTeam(ctx.db, { key, name, channelId: channel, tz, ...(digestHour !== undefined ? { digestHour } : {}) });
-        io.out(`team ${team.key} (${team.name}) — channel ${team.channel_id ?? 'none'}, ${team.tz}, digest at ${String(team.digest_hour).padStart(2, '0')}:00`);
-        // Move the team's digest schedule now; if Redis is unreachable, workers do it within 5 minutes.
-        try {
-          await syncDigestSchedules(ctx);
-        } catch {
-          io.err('note: could not reach Redis to move the digest schedule now; a running worker will within 5 minutes');
-        }
-        return 0;
-      });
-    },
-  },
-  {
-    path: ['member', 'add'],
-    usage: 'retain member add SLACK_USER_ID --team KEY --role rep|manager|admin [--channel C0123] [--name "Display Name"]',
-    summary: 'add or update a member and their role',
-    help: '--channel is where their churn warnings and renewal reminders go (default: a DM with the bot).',
-    async run(args, io, config) {
-      const id = args.positionals[0];
-      if (!id) throw new UsageError('SLACK_USER_ID is required');
-      const idProblem = checkSlackUserId(id);
-      if (idProblem) throw new UsageError(idProblem);
-      const teamKey = requireFlag(args, 'team');
-      const role = requireFlag(args, 'role') as Role;
-      if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-      const channel = flag(args, 'channel') ?? null;
-      if (channel && checkChannelId(channel)) throw new UsageError(checkChannelId(channel)!);
-      return withContext(config, {}, async ({ ctx }) => {
-        const team = await findTeamByKey(ctx.db, teamKey);
-        if (!team) throw new UsageError(`team "${teamKey}" does not exist; add it first: retain team add ${teamKey} --name …`);
-        const m = await upsertMember(ctx.db, { slackUserId: id, teamId: team.id, role, alertChannelId: channel, displayName: flag(args, 'name') ?? null });
-        io.out(`member ${m.slack_user_id}: ${m.role} in ${team.key}, alerts to ${m.alert_channel_id ?? 'a DM'}`);
-        return 0;
-      });
-    },
-  },
-  {
-    path: ['import', 'customers'],
-    usage: 'retain import customers FILE.csv',
-    summary: 'load customers (idempotent; bad rows reported by line)',
-    help: 'Columns: external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team. Only external_id and name are required; an empty cell means unknown and never erases a known value.',
-    async run(args, io, config) {
-      const file = args.positionals[0];
-      if (!file) throw new UsageError('FILE is required');
-      return withContext(config, {}, async ({ dbHandle }) => {
-        const report = await importCustomers(dbHandle.db, file);
-        io.out(formatImportReport('customers', report));
-        return report.problems.length ? 3 : 0;
-      });
-    },
-  },
-  {
-    path: ['import', 'events'],
-    usage: 'retain import events FILE.csv',
-    summary: 'load signals (idempotent; bad rows reported by line)',
-    help: 'Columns: customer_external_id,kind,occurred_at,value,external_id. kind is one of order, usage, ticket, complaint, payment_failed, nps.',
-    async run(args, io, config) {
-      const file = args.positionals[0];
-      if (!file) throw new UsageError('FILE is required');
-      return withContext(config, {}, async ({ dbHandle }) => {
-        const report = await importEvents(dbHandle.pool, file);
-        io.out(formatImportReport('events', report));
-        return report.problems.length ? 3 : 0;
-      });
-    },
-  },
   {
     path: ['demo'],
     usage: 'retain demo',
@@ -140,16 +64,19 @@ addCommands(
       const as = requireFlag(args, 'as');
       const m = /^(\/\S+)\s*([\s\S]*)$/.exec(line);
       if (!m) throw new UsageError('give the command as you would type it in Slack, e.g. "/customer acme"');
-      const handler = slashHandlers.get(m[1]!);
-      if (!handler) throw new UsageError(`unknown command ${m[1]}; known: ${[...slashHandlers.keys()].join(', ')}`);
       return withContext(config, { queues: true, console: true }, async ({ ctx }) => {
+        const handler = ctx.wiring.slash.get(m[1]!);
+        if (!handler) throw new UsageError(`unknown command ${m[1]}; known: ${[...ctx.wiring.slash.keys()].join(', ')}`);
         const reply = await handler(ctx, { userId: as, channelId: flag(args, 'channel') ?? 'CLI', text: m[2] ?? '' });
         io.out(blocksToText(reply));
         return 0;
       });
     },
   },
-);
+];
+
+/** Every verb: the CLI's own and the features'. */
+export const commands: CliCommand[] = [...baseCommands, ...cliCommandsOf(features)];
 
 /** The order verbs are listed in: getting started first, then operations. */
 const LISTING_ORDER = [
@@ -196,7 +123,7 @@ export async function runCli(argv: string[], io: Io = { out: (l) => process.stdo
   }
   try {
     const config = loadConfig();
-    return await command.run(args, io, config);
+    return await command.run(args, io, config, withContext);
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const l of error.lines) io.err(l);
@@ -206,9 +133,11 @@ export async function runCli(argv: string[], io: Io = { out: (l) => process.stdo
       io.err(`${error.message}\nUsage: ${command.usage}`);
       return 2;
     }
-    if (error instanceof ImportError) {
-      io.err(error.message);
-      return 3;
+    // Errors that know their exit code (a file that cannot be imported: 3).
+    const exitCode = (error as { exitCode?: unknown }).exitCode;
+    if (typeof exitCode === 'number') {
+      io.err((error as Error).message);
+      return exitCode;
     }
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') {

@@ -2,16 +2,18 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { loadConfig, type AppConfig } from './config/index.js';
-import { handlers } from './jobs/handlers.js';
+import { jobHandlersOf, wire, type Feature } from './feature.js';
+import { features as allFeatures } from './features.js';
 import { bindQueuePrefix } from './jobs/prefix-guard.js';
 import { Queues } from './jobs/queues.js';
-import { registerSchedules, staticSchedules, type ScheduleSpec } from './jobs/schedules.js';
+import { registerSchedules } from './jobs/schedules.js';
 import { createWorkers } from './jobs/worker.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createDb, type DbHandle } from './platform/db.js';
 import { checkHealth } from './platform/health.js';
 import { closeServer, createHttpServer, listen, sendJson, type Route } from './platform/http.js';
+import { metricsRoute } from './platform/metrics-route.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createAndMigrate } from './platform/migrate.js';
 import { createRedis } from './platform/redis.js';
@@ -22,19 +24,6 @@ import { createConsoleGateway, createWebGateway, type SlackGateway } from './sla
 
 export type RoleName = 'web' | 'worker';
 
-/** Feature modules add HTTP routes (ingest API, metrics…) here. */
-export type RouteFactory = (ctx: AppContext, deps: { redis: Redis | null; queues: Queues | null }) => Route[];
-const routeFactories: RouteFactory[] = [];
-export function addRoutes(factory: RouteFactory): void {
-  if (!routeFactories.includes(factory)) routeFactories.push(factory);
-}
-/** Feature modules add schedules (digests per team, renewal scans…) here; all registered at start-up from one place. */
-export type ScheduleFactory = (ctx: AppContext) => Promise<ScheduleSpec[]> | ScheduleSpec[];
-const scheduleFactories: ScheduleFactory[] = [];
-export function addSchedules(factory: ScheduleFactory): void {
-  if (!scheduleFactories.includes(factory)) scheduleFactories.push(factory);
-}
-
 export interface BuildOptions {
   config?: AppConfig;
   logger?: Logger;
@@ -43,6 +32,8 @@ export interface BuildOptions {
   slack?: SlackGateway;
   /** Connect Redis and create queue producers (default true). */
   withQueues?: boolean;
+  /** The features to wire (default: every feature in src/features.ts; tests add their own). */
+  features?: readonly Feature[];
 }
 
 export interface Built {
@@ -74,6 +65,7 @@ export function buildContext(opts: BuildOptions = {}): Built {
     clock: opts.clock ?? systemClock,
     slack,
     queues,
+    wiring: wire(opts.features ?? allFeatures),
   };
   return {
     ctx,
@@ -116,7 +108,8 @@ export async function start(opts: StartOptions): Promise<Running> {
   scoringConfigFrom(config.settings);
   const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
   if (opts.migrate !== false) await createAndMigrate(config.env.DATABASE_URL, logger);
-  const built = buildContext({ ...opts, config, logger });
+  const features = opts.features ?? allFeatures;
+  const built = buildContext({ ...opts, config, logger, features });
   const { ctx } = built;
   if (built.redis) {
     try {
@@ -133,7 +126,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   const workers: Worker[] = [];
 
   if (opts.roles.includes('web')) {
-    slackApp = config.slack.kind === 'console' ? null : createSlackApp(ctx, config.slack);
+    slackApp = config.slack.kind === 'console' ? null : createSlackApp(ctx, config.slack, features.flatMap((f) => f.listeners ?? []));
     const baseRoutes: Route[] = [
       {
         method: 'GET',
@@ -144,7 +137,8 @@ export async function start(opts: StartOptions): Promise<Running> {
         },
       },
     ];
-    const featureRoutes = routeFactories.flatMap((f) => f(ctx, { redis: built.redis, queues: ctx.queues }));
+    baseRoutes.push(metricsRoute(ctx.queues));
+    const featureRoutes = features.flatMap((f) => f.routes ?? []).flatMap((f) => f(ctx, { redis: built.redis, queues: ctx.queues }));
     const handleSlack = slackApp?.handleHttp;
     baseRoutes.push({
       method: 'POST',
@@ -167,10 +161,10 @@ export async function start(opts: StartOptions): Promise<Running> {
   let workerRedis: Redis | null = null;
   if (opts.roles.includes('worker')) {
     workerRedis = createRedis(config.env.REDIS_URL, 'worker', logger);
-    workers.push(...createWorkers(ctx, workerRedis, config.env.RETAIN_QUEUE_PREFIX, handlers));
+    workers.push(...createWorkers(ctx, workerRedis, config.env.RETAIN_QUEUE_PREFIX, jobHandlersOf(features)));
     if (ctx.queues && opts.schedules !== false) {
-      const specs = [...staticSchedules(config)];
-      for (const f of scheduleFactories) specs.push(...(await f(ctx)));
+      const specs = [];
+      for (const f of features.flatMap((x) => x.schedules ?? [])) specs.push(...(await f(ctx)));
       await registerSchedules(ctx.queues, specs, logger);
     }
     shutdown.add('workers', 20, () => Promise.all(workers.map((w) => w.close())));

@@ -1,19 +1,16 @@
 import type { App, BlockButtonAction, ViewSubmitAction } from '@slack/bolt';
+import { z } from 'zod';
 import type { AppContext } from '../platform/context.js';
 import { plainReply } from '../slack/blocks.js';
 import { guarded } from '../slack/guard.js';
+import { clickedMessage, modalValue, parseModalMetadata } from '../slack/interaction.js';
 import { ALERT_ACTIONS } from '../slack/ids.js';
 import { toRespond } from '../slack/respond.js';
 import { actOnWarning, type WarningAction } from './alert.service.js';
 import { followUpModal } from './warning.blocks.js';
 
-/** The message a click came from, for chat.update. */
-export function clickedMessage(body: unknown): { channel: string; ts: string } | undefined {
-  const b = body as { container?: { channel_id?: string; message_ts?: string; is_ephemeral?: boolean }; channel?: { id?: string }; message?: { ts?: string } };
-  const channel = b.container?.channel_id ?? b.channel?.id;
-  const ts = b.container?.message_ts ?? b.message?.ts;
-  return channel && ts && !b.container?.is_ephemeral ? { channel, ts } : undefined;
-}
+/** What the follow-up modal carries: the warning, and the message to update once it is logged. */
+const modalMeta = z.object({ alertId: z.string().optional(), channel: z.string().nullish(), ts: z.string().nullish() });
 
 const BUTTONS: [string, WarningAction][] = [
   [ALERT_ACTIONS.acknowledge, 'acknowledge'],
@@ -38,7 +35,7 @@ export function registerAlertListeners(app: App, ctx: AppContext): void {
     });
   }
 
-  // The modal opens first: a trigger_id dies after 3 seconds (STACK.md trap 3).
+  // The modal opens first: a trigger_id dies 3 seconds after the click.
   app.action<BlockButtonAction>(ALERT_ACTIONS.logFollowUp, async ({ ack, action, body, respond }) => {
     await ack();
     const where = clickedMessage(body);
@@ -53,15 +50,10 @@ export function registerAlertListeners(app: App, ctx: AppContext): void {
 
   app.view<ViewSubmitAction>(ALERT_ACTIONS.followUpView, async ({ ack, view, body }) => {
     await ack();
-    let meta: { alertId?: string; channel?: string | null; ts?: string | null } = {};
-    try {
-      meta = JSON.parse(view.private_metadata || '{}');
-    } catch {
-      /* a foreign or truncated payload: treated as no alert below */
-    }
-    const values = view.state.values;
-    const kind = values.kind?.value?.selected_option?.value ?? 'note';
-    const note = values.note?.value?.value ?? '';
+    // A foreign or truncated payload is treated as no alert: the service answers that.
+    const meta = parseModalMetadata(view.private_metadata, modalMeta) ?? {};
+    const kind = modalValue(view.state.values, 'kind') ?? 'note';
+    const note = modalValue(view.state.values, 'note') ?? '';
     const reply = await guarded(ctx.logger, 'warning follow-up', async () => {
       const outcome = await actOnWarning(ctx, {
         alertId: meta.alertId ?? '',

@@ -1,6 +1,6 @@
 import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
 import type { Band, StoredDriver } from '../scores/score.table.js';
-import { actions, button, context, fields, header, section, type Block } from '../slack/blocks.js';
+import { actions, button, context, fields, header, section, withStatusLine, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ALERT_ACTIONS } from '../slack/ids.js';
 import type { AlertActivity } from './alert.table.js';
@@ -105,19 +105,7 @@ export function activityLine(activity: readonly AlertActivity[], resolved: { rea
  * warning is resolved the buttons go.
  */
 export function withWarningStatus(original: readonly Block[], activity: readonly AlertActivity[], resolved: { reason: string | null } | null): Block[] {
-  const status: Block = { ...context(activityLine(activity, resolved)), block_id: WARNING_STATUS_BLOCK };
-  const out: Block[] = [];
-  let placed = false;
-  for (const b of original) {
-    if (b.block_id === WARNING_STATUS_BLOCK) {
-      out.push(status);
-      placed = true;
-    } else if (b.block_id === WARNING_ACTIONS_BLOCK && resolved) {
-      continue;
-    } else out.push(b);
-  }
-  if (!placed) out.push(status);
-  return out;
+  return withStatusLine(original, WARNING_STATUS_BLOCK, activityLine(activity, resolved), resolved ? WARNING_ACTIONS_BLOCK : undefined);
 }
 
 /** The modal of "Log follow-up": what kind of touch, and a note. */

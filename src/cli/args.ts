@@ -43,3 +43,10 @@ export function requireFlag(args: ParsedArgs, name: string): string {
   if (v === undefined || v.trim() === '') throw new UsageError(`--${name} is required`);
   return v;
 }
+
+/** A --flag holding a calendar date (YYYY-MM-DD), or undefined when absent. */
+export function dateFlag(args: ParsedArgs, name: string): string | undefined {
+  const v = flag(args, name);
+  if (v !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new UsageError(`--${name} must be a date like 2026-01-01`);
+  return v;
+}

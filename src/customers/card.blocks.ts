@@ -1,7 +1,7 @@
 import { actions, button, context, fields, header, LIMITS, quote, section, type Block, type Reply } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ACTIONS } from '../slack/ids.js';
-import { USAGE } from '../slack/command.parser.js';
+import { USAGE } from '../commands/command.parser.js';
 import type { CardData } from './customer.repository.js';
 import type { Candidate } from './lookup.rules.js';
 import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from './format.js';
@@ -111,44 +111,4 @@ export function notFoundReply(query: string, nearest: Candidate[]): Reply {
   if (nearest.length) blocks.push(actions('nearest_customers', ...nearest.map((m) => button(ACTIONS.openCard, m.name, m.id))));
   blocks.push(context(`Try a part of the name, the domain (acme.com) or the external id: \`${USAGE.lookup}\``));
   return { text: `No customer matches “${query.slice(0, 100)}”`, blocks, responseType: 'ephemeral' };
-}
-
-export function helpReply(): Reply {
-  const lines = [
-    '*retain — who is slipping, and why*',
-    `\`${USAGE.lookup}\` — health card (typos and partial names are fine)`,
-    `\`${USAGE.mine}\` — your accounts, riskiest first`,
-    `\`${USAGE.claim}\` — take an account (or open a dispute if it is owned)`,
-    `\`${USAGE.assign}\` — managers: give an account to someone`,
-    `\`${USAGE.release}\` — give an account up`,
-    `\`${USAGE.log}\` — record a touch`,
-    `\`${USAGE.history}\` — who owned it, and when`,
-    `\`${USAGE.feedback}\` — log customer feedback`,
-  ];
-  return { text: 'retain usage', blocks: [section(lines.join('\n'))], responseType: 'ephemeral' };
-}
-
-/** Bad input: say what was wrong and show the right form. */
-export function invalidReply(problem: string, usage: string): Reply {
-  return {
-    text: problem,
-    blocks: [section(`${escapeMrkdwn(problem)}\nUsage: \`${escapeMrkdwn(usage)}\``), context('`/customer help` lists every command')],
-    responseType: 'ephemeral',
-  };
-}
-
-export function unavailableReply(): Reply {
-  return {
-    text: 'retain cannot reach its database right now. Please try again shortly.',
-    blocks: [section(':hourglass: retain cannot reach its database right now. Nothing was changed — please try again shortly.')],
-    responseType: 'ephemeral',
-  };
-}
-
-export function failureReply(ref: string): Reply {
-  return {
-    text: 'Something went wrong on our side.',
-    blocks: [section(`Something went wrong on our side and nothing was changed. If it keeps happening, tell your admin (reference \`${ref}\`).`)],
-    responseType: 'ephemeral',
-  };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { AppConfig } from '../config/index.js';
-import type { Io } from '../cli/registry.js';
+import type { Io } from '../cli/command.js';
 import { upsertMember, upsertTeam, findTeamByKey } from '../customers/roster.repository.js';
 import { formatImportReport, importCustomers, importEvents } from '../ingest/import.service.js';
 import { start } from '../main.js';
@@ -13,7 +13,6 @@ import { createLogger } from '../platform/logger.js';
 import { clearQueuePrefix } from '../platform/redis.js';
 import { blocksToText } from '../slack/blocks.js';
 import { createConsoleGateway } from '../slack/gateway.js';
-import { slashHandlers } from '../slack/slash.registry.js';
 import { localDate as localDateIn } from '../alerts/localtime.js';
 import { composeDigest } from '../digest/digest.service.js';
 import { customersCsv, eventsCsv, generateDemoBook, type DemoBook } from './generate.js';
@@ -24,14 +23,6 @@ import { customersCsv, eventsCsv, generateDemoBook, type DemoBook } from './gene
  * scoring through the real queue and worker, then shows what reps would see.
  * Safe to re-run: every step is idempotent.
  */
-export interface DemoStep {
-  title: string;
-  run(ctx: AppContext, book: DemoBook, io: Io): Promise<void>;
-}
-
-/** Features add demo steps (digests, alerts…) that run after scoring. */
-export const demoSteps: DemoStep[] = [];
-
 async function seedPeople(ctx: AppContext, book: DemoBook): Promise<void> {
   for (const t of book.teams) await upsertTeam(ctx.db, { key: t.key, name: t.name, channelId: t.channelId, tz: t.tz });
   for (const m of book.members) {
@@ -75,16 +66,6 @@ async function replaceStaleDemoData(ctx: AppContext, book: DemoBook): Promise<vo
   await sql`DELETE FROM signals WHERE source = 'demo'`.execute(ctx.db);
   await sql`DELETE FROM feedback WHERE source = 'demo'`.execute(ctx.db);
   await ctx.db.deleteFrom('interactions').where('author_slack_id', 'in', authors).execute();
-}
-
-async function waitForQueues(ctx: AppContext, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await ctx.queues!.counts();
-    const busy = Object.values(counts).reduce((n, c) => n + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), 0);
-    if (busy === 0 || Date.now() > until) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Until the run opened by a `rescore` job has finished (its batches done), not until every queue is empty. */
@@ -142,11 +123,6 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     const bands = await ctx.db.selectFrom('customer_scores').select(['band', ctx.db.fn.countAll<string>().as('n')]).groupBy('band').execute();
     io.out(`   run ${run?.id ?? '?'} ${run?.status ?? ''}: ${run?.customers_scored ?? 0} customers scored in ${((performance.now() - started) / 1000).toFixed(1)}s; bands ${bands.map((b) => `${b.band} ${b.n}`).join(', ') || '(none yet)'}`);
 
-    for (const step of demoSteps) {
-      io.out(`\n${step.title}`);
-      await step.run(ctx, book, io);
-      await waitForQueues(ctx, 60_000);
-    }
     if (printed.length) {
       io.out(`\n3. What retain would post to Slack (${gateway.posted.length} messages; first few):`);
       for (const line of printed.slice(0, 6)) io.out(line);
@@ -163,7 +139,7 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     io.out(`\n4. What ${rep.name} (${rep.slackUserId}) sees in Slack:`);
     for (const line of lookups) {
       const m = /^(\/\S+)\s*(.*)$/.exec(line)!;
-      const handler = slashHandlers.get(m[1]!);
+      const handler = ctx.wiring.slash.get(m[1]!);
       if (!handler) continue;
       const reply = await handler(ctx, { userId: rep.slackUserId, channelId: 'CDEMO', text: m[2] ?? '' });
       io.out(`\n$ ${line}\n${blocksToText(reply)}`);

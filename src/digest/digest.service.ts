@@ -123,7 +123,7 @@ export async function fanOutDigests(ctx: AppContext, onlyDue: boolean): Promise<
   return queued;
 }
 
-/** Registered at start-up from main.ts's one place (addSchedules). */
+/** Each team's digest scheduler, for the worker to register at start-up. */
 export async function digestScheduleSpecs(ctx: AppContext): Promise<ScheduleSpec[]> {
   return teamDigestSpecs(await listTeams(ctx.db));
 }

@@ -1,7 +1,7 @@
 import { alertButtons } from '../alerts/warning.blocks.js';
 import { BAND_EMOJI } from '../customers/format.js';
 import { context, LIMITS, quote, section, type Block, type Reply } from '../slack/blocks.js';
-import { USAGE } from '../slack/command.parser.js';
+import { USAGE } from '../commands/command.parser.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import type { FeedbackKind, FeedbackKindSource, InteractionKind } from './feedback.table.js';
 

@@ -1,12 +1,13 @@
-import { invalidReply } from '../customers/card.blocks.js';
-import { resolveCustomer } from '../customers/lookup.service.js';
+import { customerOrReply } from '../customers/lookup.command.js';
+import { resumeWith } from '../commands/resume.js';
 import { notMemberReply } from '../ownership/ownership.blocks.js';
 import { findActor } from '../ownership/ownership.repository.js';
 import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
-import { parseFeedbackCommand, type CustomerCommand } from '../slack/command.parser.js';
-import type { CommandInput } from '../slack/customer.command.js';
+import { parseFeedbackCommand, type CustomerCommand } from '../commands/command.parser.js';
+import type { CommandInput } from '../slack/slash.js';
 import { guarded } from '../slack/guard.js';
+import { invalidReply } from '../slack/replies.js';
 import { classifyFeedback } from './classify.rules.js';
 import { duplicateFeedbackReply, feedbackHelpReply, feedbackRecordedReply, interactionLoggedReply } from './feedback.blocks.js';
 import { logInteraction, recordFeedback } from './feedback.service.js';
@@ -19,8 +20,8 @@ export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput
     if (command.kind === 'invalid') return invalidReply(command.problem, command.usage);
     const actor = await findActor(ctx.db, input.userId);
     if (!actor) return notMemberReply(input.userId);
-    const found = await resolveCustomer(ctx, command.query, { command: '/feedback', parsed: command });
-    if (found.kind === 'reply') return found.reply;
+    const found = await customerOrReply(ctx, command.query, resumeWith('/feedback', command));
+    if (found.reply) return found.reply;
     const c = classifyFeedback(command.text);
     const r = await recordFeedback(ctx, {
       authorSlackId: actor.slackUserId,
@@ -41,8 +42,8 @@ export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput
 export async function logCommand(ctx: AppContext, input: CommandInput, cmd: Extract<CustomerCommand, { kind: 'log' }>): Promise<Reply> {
   const actor = await findActor(ctx.db, input.userId);
   if (!actor) return notMemberReply(input.userId);
-  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
-  if (found.kind === 'reply') return found.reply;
+  const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
+  if (found.reply) return found.reply;
   const logged = await logInteraction(ctx, { authorSlackId: actor.slackUserId, customerId: found.customer.id, kind: cmd.interaction, note: cmd.text });
   if (!logged) return plainReply('That customer no longer exists.');
   return interactionLoggedReply({ customerName: found.customer.name, kind: cmd.interaction, note: cmd.text });

@@ -1,30 +1,18 @@
 import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
-import { findCandidates } from '../customers/customer.repository.js';
-import { findActor } from '../ownership/ownership.repository.js';
+import { searchCustomers } from '../customers/lookup.service.js';
 import type { AppContext } from '../platform/context.js';
 import { isUnavailable } from '../platform/errors.js';
-import { metrics } from '../platform/metrics.js';
-import { BLOCKS, COMMANDS, ACTIONS, SHORTCUTS, VIEWS } from '../slack/ids.js';
-import { toRespond } from '../slack/respond.js';
-import { classifyFeedback, lexiconCounts, sentimentFor, sentimentFromCounts } from './classify.rules.js';
-import { handleFeedbackCommand } from './feedback.command.js';
-import { attachPermalink, recordFeedback } from './feedback.service.js';
+import { BLOCKS, ACTIONS, SHORTCUTS, VIEWS } from '../slack/ids.js';
+import { classifyFeedback } from './classify.rules.js';
+import { attachPermalink, logShortcutFeedback } from './feedback.service.js';
 import { customerOptions, decodeMeta, feedbackLoggedModal, feedbackModal, notMemberModal, readSubmission } from './shortcut.view.js';
 
 /**
- * Thin listeners for feedback: the /feedback command, the "Log as customer
- * feedback" message shortcut (modal opened first: its trigger_id lives 3 s),
- * the modal's submission, and the customer search behind its select.
+ * Thin listeners for the "Log as customer feedback" message shortcut (modal
+ * opened first: its trigger_id lives 3 s), the modal's submission, and the
+ * customer search behind its select. /feedback itself is a slash handler.
  */
 export function registerFeedbackListeners(app: App, ctx: AppContext): void {
-  app.command(COMMANDS.feedback, async ({ command, ack, respond }) => {
-    await ack();
-    const reply = await metrics.slashLatency.time({ command: '/feedback' }, () =>
-      handleFeedbackCommand(ctx, { userId: command.user_id, channelId: command.channel_id, text: command.text ?? '', triggerId: command.trigger_id }),
-    );
-    await respond(toRespond(reply));
-  });
-
   app.shortcut<MessageShortcut>(SHORTCUTS.logFeedback, async ({ shortcut, ack }) => {
     await ack();
     // Nothing before views.open but pure work: the trigger_id dies after 3 seconds.
@@ -58,23 +46,13 @@ export function registerFeedbackListeners(app: App, ctx: AppContext): void {
       await ack({ response_action: 'errors', errors: { [BLOCKS.feedbackText]: 'The feedback text is missing.' } });
       return;
     }
+    // Slack wants the modal's next state in the ack itself (within 3 s), so the write runs before it.
     try {
-      const actor = await findActor(ctx.db, body.user.id);
-      if (!actor) {
+      const r = await logShortcutFeedback(ctx, { userId: body.user.id, customerId: sub.customerId, text: sub.text, chosenKind: sub.kind, suggestedKind: meta.k, message: { channel: meta.c, ts: meta.t } });
+      if (r.kind === 'not_member') {
         await ack({ response_action: 'update', view: notMemberModal(body.user.id) as never });
         return;
       }
-      const kind = sub.kind ?? meta.k;
-      const r = await recordFeedback(ctx, {
-        authorSlackId: actor.slackUserId,
-        customerId: sub.customerId,
-        text: sub.text,
-        kind,
-        kindSource: kind === meta.k ? 'auto' : 'chosen',
-        sentiment: sentimentFor(kind, sentimentFromCounts(lexiconCounts(sub.text))),
-        source: 'shortcut',
-        message: { channel: meta.c, ts: meta.t },
-      });
       if (r.kind === 'not_found') {
         await ack({ response_action: 'errors', errors: { [BLOCKS.feedbackCustomer]: 'That customer no longer exists; pick another.' } });
         return;
@@ -97,7 +75,7 @@ export function registerFeedbackListeners(app: App, ctx: AppContext): void {
   app.options({ action_id: ACTIONS.feedbackCustomer }, async ({ options, ack }) => {
     const query = (options as { value?: string }).value ?? '';
     try {
-      await ack(customerOptions(query.trim() ? await findCandidates(ctx.readDb, query.slice(0, 200), 20) : []) as never);
+      await ack(customerOptions(await searchCustomers(ctx, query, 20)) as never);
     } catch (error) {
       ctx.logger.warn({ err: (error as Error).message }, 'customer options failed');
       await ack({ options: [] });

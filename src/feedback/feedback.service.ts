@@ -1,7 +1,9 @@
 import { notificationKeys } from '../alerts/destination.rules.js';
 import { claimNotification } from '../alerts/outbox.repository.js';
 import { scheduleDelivery } from '../alerts/outbox.service.js';
+import { findActor } from '../ownership/ownership.repository.js';
 import type { AppContext } from '../platform/context.js';
+import { lexiconCounts, sentimentFor, sentimentFromCounts } from './classify.rules.js';
 import { complaintAlertNotice } from './feedback.blocks.js';
 import {
   bumpDataChanged,
@@ -141,5 +143,29 @@ export async function logInteraction(
     const interactionId = await insertInteraction(trx, { customerId: i.customerId, authorSlackId: i.authorSlackId, kind: i.kind, note: i.note, at: now });
     await bumpDataChanged(trx, i.customerId, now);
     return { interactionId, at: now };
+  });
+}
+
+/**
+ * The "Log as customer feedback" modal, submitted: who is asking, the kind
+ * (the person's choice, else the one suggested when the modal opened), the
+ * sentiment of the text, then the same write as /feedback.
+ */
+export async function logShortcutFeedback(
+  ctx: AppContext,
+  s: { userId: string; customerId: string; text: string; chosenKind: FeedbackKind | null; suggestedKind: FeedbackKind; message: { channel: string; ts: string } },
+): Promise<FeedbackResult | { kind: 'not_member' }> {
+  const actor = await findActor(ctx.db, s.userId);
+  if (!actor) return { kind: 'not_member' };
+  const kind = s.chosenKind ?? s.suggestedKind;
+  return recordFeedback(ctx, {
+    authorSlackId: actor.slackUserId,
+    customerId: s.customerId,
+    text: s.text,
+    kind,
+    kindSource: kind === s.suggestedKind ? 'auto' : 'chosen',
+    sentiment: sentimentFor(kind, sentimentFromCounts(lexiconCounts(s.text))),
+    source: 'shortcut',
+    message: s.message,
   });
 }

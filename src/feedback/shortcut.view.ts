@@ -4,6 +4,8 @@ import { context, section, type Block } from '../slack/blocks.js';
 import { channelLink, escapeMrkdwn, mention, safeText, truncate } from '../slack/escape.js';
 import { ACTIONS, BLOCKS, VIEWS } from '../slack/ids.js';
 import { FEEDBACK_KINDS, type FeedbackKind } from './feedback.table.js';
+import { z } from 'zod';
+import { parseModalMetadata } from '../slack/interaction.js';
 
 /**
  * Pure builders for the "Log as customer feedback" modal (message shortcut),
@@ -35,15 +37,10 @@ export function encodeMeta(meta: FeedbackModalMeta): string {
   return JSON.stringify(meta);
 }
 
+const metaSchema = z.object({ c: z.string(), t: z.string(), k: z.enum(FEEDBACK_KINDS) });
+/** The modal's private_metadata (the message's channel and ts, and the suggested kind); null when not ours. */
 export function decodeMeta(raw: unknown): FeedbackModalMeta | null {
-  if (typeof raw !== 'string') return null;
-  try {
-    const m = JSON.parse(raw) as Partial<FeedbackModalMeta>;
-    if (typeof m.c !== 'string' || typeof m.t !== 'string' || !(FEEDBACK_KINDS as readonly string[]).includes(m.k as string)) return null;
-    return { c: m.c, t: m.t, k: m.k as FeedbackKind };
-  } catch {
-    return null;
-  }
+  return typeof raw === 'string' ? parseModalMetadata(raw, metaSchema) : null;
 }
 
 export function feedbackModal(o: { text: string; channel: string; ts: string; authorSlackId: string | null; suggested: FeedbackKind }): Record<string, unknown> {

@@ -44,8 +44,10 @@ export interface ImportReport {
 /** Customers merged per statement: large enough to be bulk, small enough for the parameter arrays. */
 const CUSTOMER_CHUNK = 5_000;
 
+/** A file that cannot be imported at all (no header, missing columns); the CLI exits 3 with its message. */
 export class ImportError extends Error {
   readonly code = 'IMPORT_FILE_INVALID';
+  readonly exitCode = 3;
 }
 
 /** Tab-separated COPY text: escape backslash, tab, newline, carriage return; \N is NULL. */

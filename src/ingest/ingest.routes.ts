@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { addRoutes, type RouteFactory } from '../main.js';
+import type { RouteFactory } from '../feature.js';
 import type { AppContext } from '../platform/context.js';
 import { HttpError, type Route } from '../platform/http.js';
-import { metricsRoute } from '../platform/metrics-route.js';
 import { checkArray, credentialOf, parseJson, tokenMatches } from './api.rules.js';
 import { ingestRoute, InFlightLimit, type IngestEndpoint, type IngestReply } from './api.gate.js';
 import { ingestCustomers, ingestEvents } from './api.service.js';
@@ -12,8 +11,8 @@ import { planStripeEvent, verifyStripeSignature } from './stripe.rules.js';
 import { applyStripeEvent } from './stripe.service.js';
 
 /**
- * HTTP ingest (DESIGN.md §4): POST /api/v1/customers, /api/v1/events,
- * /api/v1/segment, /api/v1/stripe, and GET /metrics. Each answers only after
+ * HTTP ingest: POST /api/v1/customers, /api/v1/events,
+ * /api/v1/segment and /api/v1/stripe. Each answers only after
  * its transaction committed; none touches Redis or Slack.
  */
 function bearerAuth(ctx: AppContext, allowBasic: boolean): (req: IncomingMessage) => void {
@@ -42,7 +41,7 @@ function ok(body: { accepted: number; duplicates: number; rejected: unknown[] })
   return { status: 200, body, log: { accepted: body.accepted, duplicates: body.duplicates, rejected: body.rejected.length } };
 }
 
-export const ingestRoutes: RouteFactory = (ctx, { queues }) => {
+export const ingestRoutes: RouteFactory = (ctx) => {
   const settings = ctx.config.settings.ingest;
   const limit = new InFlightLimit(settings.maxInFlight);
   const timeouts = { statementTimeoutMs: settings.statementTimeoutMs };
@@ -94,8 +93,6 @@ export const ingestRoutes: RouteFactory = (ctx, { queues }) => {
       },
     },
   ];
-  const routes: Route[] = [metricsRoute(queues), ...endpoints.map((e) => ingestRoute(ctx, limit, e))];
+  const routes: Route[] = endpoints.map((e) => ingestRoute(ctx, limit, e));
   return routes;
 };
-
-addRoutes(ingestRoutes);

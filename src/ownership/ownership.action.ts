@@ -3,6 +3,7 @@ import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
 import { escapeMrkdwn, mention } from '../slack/escape.js';
 import { guarded } from '../slack/guard.js';
+import { clickedMessageContent } from '../slack/interaction.js';
 import { ACTIONS } from '../slack/ids.js';
 import { toRespond } from '../slack/respond.js';
 import { managersPhrase, notMemberReply, refusalReply } from './ownership.blocks.js';
@@ -43,11 +44,7 @@ export function registerDisputeActions(app: App, ctx: AppContext): void {
   const listen = (actionId: string, verdict: 'approve' | 'reject') =>
     app.action<BlockButtonAction>(actionId, async ({ action, ack, body, respond }) => {
       await ack();
-      const container = body.container as { channel_id?: string; message_ts?: string; is_ephemeral?: boolean } | undefined;
-      const message = body.message as { ts?: string; text?: string; blocks?: unknown[] } | undefined;
-      const channel = container?.channel_id ?? body.channel?.id;
-      const ts = container?.message_ts ?? message?.ts;
-      const clicked = channel && ts && !container?.is_ephemeral ? { channel, ts, text: message?.text ?? '', blocks: message?.blocks ?? [] } : undefined;
+      const clicked = clickedMessageContent(body);
       const reply = await guarded(ctx.logger, `dispute ${verdict}`, () =>
         handleDisputeClick(ctx, { userId: body.user.id, disputeId: action.value ?? '', verdict, ...(clicked ? { clicked } : {}) }),
       );

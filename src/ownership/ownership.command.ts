@@ -1,8 +1,9 @@
-import { resolveCustomer } from '../customers/lookup.service.js';
+import { customerOrReply } from '../customers/lookup.command.js';
+import { resumeWith } from '../commands/resume.js';
 import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
-import type { CustomerCommand } from '../slack/command.parser.js';
-import type { CommandInput } from '../slack/customer.command.js';
+import type { CustomerCommand } from '../commands/command.parser.js';
+import type { CommandInput } from '../slack/slash.js';
 import { escapeMrkdwn, mention } from '../slack/escape.js';
 import {
   alreadyAssignedReply,
@@ -45,8 +46,8 @@ const gone = () => plainReply('That customer no longer exists.');
 export async function claimCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'claim'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
-  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
-  if (found.kind === 'reply') return found.reply;
+  const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
+  if (found.reply) return found.reply;
   const r = await claimAccount(ctx, actor, found.customer.id, cmd.reason);
   const now = ctx.clock.now();
   switch (r.kind) {
@@ -79,8 +80,8 @@ export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: C
     // Refuse before the lookup: the answer does not depend on the customer.
     return refusalReply('Only managers and admins can assign accounts.', `Ask ${managersPhrase(actor.teamName, await managersOf(ctx, actor.teamId))}, or \`/customer claim\` it yourself.`);
   }
-  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
-  if (found.kind === 'reply') return found.reply;
+  const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
+  if (found.reply) return found.reply;
   const r = await assignAccount(ctx, actor, found.customer.id, cmd.userId, cmd.reason);
   switch (r.kind) {
     case 'not_found':
@@ -107,8 +108,8 @@ export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: C
 export async function releaseCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'release'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
-  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
-  if (found.kind === 'reply') return found.reply;
+  const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
+  if (found.reply) return found.reply;
   const r = await releaseAccount(ctx, actor, found.customer.id);
   switch (r.kind) {
     case 'not_found':
@@ -128,8 +129,8 @@ export async function releaseCommand(ctx: AppContext, input: CommandInput, cmd: 
 export async function historyCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'history'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
-  const found = await resolveCustomer(ctx, cmd.query, { command: '/customer', parsed: cmd });
-  if (found.kind === 'reply') return found.reply;
+  const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
+  if (found.reply) return found.reply;
   const [events, total] = await Promise.all([
     listOwnershipEvents(ctx.readDb, found.customer.id, HISTORY_MAX_EVENTS),
     countOwnershipEvents(ctx.readDb, found.customer.id),

@@ -1,9 +1,24 @@
+import type { SubcommandHandlers } from '../commands/customer.router.js';
 import type { AppConfig } from '../config/index.js';
+import type { Queues } from '../jobs/queues.js';
+import type { ScoresWrittenHook } from '../scores/hooks.js';
 import type { SlackGateway } from '../slack/gateway.js';
+import type { SlashHandler } from '../slack/slash.js';
 import type { Clock } from './clock.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
-import type { Queues } from '../jobs/queues.js';
+
+/**
+ * What the features contribute that is called at run time rather than wired
+ * at start-up: slash handlers (for "which one?" resumes and `retain slash`),
+ * `/customer` verbs, and the hooks that react to new scores. Built once from
+ * the feature list by the composition root.
+ */
+export interface Wiring {
+  readonly slash: ReadonlyMap<string, SlashHandler>;
+  readonly subcommands: SubcommandHandlers;
+  readonly scoresWritten: readonly ScoresWrittenHook[];
+}
 
 /** Everything a service needs, built once by the composition root (main.ts). */
 export interface AppContext {
@@ -17,4 +32,5 @@ export interface AppContext {
   readonly slack: SlackGateway;
   /** Producer side of the job queues; null where no Redis is wanted (pure CLI imports). */
   readonly queues: Queues | null;
+  readonly wiring: Wiring;
 }

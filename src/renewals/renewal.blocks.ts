@@ -1,7 +1,7 @@
 import { CHURN_REASONS, type ChurnReason } from '../alerts/alert.table.js';
 import { BAND_EMOJI, formatMoney, shortDate } from '../customers/format.js';
 import type { Band, StoredDriver } from '../scores/score.table.js';
-import { actions, button, context, fields, header, section, type Block } from '../slack/blocks.js';
+import { actions, button, context, fields, header, section, withStatusLine, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { RENEWAL_ACTIONS } from '../slack/ids.js';
 import { CHURN_REASON_LABELS, renewalHeadline } from './renewal.rules.js';
@@ -85,18 +85,8 @@ export function renewalStatusLine(s: RenewalStatus): string {
 
 /** The reminder with its status line; once decided, the buttons go. */
 export function withRenewalStatus(original: readonly Block[], s: RenewalStatus): Block[] {
-  const status: Block = { ...context(renewalStatusLine(s)), block_id: RENEWAL_STATUS_BLOCK };
-  const decided = s.kind !== 'snoozed';
-  const out: Block[] = [];
-  let placed = false;
-  for (const b of original) {
-    if (b.block_id === RENEWAL_STATUS_BLOCK) {
-      out.push(status);
-      placed = true;
-    } else if (!(decided && b.block_id === RENEWAL_ACTIONS_BLOCK)) out.push(b);
-  }
-  if (!placed) out.push(status);
-  return out;
+  // A snooze keeps the buttons; a decision removes them.
+  return withStatusLine(original, RENEWAL_STATUS_BLOCK, renewalStatusLine(s), s.kind !== 'snoozed' ? RENEWAL_ACTIONS_BLOCK : undefined);
 }
 
 export function churnModal(privateMetadata: string, customerName: string | null): Record<string, unknown> {

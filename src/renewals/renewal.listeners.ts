@@ -1,13 +1,17 @@
 import type { App, BlockButtonAction, ViewSubmitAction } from '@slack/bolt';
+import { z } from 'zod';
 import type { ChurnReason } from '../alerts/alert.table.js';
-import { clickedMessage } from '../alerts/alert.listeners.js';
 import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
 import { guarded } from '../slack/guard.js';
+import { clickedMessage, modalValue, parseModalMetadata } from '../slack/interaction.js';
 import { RENEWAL_ACTIONS } from '../slack/ids.js';
 import { toRespond } from '../slack/respond.js';
 import { churnModal, parseRenewalRef, refusalModal } from './renewal.blocks.js';
 import { checkMayDecide, decideRenewal, snoozeReminders, type DecisionOutcome } from './renewal.service.js';
+
+/** What the churn-reason modal carries: the reminder, and the message to update once decided. */
+const modalMeta = z.object({ ref: z.string().optional(), channel: z.string().nullish(), ts: z.string().nullish() });
 
 const STALE = 'This reminder is from an older version of retain and cannot be used; wait for the next reminder or ask a manager.';
 
@@ -42,16 +46,15 @@ export function registerRenewalListeners(app: App, ctx: AppContext): void {
 
   // Churned asks why in a modal. The modal opens first (a trigger_id dies in
   // 3 seconds); if the clicker may not decide, it turns into the explanation.
-  app.action<BlockButtonAction>(RENEWAL_ACTIONS.churned, async ({ ack, action, body, respond, client }) => {
+  app.action<BlockButtonAction>(RENEWAL_ACTIONS.churned, async ({ ack, action, body, respond }) => {
     await ack();
     const ref = parseRenewalRef(action.value);
     if (!ref) return void (await respond({ ...toRespond(plainReply(STALE)), replace_original: false }));
     const where = clickedMessage(body);
     const metadata = JSON.stringify({ ref: action.value, channel: where?.channel ?? body.channel?.id ?? null, ts: where?.ts ?? null });
-    let viewId: string | undefined;
+    let viewId: string | null = null;
     try {
-      const opened = await client.views.open({ trigger_id: body.trigger_id, view: churnModal(metadata, null) as never });
-      viewId = opened.view?.id;
+      viewId = await ctx.slack.openView(body.trigger_id, churnModal(metadata, null));
     } catch (error) {
       ctx.logger.warn({ err: (error as Error).message }, 'could not open the churn modal');
     }
@@ -62,21 +65,16 @@ export function registerRenewalListeners(app: App, ctx: AppContext): void {
       return plainReply(check.ok ? 'ok' : check.message);
     });
     if (allowed) return;
-    if (viewId) await client.views.update({ view_id: viewId, view: refusalModal(reply.blocks) as never }).catch(() => undefined);
+    if (viewId) await ctx.slack.updateView(viewId, refusalModal(reply.blocks)).catch(() => undefined);
     await respond({ ...toRespond(reply), replace_original: false });
   });
 
   app.view<ViewSubmitAction>(RENEWAL_ACTIONS.churnView, async ({ ack, view, body }) => {
     await ack();
-    let meta: { ref?: string; channel?: string | null; ts?: string | null } = {};
-    try {
-      meta = JSON.parse(view.private_metadata || '{}');
-    } catch {
-      /* treated as a stale reminder below */
-    }
-    const values = view.state.values;
-    const reason = (values.reason?.value?.selected_option?.value ?? 'other') as ChurnReason;
-    const note = values.note?.value?.value ?? '';
+    // A foreign or truncated payload is treated as a stale reminder below.
+    const meta = parseModalMetadata(view.private_metadata, modalMeta) ?? {};
+    const reason = (modalValue(view.state.values, 'reason') ?? 'other') as ChurnReason;
+    const note = modalValue(view.state.values, 'note') ?? '';
     let done = false;
     const reply = await guarded(ctx.logger, 'renewal churned', async () => {
       const ref = parseRenewalRef(meta.ref);

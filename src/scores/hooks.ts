@@ -24,15 +24,10 @@ export interface RunInfo {
   asOf: Date;
 }
 
-export type ScoresWrittenHook = (ctx: AppContext, run: RunInfo, scored: ScoredCustomer[]) => Promise<void>;
+export type ScoresWrittenHook = (ctx: AppContext, run: RunInfo, scored: ScoredCustomer[]) => Promise<unknown>;
 
-const hooks: ScoresWrittenHook[] = [];
-
-export function onScoresWritten(hook: ScoresWrittenHook): void {
-  if (!hooks.includes(hook)) hooks.push(hook);
-}
-
+/** Run the features' hooks (from the context's wiring) in order; backtests write nothing anyone should hear about. */
 export async function runScoresWrittenHooks(ctx: AppContext, run: RunInfo, scored: ScoredCustomer[]): Promise<void> {
   if (run.kind === 'backtest' || scored.length === 0) return;
-  for (const hook of hooks) await hook(ctx, run, scored);
+  for (const hook of ctx.wiring.scoresWritten) await hook(ctx, run, scored);
 }

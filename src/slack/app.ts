@@ -3,16 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SlackMode } from '../config/index.js';
 import type { AppContext } from '../platform/context.js';
 import { boltLogger } from './bolt-logger.js';
-import { registerCustomerListeners } from './customer.listeners.js';
 import { webClientOptions } from './gateway.js';
+import { registerSlashCommands } from './slash.js';
 
+/** A feature's Bolt listeners (actions, views, shortcuts, events), registered on the app it is given. */
 export type ListenerRegistrar = (app: App, ctx: AppContext) => void;
-
-/** Feature modules add their listeners here (ownership, feedback, alerts, App Home). */
-const registrars: ListenerRegistrar[] = [registerCustomerListeners];
-export function addListeners(registrar: ListenerRegistrar): void {
-  if (!registrars.includes(registrar)) registrars.push(registrar);
-}
 
 export interface SlackApp {
   app: App;
@@ -25,14 +20,19 @@ export interface SlackApp {
 /**
  * Socket Mode when SLACK_APP_TOKEN is set; otherwise Bolt's HTTP receiver,
  * mounted on our own server at /slack/events. Bolt's receiver verifies the
- * signing secret and rejects timestamps older than 5 minutes.
+ * signing secret and rejects timestamps older than 5 minutes. The slash
+ * commands come from the context's wiring; `listeners` are the features' own.
  */
-export function createSlackApp(ctx: AppContext, mode: Exclude<SlackMode, { kind: 'console' }>): SlackApp {
+export function createSlackApp(ctx: AppContext, mode: Exclude<SlackMode, { kind: 'console' }>, listeners: readonly ListenerRegistrar[]): SlackApp {
   const logger = boltLogger(ctx.logger);
   const clientOptions = webClientOptions(ctx.config.env.SLACK_API_URL);
+  const register = (app: App) => {
+    registerSlashCommands(app, ctx);
+    for (const r of listeners) r(app, ctx);
+  };
   if (mode.kind === 'socket') {
     const app = new App({ token: mode.botToken, appToken: mode.appToken, socketMode: true, logger, clientOptions });
-    for (const r of registrars) r(app, ctx);
+    register(app);
     return { app, start: async () => { await app.start(); }, stop: async () => { await app.stop(); } };
   }
   const receiver = new HTTPReceiver({
@@ -43,7 +43,7 @@ export function createSlackApp(ctx: AppContext, mode: Exclude<SlackMode, { kind:
     unhandledRequestTimeoutMillis: 3_001,
   });
   const app = new App({ token: mode.botToken, receiver, logger, clientOptions });
-  for (const r of registrars) r(app, ctx);
+  register(app);
   return {
     app,
     handleHttp: (req, res) => receiver.requestListener(req, res),

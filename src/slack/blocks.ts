@@ -138,3 +138,23 @@ export function blocksToText(reply: { text: string; blocks?: unknown[] }): strin
   }
   return lines.join('\n');
 }
+
+/**
+ * A posted message with its status line set: the block `statusBlockId` is
+ * replaced by `status` (appended when the message has none yet), and when
+ * `removeBlockId` is given that block (the buttons, once the matter is
+ * settled) is dropped. Pure; used to edit alerts and reminders in place.
+ */
+export function withStatusLine(original: readonly Block[], statusBlockId: string, statusMrkdwn: string, removeBlockId?: string): Block[] {
+  const status: Block = { ...context(statusMrkdwn), block_id: statusBlockId };
+  const out: Block[] = [];
+  let placed = false;
+  for (const b of original) {
+    if (b.block_id === statusBlockId) {
+      out.push(status);
+      placed = true;
+    } else if (removeBlockId === undefined || b.block_id !== removeBlockId) out.push(b);
+  }
+  if (!placed) out.push(status);
+  return out;
+}

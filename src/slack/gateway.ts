@@ -4,8 +4,9 @@ import { createSlackCall } from './web-post.js';
 
 /**
  * What retain needs from Slack's Web API, behind one interface so console mode
- * prints instead of posting. Jobs own retries and pacing (STACK.md trap 5), so
- * the real client is built with retries off and no rate-limit queueing.
+ * prints instead of posting. Jobs own retries and pacing (a client sitting in
+ * its own retry loop would hold a delivery job and its channel's pacing slot),
+ * so the real client is built with retries off and no rate-limit queueing.
  */
 export interface OutgoingMessage {
   channel: string;
@@ -23,7 +24,9 @@ export interface SlackGateway {
   postEphemeral(msg: OutgoingMessage & { user: string }): Promise<void>;
   /** Opens a DM with the user and returns its channel id. */
   openDm(userId: string): Promise<string>;
-  openView(triggerId: string, view: unknown): Promise<void>;
+  /** Opens a modal; resolves to its view id (null in console mode). */
+  openView(triggerId: string, view: unknown): Promise<string | null>;
+  updateView(viewId: string, view: unknown): Promise<void>;
   publishHome(userId: string, view: unknown): Promise<void>;
   permalink(channel: string, ts: string): Promise<string | null>;
   /**
@@ -76,7 +79,11 @@ export function createWebGateway(token: string, apiUrl: string | undefined, clie
       return id;
     },
     async openView(triggerId, view) {
-      await web.views.open({ trigger_id: triggerId, view: view as never });
+      const opened = await web.views.open({ trigger_id: triggerId, view: view as never });
+      return opened.view?.id ?? null;
+    },
+    async updateView(viewId, view) {
+      await web.views.update({ view_id: viewId, view: view as never });
     },
     async publishHome(userId, view) {
       await web.views.publish({ user_id: userId, view: view as never });
@@ -123,6 +130,10 @@ export function createConsoleGateway(write: (line: string) => void = (l) => proc
     },
     async openView() {
       write('(a modal would open here; modals need Slack)');
+      return null;
+    },
+    async updateView() {
+      write('(a modal would change here; modals need Slack)');
     },
     async publishHome(userId) {
       write(`(App Home refreshed for ${userId})`);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { failureReply, unavailableReply } from '../customers/card.blocks.js';
 import { AppError, isUnavailable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Reply } from './blocks.js';
 import { plainReply } from './blocks.js';
 import { escapeMrkdwn } from './escape.js';
+import { failureReply, unavailableReply } from './replies.js';
 
 /**
  * Run a handler and always come back with a reply a person can act on:

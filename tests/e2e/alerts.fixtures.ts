@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
-import { commands } from '../../src/cli/registry.js';
+import { commands, withContext } from '../../src/cli.js';
 import type { AppConfig } from '../../src/config/index.js';
 import type { ScoredCustomer } from '../../src/scores/hooks.js';
 import type { Band, StoredDriver, Tier } from '../../src/scores/score.table.js';
@@ -101,7 +101,7 @@ export async function retain(config: AppConfig, words: string[], argv: string[] 
   if (!cmd) throw new Error(`no command ${words.join(' ')}`);
   const out: string[] = [];
   const err: string[] = [];
-  const code = await cmd.run(parseArgs(argv), { out: (l) => out.push(l), err: (l) => err.push(l) }, config);
+  const code = await cmd.run(parseArgs(argv), { out: (l) => out.push(l), err: (l) => err.push(l) }, config, withContext);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

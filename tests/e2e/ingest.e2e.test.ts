@@ -3,7 +3,6 @@ import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import '../../src/features.js';
 import { start, type Running } from '../../src/main.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDb, queuePrefix, cleanQueuePrefix, REDIS_URL, type TestDb } from '../helpers/db.js';

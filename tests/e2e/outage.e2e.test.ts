@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import '../../src/features.js';
 import { start, type Running } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { cleanQueuePrefix, queuePrefix, REDIS_URL } from '../helpers/db.js';

@@ -1,5 +1,4 @@
 import { loadConfig } from '../../src/config/index.js';
-import '../../src/features.js';
 import { start, type Running, type RoleName } from '../../src/main.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { createLogger, silentLogger } from '../../src/platform/logger.js';

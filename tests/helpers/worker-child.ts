@@ -4,7 +4,6 @@
  * Prints "ready" once its workers run; a test may then SIGKILL it mid-delivery.
  */
 import { loadConfig } from '../../src/config/index.js';
-import '../../src/features.js';
 import { start } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type AppConfig } from '../../src/config/index.js';
 import { start, type Running } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { onScoresWritten, type ScoredCustomer } from '../../src/scores/hooks.js';
+import type { ScoredCustomer } from '../../src/scores/hooks.js';
+import { features } from '../../src/features.js';
+import type { Feature } from '../../src/feature.js';
 import { rescoreHandlers } from '../../src/scores/rescore.job.js';
 import { batchCustomerIds, getRun, writeScores, type RunRow } from '../../src/scores/rescore.repository.js';
 import { prepareRun, runBatch, watchRuns } from '../../src/scores/rescore.service.js';
@@ -21,13 +23,19 @@ let running: Running;
 let prefix: string;
 let config: AppConfig;
 const hookCalls: { kind: string; scored: ScoredCustomer[] }[] = [];
-onScoresWritten(async (_ctx, run, scored) => {
-  hookCalls.push({ kind: run.kind, scored });
-});
+/** Every feature, plus one that records what the scores-written hooks are told. */
+const recordingHooks: Feature = {
+  name: 'test-recorder',
+  scoresWritten: [
+    async (_ctx, run, scored) => {
+      hookCalls.push({ kind: run.kind, scored });
+    },
+  ],
+};
 
 async function startWorker(batchSize: number): Promise<Running> {
   const settings = { ...config.settings, scoring: { ...config.settings.scoring, batchSize } };
-  return start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false });
+  return start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false, features: [...features, recordingHooks] });
 }
 
 /** Enqueue a `rescore` job and wait until its run is no longer running. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chooseReply, customerCard, invalidReply, notFoundReply } from '../../src/customers/card.blocks.js';
+import { chooseReply, customerCard, notFoundReply } from '../../src/customers/card.blocks.js';
+import { invalidReply } from '../../src/slack/replies.js';
 import type { CardData } from '../../src/customers/customer.repository.js';
 import { blocksToText, capBlocks, LIMITS, section } from '../../src/slack/blocks.js';
 import { escapeMrkdwn, safeText } from '../../src/slack/escape.js';

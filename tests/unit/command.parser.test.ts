@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCustomerCommand, parseFeedbackCommand } from '../../src/slack/command.parser.js';
-import { handleCustomerCommand } from '../../src/slack/customer.command.js';
+import { parseCustomerCommand, parseFeedbackCommand } from '../../src/commands/command.parser.js';
+import { handleCustomerCommand } from '../../src/commands/customer.router.js';
 
 describe('parseCustomerCommand', () => {
   it.each([
@@ -88,20 +88,20 @@ describe('commandNaming', () => {
     'history acme',
     'log acme corp call discussed renewal -- and pricing',
   ])('re-parses %j to the same command naming the picked customer', async (text) => {
-    const { commandNaming } = await import('../../src/slack/command.parser.js');
+    const { commandNaming } = await import('../../src/commands/command.parser.js');
     const original = parseCustomerCommand(text);
     const again = parseCustomerCommand(commandNaming(original, 'EXT 42')!);
     expect(again).toEqual({ ...original, query: 'EXT 42' });
   });
 
   it('does the same for /feedback', async () => {
-    const { commandNaming } = await import('../../src/slack/command.parser.js');
+    const { commandNaming } = await import('../../src/commands/command.parser.js');
     const original = parseFeedbackCommand('acme: exports time out: every Monday #complaint');
     expect(parseFeedbackCommand(commandNaming(original, 'C9')!)).toEqual({ ...original, query: 'C9' });
   });
 
   it('keeps any claim reason intact', async () => {
-    const { commandNaming } = await import('../../src/slack/command.parser.js');
+    const { commandNaming } = await import('../../src/commands/command.parser.js');
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/["'“”‘’]/.test(s)), (reason) => {
         const original = parseCustomerCommand(`claim acme -- ${reason}`);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import '../../src/features.js';
+import { wire } from '../../src/feature.js';
+import { features } from '../../src/features.js';
 import { SHORTCUTS } from '../../src/slack/ids.js';
-import { slashHandlers } from '../../src/slack/slash.registry.js';
 
 /** manifest.json is what an admin imports into Slack: it must match the code. */
 const manifest = JSON.parse(readFileSync('manifest.json', 'utf8'));
@@ -10,7 +10,7 @@ const manifest = JSON.parse(readFileSync('manifest.json', 'utf8'));
 describe('manifest.json', () => {
   it('declares exactly the registered slash commands, each with should_escape and a usage hint', () => {
     const declared = manifest.features.slash_commands.map((c: { command: string }) => c.command).sort();
-    expect(declared).toEqual([...slashHandlers.keys()].sort());
+    expect(declared).toEqual([...wire(features).slash.keys()].sort());
     for (const c of manifest.features.slash_commands) {
       expect(c.should_escape, `${c.command} must escape @mentions`).toBe(true);
       expect(c.usage_hint).toBeTypeOf('string');

@@ -1,5 +1,5 @@
 import { flag, UsageError } from '../cli/args.js';
-import { addCommands, withContext } from '../cli/registry.js';
+import type { CliCommand } from '../cli/command.js';
 import { DAY_MS, isoDate } from '../platform/clock.js';
 import { parseAsOf } from './as-of.js';
 import { formatBacktestReport, runBacktest } from './backtest.service.js';
@@ -7,7 +7,7 @@ import { fitModels, formatFitReport } from './fit.service.js';
 import { formatRescoreSummary, rescoreNow } from './rescore.service.js';
 
 /** `retain rescore`, `retain fit`, `retain backtest`. */
-addCommands(
+export const scoresCli: CliCommand[] = [
   {
     path: ['rescore'],
     usage: 'retain rescore [--incremental]',
@@ -16,7 +16,7 @@ addCommands(
       'Runs the same batch code as the workers, in this process. --incremental scores only customers with new signals, ' +
       'feedback or interactions since their last score (and never-scored ones). Prints customers scored, time taken, ' +
       'band counts and how many customers changed band.',
-    async run(args, io, config) {
+    async run(args, io, config, withContext) {
       const incremental = args.flags.incremental === true;
       return withContext(config, { queues: true }, async ({ ctx }) => {
         const result = await rescoreNow(ctx, { mode: incremental ? 'incremental' : 'full' });
@@ -30,7 +30,7 @@ addCommands(
     usage: 'retain fit [--as-of YYYY-MM-DD]',
     summary: 'refit the purchase models (BG/NBD, Gamma-Gamma) from orders up to a date (default today)',
     help: 'Stores each model in model_fits (a fit that did not converge keeps the previous one in use) and prints its parameters (time in weeks), log-likelihood and customers seen.',
-    async run(args, io, config) {
+    async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
       return withContext(config, {}, async ({ ctx }) => {
         const asOf = raw ? parseAsOf(raw) : ctx.clock.now();
@@ -48,7 +48,7 @@ addCommands(
       'Scores every customer active at the date with only the data known then (models fitted as of the date too), ' +
       'then compares with churn in the following --horizon days (customers.churned_at, or renewals marked churned). ' +
       'Reports AUC and the precision / recall of the churn warning as configured. Writes nothing but a backtest run row.',
-    async run(args, io, config) {
+    async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
       if (!raw) throw new UsageError('--as-of is required (e.g. --as-of 2026-06-30)');
       const asOf = parseAsOf(raw);
@@ -67,4 +67,4 @@ addCommands(
       });
     },
   },
-);
+];

@@ -1,0 +1,27 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import type { AppContext } from '../platform/context.js';
+import { context, plainReply, type Reply } from '../slack/blocks.js';
+import { mention } from '../slack/escape.js';
+import { guarded } from '../slack/guard.js';
+import { ACTIONS } from '../slack/ids.js';
+import { toRespond } from '../slack/respond.js';
+import { cardReply } from './lookup.command.js';
+
+/** The lookup card's buttons: open a card (from a choice or the nearest names) and share it to the channel. */
+export function registerCustomerListeners(app: App, ctx: AppContext): void {
+  app.action<BlockButtonAction>(ACTIONS.openCard, async ({ action, ack, respond }) => {
+    await ack();
+    const reply = await guarded(ctx.logger, 'open card', async () => (await cardReply(ctx, action.value ?? '')) ?? plainReply('That customer no longer exists.'));
+    await respond(toRespond({ ...reply, replaceOriginal: true }));
+  });
+
+  app.action<BlockButtonAction>(ACTIONS.shareCard, async ({ action, ack, respond, body }) => {
+    await ack();
+    const reply: Reply = await guarded(ctx.logger, 'share card', async () => {
+      const card = await cardReply(ctx, action.value ?? '', { shareable: false });
+      if (!card) return plainReply('That customer no longer exists.');
+      return { ...card, blocks: [...card.blocks, context(`shared by ${mention(body.user.id)}`)], responseType: 'in_channel' };
+    });
+    await respond(toRespond(reply));
+  });
+}

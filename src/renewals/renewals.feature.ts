@@ -1,0 +1,14 @@
+import type { Feature } from '../feature.js';
+import { renewalHandlers } from './renewal.job.js';
+import { registerRenewalListeners } from './renewal.listeners.js';
+import { renewalsCli } from './renewals.cli.js';
+
+/** Renewal reminders (at 90…1 days before), their Renewed / Churned / Snooze buttons, and the renewal rate. */
+export const renewalsFeature: Feature = {
+  name: 'renewals',
+  listeners: [registerRenewalListeners],
+  jobs: renewalHandlers,
+  // Each reminder is sent once per (renewal, days-before), so scanning often is safe.
+  schedules: [(ctx) => [{ id: 'renewal-scan', job: 'scanRenewals', pattern: ctx.config.settings.schedules.renewalScan, tz: ctx.config.settings.schedules.timezone, data: {} }]],
+  cli: renewalsCli,
+};
