@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
-import { failRun, findRunByJobKey } from './rescore.repository.js';
+import { failRun, findRunByJobKey } from './run.repository.js';
 import { enqueueBatches, failBatch, prepareRun, runBatch, watchRuns } from './rescore.service.js';
 import { fitModels } from './fit.service.js';
 import { parseAsOf } from './as-of.js';

@@ -12,30 +12,18 @@ import {
 } from '../scoring/index.js';
 import { bgParams, currentModels, ggParams, type CurrentModels } from './fit.service.js';
 import { runScoresWrittenHooks, type RunInfo, type ScoredCustomer } from './hooks.js';
+import { aggregateBatch, feedArrivals, humanFeeds } from './facts.repository.js';
 import {
-  aggregateBatch,
   batchCustomerIds,
   deleteOrphanPopulations,
-  failRun,
-  openRuns,
-  unfinishedBatches,
   deletePopulation,
-  feedArrivals,
-  finishBatch,
-  getRun,
-  humanFeeds,
-  lockRun,
-  markRunPrepared,
-  openRun,
-  runSummary,
-  writeScores,
+  latestFullRunCuts,
   writePopulation,
   writePopulationFromCuts,
-  latestFullRunCuts,
   type PopulationCuts,
-  type RunRow,
-  type RunSummary,
-} from './rescore.repository.js';
+} from './population.repository.js';
+import { failRun, finishBatch, getRun, lockRun, markRunPrepared, openRun, openRuns, unfinishedBatches, type RunRow } from './run.repository.js';
+import { runSummary, writeScores, type RunSummary } from './score.repository.js';
 import {
   newPatternMemo,
   pAliveInformative,
