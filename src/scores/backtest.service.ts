@@ -7,7 +7,7 @@ import type { Band } from './score.table.js';
 import { bgParams, modelsAsOf, type FitReport } from './fit.service.js';
 import { aggregateBatch } from './facts.repository.js';
 import { batchCustomerIds, writePopulation } from './population.repository.js';
-import { feedState, runInputs, type RunContext } from './rescore.service.js';
+import { feedState, runInputs, type RunContext } from './rescore.prepare.service.js';
 import { newPatternMemo, pAliveInformative, scoreCustomer } from './score.rules.js';
 import { scoringConfigFrom } from './scoring.config.js';
 
