@@ -1,15 +1,13 @@
-import { sql } from 'kysely';
 import type { AppContext } from '../platform/context.js';
-import type { DbOrTrx } from '../platform/db.js';
 import { metrics } from '../platform/metrics.js';
 import { aggregateBatch } from './facts.repository.js';
 import { runScoresWrittenHooks, type RunInfo, type ScoredCustomer } from './hooks.js';
 import { deletePopulation } from './population.repository.js';
 import { runInputs, type RunContext } from './rescore.prepare.service.js';
-import { finishBatch, getRun, type RunRow } from './run.repository.js';
-import { writeScores } from './score.repository.js';
+import { batchCounted, finishBatch, getRun, type RunRow } from './run.repository.js';
+import { storedScores, writeScores } from './score.repository.js';
 import { newPatternMemo, scoreCustomer, type ComputedScore, type PatternMemo, type RunScoringInputs } from './score.rules.js';
-import type { Band, StoredDriver, Tier } from './score.table.js';
+import type { Band } from './score.table.js';
 import { scoringConfigFrom } from './scoring.config.js';
 
 export interface BatchInput {
@@ -70,9 +68,7 @@ export async function runBatch(ctx: AppContext, input: BatchInput): Promise<Batc
   const run = await getRun(ctx.db, input.runId);
   if (!run) return { scored: 0, skipped: input.customerIds.length, rerun: false, closedRun: false };
   const info: RunInfo = { id: run.id, kind: run.kind, asOf: run.as_of };
-  const counted = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM scoring_run_batches WHERE run_id = ${run.id} AND batch = ${input.batch}`.execute(ctx.db);
-  if ((counted.rows[0]?.n ?? 0) > 0) {
+  if (await batchCounted(ctx.db, run.id, input.batch)) {
     const stored = await storedScores(ctx.db, run.id, input.customerIds);
     await runScoresWrittenHooks(ctx, info, stored);
     return { scored: stored.length, skipped: 0, rerun: true, closedRun: false };
@@ -127,24 +123,4 @@ async function closeRun(ctx: AppContext, run: RunRow): Promise<void> {
     { runId: run.id, kind: run.kind, customers: closed?.customers_scored, batches: closed?.batches_total, failed: closed?.batches_failed },
     'scoring run finished',
   );
-}
-
-async function storedScores(db: DbOrTrx, runId: string, ids: readonly string[]): Promise<ScoredCustomer[]> {
-  const rows = await db
-    .selectFrom('customer_scores')
-    .select(['customer_id', 'health', 'band', 'previous_health', 'previous_band', 'p_alive', 'tier', 'drivers', 'scored_at'])
-    .where('run_id', '=', runId)
-    .where('customer_id', 'in', ids.length ? [...ids] : ['0'])
-    .execute();
-  return rows.map((r) => ({
-    customerId: String(r.customer_id),
-    health: r.health,
-    band: r.band,
-    previousHealth: r.previous_health,
-    previousBand: r.previous_band,
-    pAlive: r.p_alive,
-    tier: r.tier as Tier | null,
-    drivers: (r.drivers ?? []) as StoredDriver[],
-    scoredAt: new Date(r.scored_at),
-  }));
 }

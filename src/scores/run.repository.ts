@@ -117,6 +117,13 @@ export async function finishBatch(
   return { counted: true, closedRun: row.closed, status: row.status };
 }
 
+/** Whether this batch has already been counted towards its run (its marker row exists). */
+export async function batchCounted(db: DbOrTrx, runId: string, batch: number): Promise<boolean> {
+  const counted = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM scoring_run_batches WHERE run_id = ${runId} AND batch = ${batch}`.execute(db);
+  return (counted.rows[0]?.n ?? 0) > 0;
+}
+
 /** Runs still open: the watchdog's rounds. When each last moved (prepared, or a batch finished). */
 export async function openRuns(db: DbOrTrx): Promise<(RunRow & { last_progress_at: Date })[]> {
   const r = await sql<RunRow & { last_progress_at: Date }>`

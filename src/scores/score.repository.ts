@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from '../platform/db.js';
+import type { ScoredCustomer } from './hooks.js';
 import type { ComputedScore } from './score.rules.js';
-import type { Band } from './score.table.js';
+import type { Band, StoredDriver, Tier } from './score.table.js';
 
 /**
  * A run's scores: the batch write (score history and the latest score per
- * customer, in one statement), and the run's band summary.
+ * customer, in one statement), the latest scores a run wrote, and the run's
+ * band summary.
  */
 
 function rowsJson(scores: readonly ComputedScore[]): string {
@@ -113,3 +115,23 @@ export async function runSummary(db: DbOrTrx, runId: string): Promise<RunSummary
   return { bands, changedBand, firstScored };
 }
 
+/** The latest scores this run wrote for these customers (a re-run batch hands them to the hooks again). */
+export async function storedScores(db: DbOrTrx, runId: string, ids: readonly string[]): Promise<ScoredCustomer[]> {
+  const rows = await db
+    .selectFrom('customer_scores')
+    .select(['customer_id', 'health', 'band', 'previous_health', 'previous_band', 'p_alive', 'tier', 'drivers', 'scored_at'])
+    .where('run_id', '=', runId)
+    .where('customer_id', 'in', ids.length ? [...ids] : ['0'])
+    .execute();
+  return rows.map((r) => ({
+    customerId: String(r.customer_id),
+    health: r.health,
+    band: r.band,
+    previousHealth: r.previous_health,
+    previousBand: r.previous_band,
+    pAlive: r.p_alive,
+    tier: r.tier as Tier | null,
+    drivers: (r.drivers ?? []) as StoredDriver[],
+    scoredAt: new Date(r.scored_at),
+  }));
+}
