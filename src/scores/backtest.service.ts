@@ -16,7 +16,7 @@ import { bgParams, modelsAsOf, type FitReport } from './fit.service.js';
 import { batchCustomerIds, writePopulation } from './population.repository.js';
 import { feedState, runInputs, type RunContext } from './rescore.prepare.service.js';
 import { newPatternMemo, pAliveInformative, scoreCustomer } from './score.rules.js';
-import { scoringConfigFrom } from './scoring.config.js';
+import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
 /**
  * `retain backtest --as-of DATE --horizon DAYS`: scores every
@@ -83,10 +83,10 @@ export interface BacktestReport {
 async function scoresAt(
   ctx: AppContext,
   trx: Trx,
+  settings: ScoringSettings,
   key: string,
   asOf: Date,
 ): Promise<{ population: number; scores: Map<string, PointScore>; fit: FitReport; stale: string[] }> {
-  const settings = scoringConfigFrom(ctx.config.settings);
   const { models, report } = await modelsAsOf(trx, asOf, ctx.clock.now());
   const feeds = await feedState(trx, asOf, settings.staleAfterDays);
   const population = await writePopulation(trx, {
@@ -121,10 +121,12 @@ export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promi
   const windowEnd = new Date(asOf.getTime() + opts.horizonDays * DAY_MS);
   const runId = await openBacktestRun(ctx.db, asOf, ctx.clock.now());
   try {
+    // Parsed once for both replays; inside the try, so a bad config fails the backtest's run row.
+    const settings = scoringConfigFrom(ctx.config.settings);
     const result = await ctx.db.transaction().execute(async (trx) => {
       await createBacktestPopulation(trx);
-      const now = await scoresAt(ctx, trx, '1', asOf);
-      const before = await scoresAt(ctx, trx, '2', new Date(asOf.getTime() - alerts.dropWindowDays * DAY_MS));
+      const now = await scoresAt(ctx, trx, settings, '1', asOf);
+      const before = await scoresAt(ctx, trx, settings, '2', new Date(asOf.getTime() - alerts.dropWindowDays * DAY_MS));
       const churned = await churnedBetween(trx, asOf, windowEnd);
       const base = await backtestPopulationIds(trx, '1');
       return { now, before, churned, base };

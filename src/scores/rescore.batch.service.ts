@@ -8,7 +8,7 @@ import { batchCounted, finishBatch, getRun, type RunRow } from './run.repository
 import { storedScores, writeScores } from './score.repository.js';
 import { newPatternMemo, scoreCustomer, type ComputedScore, type PatternMemo, type RunScoringInputs } from './score.rules.js';
 import type { Band } from './score.table.js';
-import { scoringConfigFrom } from './scoring.config.js';
+import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
 export interface BatchInput {
   runId: string;
@@ -61,9 +61,11 @@ function runPatternMemo(run: RunRow, inputs: RunScoringInputs): PatternMemo {
  * one write per table, the batch counted towards its run in the same
  * transaction; then the scores-written hooks (churn warnings). A batch
  * already counted is not rewritten (its population rows may be gone); only
- * its hooks run again, from the stored rows.
+ * its hooks run again, from the stored rows. `settings` is the scoring config
+ * an in-process run parsed once for all its batches; a `rescoreBatch` job,
+ * which arrives on its own, parses it here.
  */
-export async function runBatch(ctx: AppContext, input: BatchInput): Promise<BatchResult> {
+export async function runBatch(ctx: AppContext, input: BatchInput, settings?: ScoringSettings): Promise<BatchResult> {
   const started = performance.now();
   const run = await getRun(ctx.db, input.runId);
   if (!run) return { scored: 0, skipped: input.customerIds.length, rerun: false, closedRun: false };
@@ -74,9 +76,8 @@ export async function runBatch(ctx: AppContext, input: BatchInput): Promise<Batc
     return { scored: stored.length, skipped: 0, rerun: true, closedRun: false };
   }
 
-  const settings = scoringConfigFrom(ctx.config.settings);
   const context = run.context as unknown as RunContext;
-  const inputs = runInputs(context, settings);
+  const inputs = runInputs(context, settings ?? scoringConfigFrom(ctx.config.settings));
   const facts = await aggregateBatch(ctx.db, { runId: run.id, batch: input.batch, customerIds: input.customerIds, asOf: run.as_of });
   const memo = runPatternMemo(run, inputs);
   const scores: ComputedScore[] = [];

@@ -101,9 +101,16 @@ export interface PreparedRun {
   fresh: boolean;
 }
 
-/** Opens (or reopens) a run and prepares it: models, feeds, population and batches. Idempotent per job key. */
-export async function prepareRun(ctx: AppContext, opts: PrepareOptions): Promise<PreparedRun> {
-  const settings = scoringConfigFrom(ctx.config.settings);
+/**
+ * Opens (or reopens) a run and prepares it: models, feeds, population and
+ * batches. Idempotent per job key. `settings` is the scoring config the
+ * caller parsed for the whole run; without it, it is parsed here.
+ */
+export async function prepareRun(
+  ctx: AppContext,
+  opts: PrepareOptions,
+  settings: ScoringSettings = scoringConfigFrom(ctx.config.settings),
+): Promise<PreparedRun> {
   const { run, created } = await openRun(ctx.db, opts.mode, opts.asOf ?? ctx.clock.now(), opts.jobKey ?? null);
   if (!created && (run.context.preparedAt || run.status !== 'running')) {
     return { run, batches: run.batches_total, fresh: false };

@@ -6,6 +6,7 @@ import { prepareRun, type RunContext } from './rescore.prepare.service.js';
 import { getRun, type RunRow } from './run.repository.js';
 import { runSummary, type RunSummary } from './score.repository.js';
 import { pAliveInformative } from './score.rules.js';
+import { scoringConfigFrom } from './scoring.config.js';
 
 export interface RescoreResult {
   run: RunRow;
@@ -15,11 +16,13 @@ export interface RescoreResult {
 
 /**
  * One run now, in this process, through the same batch code the workers use
- * (`retain rescore`). Batches run `concurrency` at a time.
+ * (`retain rescore`). Batches run `concurrency` at a time. The scoring config
+ * is parsed once, here, for the preparation and every batch.
  */
 export async function rescoreNow(ctx: AppContext, opts: { mode: 'full' | 'incremental'; asOf?: Date; concurrency?: number }): Promise<RescoreResult> {
   const started = performance.now();
-  const prepared = await prepareRun(ctx, { mode: opts.mode, ...(opts.asOf ? { asOf: opts.asOf } : {}) });
+  const settings = scoringConfigFrom(ctx.config.settings);
+  const prepared = await prepareRun(ctx, { mode: opts.mode, ...(opts.asOf ? { asOf: opts.asOf } : {}) }, settings);
   const concurrency = Math.max(1, opts.concurrency ?? 2);
   for await (const rows of runBatches(ctx.db, prepared.run)) {
     let next = 0;
@@ -28,11 +31,11 @@ export async function rescoreNow(ctx: AppContext, opts: { mode: 'full' | 'increm
         const r = rows[next++]!;
         const input = { runId: prepared.run.id, batch: r.batch, customerIds: r.ids };
         try {
-          await runBatch(ctx, input);
+          await runBatch(ctx, input, settings);
         } catch (e) {
           // One retry in-process, then the batch counts as failed and the run goes on.
           try {
-            await runBatch(ctx, input);
+            await runBatch(ctx, input, settings);
           } catch (again) {
             await failBatch(ctx, input, (again as Error).message ?? String(again));
           }
