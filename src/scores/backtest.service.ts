@@ -1,17 +1,25 @@
-import { sql } from 'kysely';
 import type { AppContext } from '../platform/context.js';
 import { DAY_MS, isoDate } from '../platform/clock.js';
 import type { Trx } from '../platform/db.js';
 import { auc, precisionRecall, thresholdSweep, type PrecisionRecall, type ThresholdRow } from '../scoring/backtest.js';
 import type { Band } from './score.table.js';
+import {
+  backtestPopulationIds,
+  churnedBetween,
+  createBacktestPopulation,
+  failBacktestRun,
+  finishBacktestRun,
+  openBacktestRun,
+} from './backtest.repository.js';
+import { aggregateBatch } from './facts.repository.js';
 import { bgParams, modelsAsOf, type FitReport } from './fit.service.js';
-import { aggregateBatch, batchCustomerIds, writePopulation } from './rescore.repository.js';
-import { feedState, runInputs, type RunContext } from './rescore.service.js';
+import { batchCustomerIds, writePopulation } from './population.repository.js';
+import { feedState, runInputs, type RunContext } from './rescore.prepare.service.js';
 import { newPatternMemo, pAliveInformative, scoreCustomer } from './score.rules.js';
-import { scoringConfigFrom } from './scoring.config.js';
+import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
 /**
- * `retain backtest --as-of DATE --horizon DAYS` (DESIGN.md §5): scores every
+ * `retain backtest --as-of DATE --horizon DAYS`: scores every
  * customer active at DATE with only what was known then — signals, feedback
  * and interactions up to DATE, purchase models fitted as of DATE — and
  * reports how well the score ranked the accounts that churned in the
@@ -75,10 +83,10 @@ export interface BacktestReport {
 async function scoresAt(
   ctx: AppContext,
   trx: Trx,
+  settings: ScoringSettings,
   key: string,
   asOf: Date,
 ): Promise<{ population: number; scores: Map<string, PointScore>; fit: FitReport; stale: string[] }> {
-  const settings = scoringConfigFrom(ctx.config.settings);
   const { models, report } = await modelsAsOf(trx, asOf, ctx.clock.now());
   const feeds = await feedState(trx, asOf, settings.staleAfterDays);
   const population = await writePopulation(trx, {
@@ -111,25 +119,17 @@ export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promi
   const alerts = ctx.config.settings.alerts;
   const asOf = opts.asOf;
   const windowEnd = new Date(asOf.getTime() + opts.horizonDays * DAY_MS);
-  const run = await ctx.db
-    .insertInto('scoring_runs')
-    .values({ kind: 'backtest', as_of: asOf, status: 'running', started_at: ctx.clock.now(), job_key: null, finished_at: null, error: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const runId = String(run.id);
+  const runId = await openBacktestRun(ctx.db, asOf, ctx.clock.now());
   try {
+    // Parsed once for both replays; inside the try, so a bad config fails the backtest's run row.
+    const settings = scoringConfigFrom(ctx.config.settings);
     const result = await ctx.db.transaction().execute(async (trx) => {
-      await sql`CREATE TEMP TABLE bt_population (LIKE run_population INCLUDING ALL) ON COMMIT DROP`.execute(trx);
-      const now = await scoresAt(ctx, trx, '1', asOf);
-      const before = await scoresAt(ctx, trx, '2', new Date(asOf.getTime() - alerts.dropWindowDays * DAY_MS));
-      const churned = await sql<{ id: string }>`
-        SELECT c.id::text AS id FROM customers c
-        WHERE c.churned_at > ${asOf}::timestamptz AND c.churned_at <= ${windowEnd}::timestamptz
-        UNION
-        SELECT r.customer_id::text FROM renewals r
-        WHERE r.outcome = 'churned' AND r.decided_at > ${asOf}::timestamptz AND r.decided_at <= ${windowEnd}::timestamptz`.execute(trx);
-      const base = await sql<{ id: string }>`SELECT customer_id::text AS id FROM bt_population WHERE run_id = 1`.execute(trx);
-      return { now, before, churned: new Set(churned.rows.map((r) => r.id)), base: base.rows.map((r) => r.id) };
+      await createBacktestPopulation(trx);
+      const now = await scoresAt(ctx, trx, settings, '1', asOf);
+      const before = await scoresAt(ctx, trx, settings, '2', new Date(asOf.getTime() - alerts.dropWindowDays * DAY_MS));
+      const churned = await churnedBetween(trx, asOf, windowEnd);
+      const base = await backtestPopulationIds(trx, '1');
+      return { now, before, churned, base };
     });
 
     const { now, before, churned, base } = result;
@@ -187,18 +187,10 @@ export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promi
       stale: now.stale,
       ms: performance.now() - started,
     };
-    await ctx.db
-      .updateTable('scoring_runs')
-      .set({ status: 'done', customers_scored: report.scored, finished_at: ctx.clock.now() })
-      .where('id', '=', runId)
-      .execute();
+    await finishBacktestRun(ctx.db, runId, report.scored, ctx.clock.now());
     return report;
   } catch (e) {
-    await ctx.db
-      .updateTable('scoring_runs')
-      .set({ status: 'failed', error: String((e as Error).message ?? e).slice(0, 2000), finished_at: ctx.clock.now() })
-      .where('id', '=', runId)
-      .execute();
+    await failBacktestRun(ctx.db, runId, String((e as Error).message ?? e), ctx.clock.now());
     throw e;
   }
 }

@@ -1,7 +1,10 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
-import { failRun, findRunByJobKey } from './rescore.repository.js';
-import { enqueueBatches, failBatch, prepareRun, runBatch, watchRuns } from './rescore.service.js';
+import { failRun, findRunByJobKey } from './run.repository.js';
+import { failBatch, runBatch } from './rescore.batch.service.js';
+import { enqueueBatches } from './rescore.fanout.service.js';
+import { prepareRun } from './rescore.prepare.service.js';
+import { watchRuns } from './rescore.watchdog.service.js';
 import { fitModels } from './fit.service.js';
 import { parseAsOf } from './as-of.js';
 

@@ -67,7 +67,7 @@ export interface ScoringRunTable {
   finished_at: Timestamp | null;
   /** BullMQ id of the `rescore` job that opened the run (re-runs reuse the run). */
   job_key: string | null;
-  /** What every batch shares: model parameters, stale feeds, which feeds exist (see rescore.service). */
+  /** What every batch shares: model parameters, stale feeds, which feeds exist (see RunContext in rescore.prepare.service). */
   context: Generated<JSONColumnType<Record<string, unknown>, string, string>>;
   batches_failed: Generated<number>;
   error: string | null;

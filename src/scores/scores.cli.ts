@@ -4,7 +4,7 @@ import { DAY_MS, isoDate } from '../platform/clock.js';
 import { parseAsOf } from './as-of.js';
 import { formatBacktestReport, runBacktest } from './backtest.service.js';
 import { fitModels, formatFitReport } from './fit.service.js';
-import { formatRescoreSummary, rescoreNow } from './rescore.service.js';
+import { formatRescoreSummary, rescoreNow } from './rescore.runner.js';
 
 /** `retain rescore`, `retain fit`, `retain backtest`. */
 export const scoresCli: CliCommand[] = [

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rescoreNow } from '../../src/scores/rescore.service.js';
+import { rescoreNow } from '../../src/scores/rescore.runner.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { loadEventsCsv, seedRoster } from '../helpers/fixtures.js';
 import { loadBook, plantedBook } from '../integration/rescore.book.js';

@@ -5,7 +5,7 @@ import { buildContext, type Built } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { fitData } from '../../src/scores/fit.repository.js';
 import { fitModels } from '../../src/scores/fit.service.js';
-import { rescoreNow } from '../../src/scores/rescore.service.js';
+import { rescoreNow } from '../../src/scores/rescore.runner.js';
 import { bgnbdPAlive, groupBgNbdObservations, summarizePurchases, type Order } from '../../src/scoring/index.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { loadEventsCsv } from '../helpers/fixtures.js';
