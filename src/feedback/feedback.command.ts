@@ -1,7 +1,7 @@
 import { invalidReply } from '../customers/card.blocks.js';
 import { resolveCustomer } from '../customers/lookup.service.js';
 import { notMemberReply } from '../ownership/ownership.blocks.js';
-import { findActor } from '../ownership/ownership.repository.js';
+import { findActor } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
 import { parseFeedbackCommand, type CustomerCommand } from '../slack/command.parser.js';

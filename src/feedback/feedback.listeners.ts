@@ -1,6 +1,6 @@
 import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
 import { findCandidates } from '../customers/customer.repository.js';
-import { findActor } from '../ownership/ownership.repository.js';
+import { findActor } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import { isUnavailable } from '../platform/errors.js';
 import { metrics } from '../platform/metrics.js';

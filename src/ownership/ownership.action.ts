@@ -6,7 +6,7 @@ import { guarded } from '../slack/guard.js';
 import { ACTIONS } from '../slack/ids.js';
 import { toRespond } from '../slack/respond.js';
 import { managersPhrase, notMemberReply, refusalReply } from './ownership.blocks.js';
-import { findActor } from './ownership.repository.js';
+import { findActor } from '../customers/roster.repository.js';
 import { decideDispute, managersOf, type ClickedMessage } from './ownership.service.js';
 
 /** Approve / Reject on a dispute message: who clicked → service → ephemeral answer (the message itself is updated by the service). */

@@ -23,7 +23,8 @@ import {
   unknownTargetReply,
   unownedReply,
 } from './ownership.blocks.js';
-import { countBook, countOwnershipEvents, findActor, listBook, listOwnershipEvents, type MemberInfo } from './ownership.repository.js';
+import { findActor, type MemberInfo } from '../customers/roster.repository.js';
+import { countBook, countOwnershipEvents, listBook, listOwnershipEvents } from './ownership.repository.js';
 import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
 import { isManagerRole, pageWindow } from './ownership.rules.js';
 

@@ -1,5 +1,6 @@
 import { claimNotification, type NewNotification } from '../alerts/outbox.repository.js';
 import { scheduleDelivery } from '../alerts/outbox.service.js';
+import { findActor, findMemberById, findTeam, listAdmins, listTeamManagers, type MemberInfo } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import type { DbOrTrx } from '../platform/db.js';
 import {
@@ -18,26 +19,20 @@ import {
 import {
   changeOwner,
   closeDispute,
-  findActor,
-  findMemberById,
   findOpenDispute,
-  findTeam,
   getDispute,
   insertDispute,
   insertOwnershipEvent,
   interactionEvidence,
   lastTouchBy,
-  listAdmins,
   listDisputeMessages,
   listEscalationDue,
-  listTeamManagers,
   lockAccount,
   markEscalated,
   rewritePendingNotification,
   setDisputeMessage,
   type DisputeRow,
   type LockedAccount,
-  type MemberInfo,
 } from './ownership.repository.js';
 import {
   daysUntil,
