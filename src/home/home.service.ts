@@ -1,5 +1,5 @@
 import { findActor } from '../customers/roster.repository.js';
-import { listOpenDisputesFor } from '../ownership/ownership.repository.js';
+import { listOpenDisputesFor } from '../ownership/dispute.repository.js';
 import type { AppContext } from '../platform/context.js';
 import { homeView, welcomeView } from './home.blocks.js';
 import { listOwnedAccounts } from './home.repository.js';

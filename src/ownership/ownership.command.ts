@@ -24,7 +24,8 @@ import {
   unownedReply,
 } from './ownership.blocks.js';
 import { findActor, type MemberInfo } from '../customers/roster.repository.js';
-import { countBook, countOwnershipEvents, listBook, listOwnershipEvents } from './ownership.repository.js';
+import { countOwnershipEvents, listOwnershipEvents } from './history.repository.js';
+import { countBook, listBook } from './ownership.repository.js';
 import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
 import { isManagerRole, pageWindow } from './ownership.rules.js';
 

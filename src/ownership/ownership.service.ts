@@ -17,23 +17,20 @@ import {
   type Notice,
 } from './ownership.blocks.js';
 import {
-  changeOwner,
   closeDispute,
   findOpenDispute,
   getDispute,
   insertDispute,
-  insertOwnershipEvent,
   interactionEvidence,
   lastTouchBy,
   listDisputeMessages,
   listEscalationDue,
-  lockAccount,
   markEscalated,
   rewritePendingNotification,
   setDisputeMessage,
   type DisputeRow,
-  type LockedAccount,
-} from './ownership.repository.js';
+} from './dispute.repository.js';
+import { changeOwner, insertOwnershipEvent, lockAccount, type LockedAccount } from './ownership.repository.js';
 import {
   daysUntil,
   decideAssign,
