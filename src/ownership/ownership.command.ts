@@ -23,9 +23,9 @@ import {
   unknownTargetReply,
   unownedReply,
 } from './ownership.blocks.js';
+import { countBook, listBook } from '../customers/book.repository.js';
 import { findActor, type MemberInfo } from '../customers/roster.repository.js';
 import { countOwnershipEvents, listOwnershipEvents } from './history.repository.js';
-import { countBook, listBook } from './ownership.repository.js';
 import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
 import { isManagerRole, pageWindow } from './ownership.rules.js';
 
