@@ -1,7 +1,5 @@
 import { sql } from 'kysely';
-import type { BookLine } from './ownership.blocks.js';
 import type { DbOrTrx } from '../platform/db.js';
-import type { InteractionKind } from '../feedback/feedback.table.js';
 import type { OwnershipEventKind } from './ownership.table.js';
 
 /**

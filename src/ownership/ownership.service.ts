@@ -3,19 +3,18 @@ import { scheduleDelivery } from '../alerts/outbox.service.js';
 import { findActor, findMemberById, findTeam, listAdmins, listTeamManagers, type MemberInfo } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import type { DbOrTrx } from '../platform/db.js';
+import { assignedToYou, takenFromYou } from './assign.blocks.js';
 import {
   claimantToldOfDecision,
   claimSuperseded,
   decidedDisputeMessage,
   disputePostMessage,
-  assignedToYou,
   ownerToldOfClaim,
   ownerToldOfDecision,
-  takenFromYou,
   type DisputeOutcome,
   type DisputePost,
-  type Notice,
-} from './ownership.blocks.js';
+} from './dispute.blocks.js';
+import type { Notice } from './ownership.blocks.js';
 import {
   closeDispute,
   findOpenDispute,
