@@ -12,7 +12,9 @@ import { managersPhrase, notMemberReply, refusalReply } from './ownership.blocks
 import { countBook, listBook } from '../customers/book.repository.js';
 import { findActor, type MemberInfo } from '../customers/roster.repository.js';
 import { countOwnershipEvents, listOwnershipEvents } from './history.repository.js';
-import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
+import { assignAccount, releaseAccount } from './assign.service.js';
+import { claimAccount } from './claim.service.js';
+import { managersOf } from './ownership.service.js';
 import { isManagerRole, pageWindow } from './ownership.rules.js';
 
 /**
