@@ -1,7 +1,7 @@
 import { customerOrReply } from '../customers/lookup.command.js';
 import { resumeWith } from '../commands/resume.js';
 import { notMemberReply } from '../ownership/ownership.blocks.js';
-import { findActor } from '../ownership/ownership.repository.js';
+import { findActor } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
 import { parseFeedbackCommand, type CustomerCommand } from '../commands/command.parser.js';

@@ -1,7 +1,7 @@
 import { notificationKeys } from '../alerts/destination.rules.js';
 import { claimNotification } from '../alerts/outbox.repository.js';
 import { scheduleDelivery } from '../alerts/outbox.service.js';
-import { findActor } from '../ownership/ownership.repository.js';
+import { findActor } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import { lexiconCounts, sentimentFor, sentimentFromCounts } from './classify.rules.js';
 import { complaintAlertNotice } from './feedback.blocks.js';

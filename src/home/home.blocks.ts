@@ -2,8 +2,7 @@ import { BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/f
 import { capBlocks, context, divider, header, LIMITS, section, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ADD_MEMBER_HINT } from '../ownership/ownership.blocks.js';
-import type { HomeAccount } from './home.repository.js';
-import { HOME_SECTION_CAP, RENEWAL_WINDOW_DAYS, type HomeSections } from './home.rules.js';
+import { HOME_SECTION_CAP, RENEWAL_WINDOW_DAYS, type HomeAccount, type HomeSections } from './home.rules.js';
 
 /** Pure App Home views (type 'home', at most 100 blocks). Customer names are escaped. */
 

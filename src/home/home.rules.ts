@@ -1,9 +1,13 @@
-import type { HomeAccount } from './home.repository.js';
+import type { BookAccount } from '../customers/book.repository.js';
 
 /**
  * Pure selection of what a member's App Home shows: at-risk accounts,
  * renewals coming up, overdue follow-ups. `now` is passed in.
  */
+
+/** An account of the member's book as the home needs it: when it was last touched, not how. */
+export type HomeAccount = Omit<BookAccount, 'lastTouch'> & { lastTouchAt: Date | null };
+
 export interface Cadence {
   A: number;
   B: number;

@@ -1,5 +1,5 @@
 import type { HandlerMap } from '../jobs/worker.js';
-import { escalateDueDisputes } from './ownership.service.js';
+import { escalateDueDisputes } from './dispute.service.js';
 
 /** Scheduled scan: escalate disputes left undecided too long, expire those whose claimant left (idempotent; see the service). */
 export const disputeHandlers: HandlerMap = {

@@ -7,8 +7,9 @@ import { clickedMessageContent } from '../slack/interaction.js';
 import { ACTIONS } from '../slack/ids.js';
 import { toRespond } from '../slack/respond.js';
 import { managersPhrase, notMemberReply, refusalReply } from './ownership.blocks.js';
-import { findActor } from './ownership.repository.js';
-import { decideDispute, managersOf, type ClickedMessage } from './ownership.service.js';
+import { findActor } from '../customers/roster.repository.js';
+import { decideDispute, type ClickedMessage } from './dispute.service.js';
+import { managersOf } from './ownership.service.js';
 
 /** Approve / Reject on a dispute message: who clicked → service → ephemeral answer (the message itself is updated by the service). */
 export async function handleDisputeClick(

@@ -5,27 +5,17 @@ import { plainReply, type Reply } from '../slack/blocks.js';
 import type { CustomerCommand } from '../commands/command.parser.js';
 import type { CommandInput } from '../slack/slash.js';
 import { escapeMrkdwn, mention } from '../slack/escape.js';
-import {
-  alreadyAssignedReply,
-  alreadyOwnerReply,
-  assignedReply,
-  claimTakenReply,
-  disputeAlreadyOpenReply,
-  disputeOpenedReply,
-  historyReply,
-  HISTORY_MAX_EVENTS,
-  managersPhrase,
-  mineReply,
-  MINE_PAGE_SIZE,
-  notMemberReply,
-  otherTeamClaimReply,
-  refusalReply,
-  releasedReply,
-  unknownTargetReply,
-  unownedReply,
-} from './ownership.blocks.js';
-import { countBook, countOwnershipEvents, findActor, listBook, listOwnershipEvents, type MemberInfo } from './ownership.repository.js';
-import { assignAccount, claimAccount, managersOf, releaseAccount } from './ownership.service.js';
+import { alreadyAssignedReply, assignedReply, releasedReply, unknownTargetReply, unownedReply } from './assign.blocks.js';
+import { mineReply, MINE_PAGE_SIZE } from './book.blocks.js';
+import { alreadyOwnerReply, claimTakenReply, disputeAlreadyOpenReply, disputeOpenedReply, otherTeamClaimReply } from './claim.blocks.js';
+import { historyReply, HISTORY_MAX_EVENTS } from './history.blocks.js';
+import { managersPhrase, notMemberReply, refusalReply } from './ownership.blocks.js';
+import { countBook, listBook } from '../customers/book.repository.js';
+import { findActor, type MemberInfo } from '../customers/roster.repository.js';
+import { countOwnershipEvents, listOwnershipEvents } from './history.repository.js';
+import { assignAccount, releaseAccount } from './assign.service.js';
+import { claimAccount } from './claim.service.js';
+import { managersOf } from './ownership.service.js';
 import { isManagerRole, pageWindow } from './ownership.rules.js';
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escalateDueDisputes } from '../../src/ownership/ownership.service.js';
+import { escalateDueDisputes } from '../../src/ownership/dispute.service.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import { ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, SIGNING_SECRET, type TestApp } from '../helpers/app.js';

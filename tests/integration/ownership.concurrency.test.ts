@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upsertMember, upsertTeam } from '../../src/customers/roster.repository.js';
-import { changeOwner, findActor, type MemberInfo } from '../../src/ownership/ownership.repository.js';
-import { assignAccount, claimAccount, decideDispute, releaseAccount, type ClaimResult } from '../../src/ownership/ownership.service.js';
+import { findActor, upsertMember, upsertTeam, type MemberInfo } from '../../src/customers/roster.repository.js';
+import { changeOwner } from '../../src/ownership/ownership.repository.js';
+import { assignAccount, releaseAccount } from '../../src/ownership/assign.service.js';
+import { claimAccount, type ClaimResult } from '../../src/ownership/claim.service.js';
+import { decideDispute } from '../../src/ownership/dispute.service.js';
 import type { AppContext } from '../../src/platform/context.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { homeView, welcomeView } from '../../src/home/home.blocks.js';
-import type { HomeAccount } from '../../src/home/home.repository.js';
-import { followUpOverdue, selectHomeSections } from '../../src/home/home.rules.js';
+import { followUpOverdue, selectHomeSections, type HomeAccount } from '../../src/home/home.rules.js';
 import { LIMITS } from '../../src/slack/blocks.js';
 
 const now = new Date('2026-11-24T10:00:00Z');

@@ -1,17 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  decidedDisputeMessage,
-  disputePostMessage,
-  historyReply,
-  HISTORY_MAX_EVENTS,
-  mineReply,
-  MINE_PAGE_SIZE,
-  notMemberReply,
-  otherTeamClaimReply,
-  type DisputePost,
-  type HistoryItem,
-} from '../../src/ownership/ownership.blocks.js';
+import { mineReply, MINE_PAGE_SIZE } from '../../src/ownership/book.blocks.js';
+import { otherTeamClaimReply } from '../../src/ownership/claim.blocks.js';
+import { decidedDisputeMessage, disputePostMessage, type DisputePost } from '../../src/ownership/dispute.blocks.js';
+import { historyReply, HISTORY_MAX_EVENTS, type HistoryItem } from '../../src/ownership/history.blocks.js';
+import { notMemberReply } from '../../src/ownership/ownership.blocks.js';
 import { LIMITS } from '../../src/slack/blocks.js';
 import { ACTIONS } from '../../src/slack/ids.js';
 
