@@ -28,7 +28,7 @@ const CHANNELS = Number(args.flags.channels ?? 1_000);
 const CONCURRENCY = Number(args.flags.concurrency ?? 64);
 /** Producer calls the burst arrives in (each call's share of a channel is its own job): >1 makes jobs share channels. */
 const CALLS = Number(args.flags.calls ?? 1);
-/** Worker processes (DESIGN.md §7: workers scale out; pacing is shared in Redis). */
+/** Worker processes (workers scale out; pacing is shared in Redis). */
 const WORKERS = Number(args.flags.workers ?? 1);
 const PER_CHANNEL_MS = 1_000;
 const TIMEOUT_MS = 120_000;

@@ -1,5 +1,5 @@
 /**
- * Rescore benchmark (DESIGN.md §7).
+ * Rescore benchmark.
  *
  *   npx tsx bench/rescore.bench.ts [--customers 1000000] [--signals 20000000] [--batch 2000] [--keep] [--reuse] [--no-hooks]
  *

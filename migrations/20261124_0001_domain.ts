@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * The whole domain of DESIGN.md §2. Frozen in time: takes Kysely<any>, imports
+ * The whole domain: customers, signals, scores, members and teams. Frozen in time: takes Kysely<any>, imports
  * nothing from src/. Later migrations add columns, never redesign these.
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -65,7 +65,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('customers_renewal_idx').on('customers').column('renewal_date').execute();
 
   // Signals are append-only and grow without bound: range-partitioned by time
-  // (DESIGN.md §7). Yearly partitions plus a default catch everything else.
+  // so old years can be detached or dropped. Yearly partitions plus a default catch everything else.
   // The identity of a signal is (customer, kind, occurred_at, dedupe_key); the
   // dedupe key is the external id when one is given, else a hash of the row,
   // so re-importing a file or replaying an API batch changes nothing.

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Ingest API (issue 6): identity mappings learned from Segment and Stripe, and
+ * Ingest API: identity mappings learned from Segment and Stripe, and
  * the Stripe event ledger that makes webhook replays harmless. Frozen in time:
  * takes Kysely<any>, imports nothing from src/.
  */

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Ownership, disputes and feedback from Slack (issue 5). Frozen in time: takes
+ * Ownership, disputes and feedback from Slack. Frozen in time: takes
  * Kysely<any>, imports nothing from src/.
  */
 export async function up(db: Kysely<any>): Promise<void> {

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Churn warnings, renewal reminders, digests (issue 4). Frozen in time: takes
+ * Churn warnings, renewal reminders, digests. Frozen in time: takes
  * Kysely<any>, imports nothing from src/.
  */
 export async function up(db: Kysely<any>): Promise<void> {

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Scoring runs as fanned-out batches (issue 3). Frozen in time: takes
+ * Scoring runs as fanned-out batches. Frozen in time: takes
  * Kysely<any>, imports nothing from src/.
  */
 export async function up(db: Kysely<any>): Promise<void> {

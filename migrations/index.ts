@@ -8,7 +8,7 @@ import * as m0500 from './20261124_0500_delivery_jobs.js';
 import * as m0600 from './20261124_0600_lean_history.js';
 
 /**
- * Static migration provider (STACK.md trap 8): FileMigrationProvider breaks
+ * Static migration provider: FileMigrationProvider breaks
  * under vitest and bundlers. Add each new migration here, in order.
  */
 export const migrations: Record<string, Migration> = {

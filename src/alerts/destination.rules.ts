@@ -1,5 +1,5 @@
 /**
- * Where an account's alerts go (DESIGN.md §1): the owner's alert channel, else
+ * Where an account's alerts go: the owner's alert channel, else
  * their DM (a user id: the outbox opens the DM); an unowned account's go to
  * its team channel. Null when there is nowhere to post. Pure.
  */

@@ -15,7 +15,7 @@ export const MAX_MESSAGES_PER_CHANNEL = 50;
 export const MAX_CHANNELS_PER_JOB = 20;
 
 /**
- * A fresh delivery job id (no ':' and not all digits, STACK.md trap 7). Ids
+ * A fresh delivery job id (no ':' and not all digits: BullMQ reserves both). Ids
  * are not derived from the rows: which job owns a row is recorded on the row,
  * and a new job for a row always gets a new id, never one BullMQ still
  * retains (and would silently ignore).

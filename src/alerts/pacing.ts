@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Slack allows about one message per second per channel (STACK.md trap 5), and
+ * Slack allows about one message per second per channel, and
  * BullMQ's per-group rate limit is a paid feature, so pacing lives in Redis,
  * shared by every worker process, in atomic scripts. Each post is made by a
  * *holder* (the delivery draining the channel):
@@ -33,7 +33,7 @@ const HOLD_MS = 30_000;
  * The global cap counts posts per wall-clock second: a delivery that gates
  * ahead (for the moment its channel frees up) takes a place in that second
  * without holding back anyone posting now. Bucket keys are derived in the
- * script, so this needs one Redis, not a cluster (DESIGN.md §7).
+ * script, so this needs one Redis, not a cluster.
  */
 const GATE = `
 local now = tonumber(ARGV[1])

@@ -1,6 +1,6 @@
 import type { AlertRule } from './alert.table.js';
 
-/** `retain alerts stats`: each rule's measured precision (DESIGN.md §5). Pure. */
+/** `retain alerts stats`: each rule's measured precision, from the Useful / False alarm buttons. Pure. */
 export interface AlertRuleCounts {
   rule: AlertRule;
   raised: number;

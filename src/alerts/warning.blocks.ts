@@ -25,7 +25,7 @@ export interface WarningView {
   trend: string;
   nextStep: string;
   snoozeDays: number;
-  /** Measure weights behind the score, and when its newest data arrived (DESIGN.md §5: every alert explains itself). */
+  /** Measure weights behind the score, and when its newest data arrived (every alert explains itself). */
   weights?: { key: string; weight: number }[];
   newestDataAt?: Date | null;
 }

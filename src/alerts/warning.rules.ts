@@ -2,7 +2,7 @@ import type { Band, StoredDriver } from '../scores/score.table.js';
 import type { AlertRule } from './alert.table.js';
 
 /**
- * Churn-warning decisions (DESIGN.md §2, §5): pure, `now` passed in.
+ * Churn-warning decisions: pure, `now` passed in.
  *
  * A warning is raised when an active customer is in the red band, or its
  * health fell by ≥ dropPoints within dropWindowDays, or its P(alive) is below

@@ -3,7 +3,7 @@ import { INTERACTION_KINDS, type InteractionKind } from '../feedback/feedback.ta
 /**
  * Pure parsers for `/customer` and `/feedback` text. Any string in, a value out,
  * never a throw (property-tested). Slack sends user mentions as `<@U123|name>`
- * when the manifest sets should_escape (STACK.md trap 10).
+ * when the manifest sets should_escape on the command.
  */
 export type CustomerCommand =
   | { kind: 'help' }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The only reader of process.env (STYLE.md: config read once). Every variable of
- * DESIGN.md §4 goes through this schema; a bad value is reported as one line
+ * The only reader of process.env: config is read once, here. Every variable
+ * retain understands goes through this schema; a bad value is reported as one line
  * naming the variable, all bad variables at once.
  */
 const optionalSecret = z

@@ -4,7 +4,7 @@ import type { Band } from '../scores/score.table.js';
 import { churnReasonCounts, renewalRates, type DecidedRenewal } from '../renewals/renewal.rules.js';
 
 /**
- * What the daily team digest shows (DESIGN.md §2), decided from candidate
+ * What the daily team digest shows, decided from candidate
  * rows the repository fetched. Pure: `now` and the team's local date are
  * passed in; each section is capped, remembering how many were left out.
  */

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The queue catalog: every job's queue, name and zod payload schema in one
  * place (after documenso's job definitions). Payloads are checked when a worker
  * takes the job; a bad payload fails it for good (UnrecoverableError).
- * Job ids must not contain ':' nor be all digits (STACK.md trap 7).
+ * Job ids must not contain ':' nor be all digits (BullMQ reserves both forms).
  */
 export const QUEUES = {
   /** Scoring runs, batches and model fits: CPU and database heavy. */
@@ -41,7 +41,7 @@ export const JOBS = {
   watchRuns: { queue: QUEUES.scans, schema: z.object({}) },
   /** Escalate ownership disputes undecided after disputes.escalateAfterDays (re-posted once). */
   expireDisputes: { queue: QUEUES.scans, schema: z.object({}) },
-  /** Renewal reminders due today (issue 4); idempotent per customer, renewal date and reminder day. */
+  /** Renewal reminders due today; idempotent per customer, renewal date and reminder day. */
   scanRenewals: { queue: QUEUES.scans, schema: z.object({}) },
   /** One team's daily digest; localDate defaults to today in the team's time zone. */
   digest: { queue: QUEUES.scans, schema: z.object({ teamId: z.number().int().positive(), localDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional() }) },

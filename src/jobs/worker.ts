@@ -6,7 +6,8 @@ import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './cata
 /**
  * A handler per job name. Handlers get the validated payload and the job (for
  * progress, moveToDelayed…). Every side effect must be idempotent: jobs run at
- * least once (STACK.md trap 7). `stopping` is aborted when the worker starts
+ * least once (a stalled job is re-run, and a job id's de-duplication lapses
+ * once the job is removed). `stopping` is aborted when the worker starts
  * closing: a long-running job hands the rest of its work back rather than
  * holding up shutdown.
  */

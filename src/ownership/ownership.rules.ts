@@ -41,7 +41,7 @@ export function daysUntil(date: string, now: Date): number {
 }
 
 /**
- * Ownership freeze (DESIGN.md §5): in the last `freezeDays` days before a
+ * Ownership freeze: in the last `freezeDays` days before a
  * renewal (renewal day included) a claim needs a manager's approval even on
  * an unowned account. A renewal already past does not freeze; 0 turns it off.
  */

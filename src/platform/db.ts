@@ -23,7 +23,7 @@ export function createPool(url: string, logger: Logger, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    // Never wait forever for a connection (STACK.md trap 9): a slash command
+    // Never wait forever for a connection (pg's default): a slash command
     // must learn the database is down in time to say so within 3 seconds.
     connectionTimeoutMillis: 2_000,
     idleTimeoutMillis: 30_000,
@@ -48,7 +48,7 @@ export function splitDatabaseUrl(url: string): { name: string; adminUrl: string 
   return { name, adminUrl: u.toString() };
 }
 
-/** Create the database when missing (DESIGN.md §4). Safe to race: a duplicate is ignored. */
+/** Create the database when missing, so a first start needs no manual step. Safe to race: a duplicate is ignored. */
 export async function ensureDatabase(url: string): Promise<boolean> {
   const { name, adminUrl } = splitDatabaseUrl(url);
   const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });

@@ -1,4 +1,4 @@
-/** Errors carry a stable code and a message a person can act on (STYLE.md). */
+/** Errors carry a stable code (for logs and tests) and a message a person can act on. */
 export class AppError extends Error {
   constructor(
     readonly code: string,

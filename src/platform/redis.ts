@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 /**
  * Workers block on Redis and must never give up (maxRetriesPerRequest: null);
  * producers on the request path must fail fast instead of queueing commands
- * while Redis is down (STACK.md trap 9).
+ * while Redis is down.
  */
 export function createRedis(url: string, role: 'worker' | 'producer', logger: Logger): Redis {
   const redis = new Redis(url, {

@@ -2,7 +2,7 @@ import type { ChurnReason } from '../alerts/alert.table.js';
 import { quarterOf } from '../alerts/localtime.js';
 
 /**
- * Renewal windows and renewal rates (DESIGN.md §2). Pure: dates are
+ * Renewal windows and renewal rates (renewed ÷ decided). Pure: dates are
  * 'YYYY-MM-DD' strings, today is passed in.
  */
 

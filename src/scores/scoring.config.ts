@@ -6,7 +6,7 @@ import { validateScoringConfig, withScoringDefaults, type ScoringConfig, type Ti
  * The `scoring` section of RETAIN_CONFIG mapped onto what the scoring code
  * uses. The pure scorecard calls its lower band threshold `yellow` (health ≥
  * yellow is yellow); the config file calls the same number `bands.red`
- * (below it is red), as DESIGN.md §2 does.
+ * (below it is red): green ≥ 70, yellow 40–69, red < 40 by default.
  */
 export interface ScoringSettings {
   readonly health: ScoringConfig;

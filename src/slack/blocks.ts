@@ -1,7 +1,8 @@
 import { safeText } from './escape.js';
 
 /**
- * Minimal Block Kit types and limits (STACK.md trap 11), shared by every
+ * Minimal Block Kit types and Slack's limits (50 blocks a message, 3,000
+ * characters a section, 10 fields a section…), shared by every
  * builder so each one stays inside Slack's limits by construction.
  */
 export const LIMITS = {

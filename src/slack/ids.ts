@@ -1,13 +1,13 @@
 /**
  * Every action, callback and view id in one place, used by the Block Kit
- * builders and the listeners alike (STYLE.md).
+ * builders and the listeners alike, so a renamed id cannot strand a button.
  */
 export const ACTIONS = {
   openCard: 'customer_open_card',
   /** A choice between customers that finishes the command the person typed (claim, log, /feedback…). */
   resumeCommand: 'customer_resume_command',
   shareCard: 'customer_share_card',
-  // Ownership disputes (issue 5)
+  // Ownership disputes
   approveDispute: 'dispute_approve',
   rejectDispute: 'dispute_reject',
   // Feedback modal (message shortcut)
@@ -38,7 +38,7 @@ export const COMMANDS = {
   feedback: '/feedback',
 } as const;
 
-/** Churn warnings (issue 4): buttons on the warning, and the follow-up modal's callback id. */
+/** Churn warnings: buttons on the warning, and the follow-up modal's callback id. */
 export const ALERT_ACTIONS = {
   logFollowUp: 'alert_log_follow_up',
   snooze: 'alert_snooze',
@@ -48,7 +48,7 @@ export const ALERT_ACTIONS = {
   followUpView: 'alert_follow_up_modal',
 } as const;
 
-/** Renewal reminders (issue 4): buttons, and the churn-reason modal's callback id. */
+/** Renewal reminders: buttons, and the churn-reason modal's callback id. */
 export const RENEWAL_ACTIONS = {
   renewed: 'renewal_renewed',
   churned: 'renewal_churned',

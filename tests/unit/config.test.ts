@@ -15,7 +15,7 @@ function errorLines(env: Record<string, string>): string[] {
 }
 
 describe('config', () => {
-  it('has the defaults of DESIGN.md §4 and console mode without Slack credentials', () => {
+  it('has the documented defaults and console mode without Slack credentials', () => {
     const c = loadConfig({});
     expect(c.env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/retain');
     expect(c.env.REDIS_URL).toBe('redis://127.0.0.1:6379');
