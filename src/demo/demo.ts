@@ -15,6 +15,7 @@ import { blocksToText } from '../slack/blocks.js';
 import { createConsoleGateway } from '../slack/gateway.js';
 import { localDate as localDateIn } from '../alerts/localtime.js';
 import { composeDigest } from '../digest/digest.service.js';
+import { scanRenewals } from '../renewals/renewal.service.js';
 import { customersCsv, eventsCsv, generateDemoBook, type DemoBook } from './generate.js';
 
 /**
@@ -68,12 +69,51 @@ async function replaceStaleDemoData(ctx: AppContext, book: DemoBook): Promise<vo
   await ctx.db.deleteFrom('interactions').where('author_slack_id', 'in', authors).execute();
 }
 
-/** Until the run opened by a `rescore` job has finished (its batches done), not until every queue is empty. */
+const KIND_LABELS: Record<string, string> = {
+  churn_warning: 'churn warning',
+  warning_closed: 'warning update',
+  renewal_reminder: 'renewal reminder',
+  complaint_tier_a: 'tier-A complaint alert',
+};
+
+/** The newest notification's id: what is raised after this moment has a larger one. */
+async function lastNotificationId(ctx: AppContext): Promise<string> {
+  const row = await ctx.db.selectFrom('notifications').select(sql<string>`coalesce(max(id), 0)`.as('id')).executeTakeFirst();
+  return row?.id ?? '0';
+}
+
+/**
+ * Notifications raised after `afterId`, by kind, once none of them is still
+ * waiting to be delivered (or the timeout passed).
+ */
+async function waitForDeliveries(ctx: AppContext, afterId: string, timeoutMs: number): Promise<{ kind: string; n: number }[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await ctx.db
+      .selectFrom('notifications')
+      .select(['kind', ctx.db.fn.countAll<string>().as('n'), sql<string>`count(*) FILTER (WHERE status IN ('pending', 'sending'))`.as('waiting')])
+      .where('id', '>', afterId)
+      .groupBy('kind')
+      .orderBy('kind')
+      .execute();
+    const waiting = rows.reduce((n, r) => n + Number(r.waiting), 0);
+    if (waiting === 0 || Date.now() > until) return rows.map((r) => ({ kind: r.kind, n: Number(r.n) }));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Until the run opened by a `rescore` job has finished and its last batch job
+ * is done too: a batch's score hooks (the churn warnings) run just after it
+ * closes the run.
+ */
 async function waitForRun(ctx: AppContext, jobId: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const run = await ctx.db.selectFrom('scoring_runs').select('status').where('job_key', '=', jobId).executeTakeFirst();
-    if ((run && run.status !== 'running') || Date.now() > until) return;
+    const scoring = (await ctx.queues!.counts()).scoring ?? {};
+    const busy = (scoring.active ?? 0) + (scoring.waiting ?? 0) + (scoring.prioritized ?? 0);
+    if ((run && run.status !== 'running' && busy === 0) || Date.now() > until) return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -117,17 +157,29 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
 
     io.out('\n2. Scoring the book through the queue (worker in this process)…');
     const started = performance.now();
-    const jobId = await ctx.queues!.add('rescore', { mode: 'full' });
+    const beforeScoring = await lastNotificationId(ctx);
+    // A job id of its own: the demo's queues start empty each time, so BullMQ's
+    // counter restarts at 1 and would name an earlier demo's run.
+    const jobId = await ctx.queues!.add('rescore', { mode: 'full' }, { jobId: `demo-rescore-${Date.now()}` });
     await waitForRun(ctx, jobId ?? '', 120_000);
     const run = await ctx.db.selectFrom('scoring_runs').selectAll().where('job_key', '=', jobId ?? '').executeTakeFirst();
     const bands = await ctx.db.selectFrom('customer_scores').select(['band', ctx.db.fn.countAll<string>().as('n')]).groupBy('band').execute();
     io.out(`   run ${run?.id ?? '?'} ${run?.status ?? ''}: ${run?.customers_scored ?? 0} customers scored in ${((performance.now() - started) / 1000).toFixed(1)}s; bands ${bands.map((b) => `${b.band} ${b.n}`).join(', ') || '(none yet)'}`);
 
-    if (printed.length) {
-      io.out(`\n3. What retain would post to Slack (${gateway.posted.length} messages; first few):`);
-      for (const line of printed.slice(0, 6)) io.out(line);
+    // The run's warnings, then the reminders due today, go through the outbox:
+    // wait for each to be delivered before showing a few of each.
+    const raised = await waitForDeliveries(ctx, beforeScoring, 60_000);
+    const fromScoring = printed.length;
+    const beforeScan = await lastNotificationId(ctx);
+    await scanRenewals(ctx);
+    const counts = [...raised, ...(await waitForDeliveries(ctx, beforeScan, 60_000))];
+    const total = counts.reduce((n, r) => n + r.n, 0);
+    if (total > 0) {
+      const what = counts.map((r) => `${r.n} ${KIND_LABELS[r.kind] ?? r.kind.replace(/_/g, ' ')}${r.n === 1 ? '' : 's'}`).join(', ');
+      io.out(`\n3. What retain posted to Slack (printed here, console mode): ${what}. The first few:`);
+      for (const line of [...printed.slice(0, Math.min(fromScoring, 3)), ...printed.slice(fromScoring, fromScoring + 2)]) io.out(line);
     } else {
-      io.out('\n3. Nothing new to post: every warning due was already sent by an earlier run (each is sent once).');
+      io.out('\n3. Nothing new to post: every warning and reminder due was already sent by an earlier run (each is sent once).');
     }
 
     const rep = book.members.find((m) => m.role === 'rep')!;
