@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/platform/clock.js';
 import { runScoresWrittenHooks } from '../../src/scores/hooks.js';
 import { ALERT_ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
 import { blocksText, click, customerId, postedWith, retain, submitView, until, writeScores, type PlantedScore } from './alerts.fixtures.js';
 
-const clock = fixedClock('2026-11-24T09:00:00Z');
-const day = (n: number) => new Date(Date.UTC(2026, 10, 24 + n, 9));
+const cal = testCalendar('09:00:00Z');
+const { clock } = cal;
+const day = (n: number) => cal.at(n);
 let app: TestApp;
 
 const BOOK = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
-S1,Slipping Red,red.example,pro,120000,USD,2027-01-10,U0ALICE,emea
+S1,Slipping Red,red.example,pro,120000,USD,${cal.date(47)},U0ALICE,emea
 S2,Sliding Drop,drop.example,pro,30000,EUR,,U0BOB,emea
 S3,Gone Quiet,quiet.example,basic,9000,USD,,,emea
-T1,Thriving One,t1.example,pro,80000,USD,2027-06-01,U0ALICE,emea
+T1,Thriving One,t1.example,pro,80000,USD,${cal.date(189)},U0ALICE,emea
 T2,Steady Two,t2.example,pro,20000,USD,,U0BOB,emea
 T3,Small Dip,t3.example,basic,5000,USD,,U0ALICE,emea
 T4,Old Drop,t4.example,basic,5000,USD,,U0BOB,emea
@@ -82,7 +83,7 @@ describe('churn warnings from new scores', () => {
     expect(red).toContain('health fell 28 points within 14 days');
     expect(red).toContain('usage down 42% vs the previous 60 days');
     expect(red).toContain('$120.0K');
-    expect(red).toContain('Jan 10, 2027 (in 47 days)');
+    expect(red).toContain(`${cal.short(47)} (in 47 days)`);
     expect(red).toMatch(/Suggested next step:\* Renewal in 47 days: confirm the decision-maker and timeline\. Book a usage review/);
     expect(red).toMatch(/[▁▂▃▄▅▆▇█]{2}/);
     expect(blocksText(byName('Sliding Drop').blocks)).toContain('health fell 19 points within 14 days');
@@ -130,7 +131,7 @@ describe('churn warnings from new scores', () => {
     const drop = warnings().find((p) => p.text.includes('Sliding Drop'))!;
     const dropId = (drop.blocks as any[]).find((b) => b.type === 'actions').elements[0].value as string;
     await click(app, { actionId: ALERT_ACTIONS.snooze, value: dropId, userId: 'U0BOB', channel: drop.channel, ts: drop.ts });
-    await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && blocksText(u.blocks).includes('snoozed until Dec 2, 2026 by <@U0BOB>')));
+    await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && blocksText(u.blocks).includes(`snoozed until ${cal.short(1 + 7)} by <@U0BOB>`)));
     await click(app, { actionId: ALERT_ACTIONS.falseAlarm, value: dropId, userId: 'U0BOB', channel: drop.channel, ts: drop.ts });
     await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && blocksText(u.blocks).includes('false alarm by <@U0BOB>')));
     expect(await app.db.db.selectFrom('alerts').select(['status', 'verdict']).where('id', '=', dropId).executeTakeFirst()).toEqual({ status: 'snoozed', verdict: 'false_alarm' });

@@ -1,14 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/platform/clock.js';
 import { ACTIONS, ALERT_ACTIONS, BLOCKS, SHORTCUTS, VIEWS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
+import { testCalendar } from '../helpers/clock.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
 import { interact, mrkdwnTexts, slash, until, visibleText } from '../helpers/interact.js';
 import { click as clickButton } from './alerts.fixtures.js';
 
 let app: TestApp;
-const clock = fixedClock('2026-11-24T10:00:00Z');
+const cal = testCalendar('10:00:00Z');
 
 const customer = (name: string) => app.db.db.selectFrom('customers').select(['id', 'data_changed_at']).where('name', '=', name).executeTakeFirstOrThrow();
 const lastFeedback = () => app.db.db.selectFrom('feedback').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
@@ -22,9 +22,9 @@ async function score(name: string, tier: 'A' | 'B' | 'C', health = 55) {
 }
 
 beforeAll(async () => {
-  app = await startTestApp('feedback', { roles: ['web', 'worker'], clock });
+  app = await startTestApp('feedback', { roles: ['web', 'worker'], clock: cal.clock });
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers(cal.today));
   await score('Globex', 'A'); // owner U0BOB, no alert channel → DM
   await score('Acme Corp', 'A'); // owner U0ALICE, alert channel C0ALICE
   await score('Acme Logistics', 'C'); // unowned
@@ -40,7 +40,7 @@ describe('/feedback', () => {
     const f = await lastFeedback();
     expect(f).toMatchObject({ kind: 'complaint', kind_source: 'auto', source: 'slash', author_slack_id: 'U0ALICE', text: '太慢了，经常崩溃' });
     expect(Number(f.sentiment)).toBeLessThan(-0.5);
-    expect(new Date((await customer('Globex')).data_changed_at).toISOString()).toBe('2026-11-24T10:00:00.000Z');
+    expect(new Date((await customer('Globex')).data_changed_at).toISOString()).toBe(cal.at(0).toISOString());
     const [alert] = await alertsOf('Globex');
     expect(alert).toMatchObject({ rule: 'complaint_tier_a', episode: 1, status: 'open' });
     expect(f.alert_id).toBe(alert!.id);

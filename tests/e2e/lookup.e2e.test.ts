@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, SIGNING_SECRET, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
 import { buttonClick, interactiveBody, postSigned, slashBody } from '../helpers/signed.js';
 
 let app: TestApp;
@@ -29,7 +29,7 @@ const allText = (reply: { text: string; blocks: any[] }) => JSON.stringify(reply
 beforeAll(async () => {
   app = await startTestApp('lookup');
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers());
 });
 afterAll(async () => app?.stop());
 
