@@ -104,5 +104,3 @@ export async function retain(config: AppConfig, words: string[], argv: string[] 
   const code = await cmd.run(parseArgs(argv), { out: (l) => out.push(l), err: (l) => err.push(l) }, config);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
-
-export const blocksText = (blocks: unknown[]) => JSON.stringify(blocks);

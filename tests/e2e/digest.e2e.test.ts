@@ -6,7 +6,8 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testCalendar } from '../helpers/clock.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
-import { blocksText, customerId, postedWith, until, writeScores } from './alerts.fixtures.js';
+import { visibleText } from '../helpers/text.js';
+import { customerId, postedWith, until, writeScores } from './alerts.fixtures.js';
 
 // 08:30 UTC is 09:30 in Berlin (10:30 in summer), past EMEA's digest hour 9,
 // and 16:30 in Shanghai: the same calendar day in both teams.
@@ -72,17 +73,17 @@ describe('daily team digest', () => {
     const post = digests(app)[0]!;
     expect(post.channel).toBe('C0EMEA');
     expect(post.metadata?.event_payload.key).toBe(`digest:${roster.emea.id}:${cal.today}`);
-    const text = blocksText(post.blocks);
+    const text = visibleText(post.blocks);
     expect(text).toContain(`EMEA digest — ${cal.withWeekday(0)}`);
-    expect(text).toMatch(/Turned red\*\\n• \*Red Today\* 55 → 33 · \$100\.0K · <@U0ALICE>/);
-    expect(text).toMatch(/Biggest movers\*\\n• `[▁▂▃▄▅▆▇█]+` \*Big Mover\* 58 \(-30\)/);
-    expect(text).toMatch(new RegExp(`Renewals in the next 14 days\\*\\\\n• \\*Renews Soon\\* ${lit(cal.short(5))} \\(in 5 days\\)`));
-    expect(text).toMatch(/Overdue follow-ups, tier A\*\\n• \*Tier A Quiet\* no touch in 50 days/);
+    expect(text).toMatch(/Turned red\*\n• \*Red Today\* 55 → 33 · \$100\.0K · <@U0ALICE>/);
+    expect(text).toMatch(/Biggest movers\*\n• `[▁▂▃▄▅▆▇█]+` \*Big Mover\* 58 \(-30\)/);
+    expect(text).toMatch(new RegExp(`Renewals in the next 14 days\\*\\n• \\*Renews Soon\\* ${lit(cal.short(5))} \\(in 5 days\\)`));
+    expect(text).toMatch(/Overdue follow-ups, tier A\*\n• \*Tier A Quiet\* no touch in 50 days/);
     expect(text).toMatch(/🚨 \*escalated\* \*Disputed\*: <@U0BOB> claims it from <@U0ALICE>, open 4 days/);
-    expect(text).toMatch(/Unowned accounts\*\\n• \*Nobody's\* · \$8,000/);
+    expect(text).toMatch(/Unowned accounts\*\n• \*Nobody's\* · \$8,000/);
     expect(text).toMatch(/complaint on \*Red Today\* by <@U0BOB>: “Exports have been failing all week &lt;!channel&gt;”/);
-    expect(text).toMatch(new RegExp(`Renewals passed without an outcome\\*\\\\n• \\*Passed By\\* renewal was due ${lit(cal.short(-4))} \\(4 days ago\\)`));
-    expect(text).toMatch(/Notifications that failed\*\\n• churn warning to <#C0GONE>: `channel_not_found`/);
+    expect(text).toMatch(new RegExp(`Renewals passed without an outcome\\*\\n• \\*Passed By\\* renewal was due ${lit(cal.short(-4))} \\(4 days ago\\)`));
+    expect(text).toMatch(/Notifications that failed\*\n• churn warning to <#C0GONE>: `channel_not_found`/);
     expect(text).toContain(`Renewal rate ${cal.quarter(0)}: *100%* (1 of 1 decided)`);
     expect(post.blocks.length).toBeLessThanOrEqual(50);
   });

@@ -4,7 +4,8 @@ import { ACTIONS, ALERT_ACTIONS, BLOCKS, SHORTCUTS, VIEWS } from '../../src/slac
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
-import { interact, mrkdwnTexts, slash, until, visibleText } from '../helpers/interact.js';
+import { interact, slash, until } from '../helpers/interact.js';
+import { actionIds, mrkdwnText, visibleText } from '../helpers/text.js';
 import { click as clickButton } from './alerts.fixtures.js';
 
 let app: TestApp;
@@ -51,10 +52,10 @@ describe('/feedback', () => {
     expect(n).toEqual([{ dedupe_key: `warning:${alert!.customer_id}:1`, kind: 'complaint_tier_a' }]);
 
     // Its buttons measure the rule: the owner marks it useful, and the message says so in place.
-    expect(JSON.stringify(dm.blocks)).toContain(ALERT_ACTIONS.useful);
-    expect(JSON.stringify(dm.blocks)).not.toContain(ALERT_ACTIONS.snooze);
+    expect(actionIds(dm.blocks)).toContain(ALERT_ACTIONS.useful);
+    expect(actionIds(dm.blocks)).not.toContain(ALERT_ACTIONS.snooze);
     await clickButton(app, { actionId: ALERT_ACTIONS.useful, value: String(alert!.id), userId: 'U0BOB', channel: dm.channel, ts: dm.ts });
-    const edit = await until(async () => app.slack.updates.find((u) => u.ts === dm.ts && JSON.stringify(u.blocks).includes('marked useful by <@U0BOB>')));
+    const edit = await until(async () => app.slack.updates.find((u) => u.ts === dm.ts && visibleText(u.blocks).includes('marked useful by <@U0BOB>')));
     expect(edit.channel).toBe('D0BOB');
     const [after] = await alertsOf('Globex');
     expect(after).toMatchObject({ verdict: 'useful', verdict_by_slack_id: 'U0BOB' });
@@ -102,10 +103,10 @@ describe('/feedback', () => {
 
   it('keeps customer text inert', async () => {
     const r = await slash(app, '/feedback', 'globex: <!channel> this is broken', 'U0ALICE');
-    expect(mrkdwnTexts(r.blocks).join('\n')).not.toContain('<!channel>');
-    expect(mrkdwnTexts(r.blocks).join('\n')).toContain('&lt;!channel&gt; this is broken');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
+    expect(mrkdwnText(r.blocks)).toContain('&lt;!channel&gt; this is broken');
     await app.slack.waitFor(() => postedTo('D0BOB', 'this is broken').length === 1);
-    expect(mrkdwnTexts(postedTo('D0BOB', 'this is broken')[0]!.blocks).join('\n')).not.toContain('<!channel>');
+    expect(mrkdwnText(postedTo('D0BOB', 'this is broken')[0]!.blocks)).not.toContain('<!channel>');
   });
 });
 

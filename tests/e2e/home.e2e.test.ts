@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
-import { mrkdwnTexts, sendEvent, slash, visibleText } from '../helpers/interact.js';
+import { sendEvent, slash } from '../helpers/interact.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 let app: TestApp;
 const cal = testCalendar('10:00:00Z');
@@ -104,7 +105,7 @@ describe('App Home', () => {
 
   it('keeps hostile customer names inert', async () => {
     const view = (await openHome('U0ALICE'))!;
-    const mrkdwn = mrkdwnTexts(view.blocks).join('\n');
+    const mrkdwn = mrkdwnText(view.blocks);
     expect(mrkdwn).not.toContain('<!channel>');
   });
 

@@ -6,8 +6,9 @@ import { ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, SIGNING_SECRET, type TestApp } from '../helpers/app.js';
 import { testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
-import { click, mrkdwnTexts, slash, visibleText, type SeenReply } from '../helpers/interact.js';
+import { click, slash, type SeenReply } from '../helpers/interact.js';
 import { postSigned, slashBody } from '../helpers/signed.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 let app: TestApp;
 const cal = testCalendar('10:00:00Z');
@@ -293,11 +294,11 @@ describe('/customer history', () => {
 
   it('keeps a hostile customer name inert', async () => {
     const r = await slash(app, '/customer', 'history evil', 'U0ALICE');
-    expect(mrkdwnTexts(r.blocks).join('\n')).not.toContain('<!channel>');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
     expect(r.text).not.toContain('<!channel>');
     const claim = await slash(app, '/customer', 'claim evil', 'U0ALICE');
-    expect(mrkdwnTexts(claim.blocks).join('\n')).not.toContain('<!channel>');
-    expect(mrkdwnTexts(claim.blocks).join('\n')).toContain('&lt;!channel&gt; Evil &amp; Co');
+    expect(mrkdwnText(claim.blocks)).not.toContain('<!channel>');
+    expect(mrkdwnText(claim.blocks)).toContain('&lt;!channel&gt; Evil &amp; Co');
   });
 });
 
@@ -306,7 +307,7 @@ describe('/customer log', () => {
     const before = await customer('Initech');
     const r = await slash(app, '/customer', 'log initech meeting kickoff <!here> with their CTO', 'U0BOB');
     expect(said(r)).toContain('Logged a *meeting* with *Initech*');
-    expect(mrkdwnTexts(r.blocks).join('\n')).not.toContain('<!here>');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!here>');
     const after = await customer('Initech');
     expect(new Date(after.data_changed_at).getTime()).toBe(clock.now().getTime());
     expect(new Date(after.data_changed_at).getTime()).not.toBe(new Date(before.data_changed_at).getTime());

@@ -7,7 +7,8 @@ import { RENEWAL_ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { formatShort, testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
-import { blocksText, click, customerId, postedWith, retain, submitView, until, writeScores } from './alerts.fixtures.js';
+import { actionIds, visibleText } from '../helpers/text.js';
+import { click, customerId, postedWith, retain, submitView, until, writeScores } from './alerts.fixtures.js';
 
 // The two renewals decided below (in 29 and 30 days) fall in one quarter, and
 // the one rolled forward a year is not on 29 February.
@@ -66,7 +67,7 @@ describe('renewal reminders', () => {
     );
     const ninety = sent.find((p) => p.text.includes('Ninety Co'))!;
     expect(ninety.channel).toBe('C0ALICE');
-    const text = blocksText(ninety.blocks);
+    const text = visibleText(ninety.blocks);
     expect(text).toContain('Renewal in 90 days: Ninety Co');
     expect(text).toContain('Health 55');
     expect(text).toContain('no touch in 75 days');
@@ -93,8 +94,8 @@ describe('renewal reminders', () => {
     const msg = reminders().find((p) => p.text.includes('Thirty Co'))!;
     await click(app, { actionId: RENEWAL_ACTIONS.renewed, value: refOf(msg), userId: 'U0BOB', channel: msg.channel, ts: msg.ts });
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
-    expect(blocksText(update.blocks)).toContain(`Marked *renewed* by <@U0BOB> — next renewal ${formatShort(yearAfter(d(30)))}`);
-    expect(blocksText(update.blocks)).not.toContain(RENEWAL_ACTIONS.churned);
+    expect(visibleText(update.blocks)).toContain(`Marked *renewed* by <@U0BOB> — next renewal ${formatShort(yearAfter(d(30)))}`);
+    expect(actionIds(update.blocks)).not.toContain(RENEWAL_ACTIONS.churned);
     const id = await customerId(app.db, 'Thirty Co');
     const r = await app.db.db.selectFrom('renewals').selectAll().where('customer_id', '=', id).executeTakeFirstOrThrow();
     expect(r).toMatchObject({ renewal_date: d(30), outcome: 'renewed', arr: '30000.00', tier: 'B', decided_by_slack_id: 'U0BOB' });
@@ -125,7 +126,7 @@ describe('renewal reminders', () => {
     await until(async () => app.slack.calls.filter((c) => c.method === 'views.open').length > opens);
     const view = viewOf(app.slack.calls.filter((c) => c.method === 'views.open').at(-1)!.body.view);
     expect(view.callback_id).toBe(RENEWAL_ACTIONS.churnView);
-    expect(JSON.stringify(view.blocks)).toContain('champion_left');
+    expect(view.blocks.flatMap((b: any) => b.element?.options ?? []).map((o: any) => o.value)).toContain('champion_left');
     await submitView(app, {
       callbackId: RENEWAL_ACTIONS.churnView,
       userId: 'U0MANAGER',
@@ -136,8 +137,8 @@ describe('renewal reminders', () => {
       },
     });
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
-    expect(blocksText(update.blocks)).toContain('Marked *churned* by <@U0MANAGER> — reason: Competitor');
-    expect(blocksText(update.blocks)).not.toContain('<!channel>');
+    expect(visibleText(update.blocks)).toContain('Marked *churned* by <@U0MANAGER> — reason: Competitor');
+    expect(visibleText(update.blocks)).not.toContain('<!channel>');
     const id = await customerId(app.db, 'Missed Scan Co');
     expect(await app.db.db.selectFrom('renewals').select(['outcome', 'churn_reason', 'churn_note']).where('customer_id', '=', id).executeTakeFirstOrThrow()).toEqual({
       outcome: 'churned',
@@ -155,7 +156,7 @@ describe('renewal reminders', () => {
     await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
     expect((app.slack.responses.find((r) => r.id === id)!.body as any).text).toContain('Only @U0ALICE (the owner of Ninety Co) or a manager');
     const updated = await until(async () => app.slack.calls.find((c) => c.method === 'views.update'));
-    expect(JSON.stringify(viewOf(updated.body.view))).toContain('Not yours to decide');
+    expect(visibleText(viewOf(updated.body.view))).toContain('Not yours to decide');
     expect((await app.db.db.selectFrom('customers').select('status').where('id', '=', await customerId(app.db, 'Ninety Co')).executeTakeFirstOrThrow()).status).toBe('active');
   });
 
@@ -165,8 +166,8 @@ describe('renewal reminders', () => {
     const id = await customerId(app.db, 'Unowned Co');
     await click(app, { actionId: RENEWAL_ACTIONS.snooze, value: refOf(msg), userId: 'U0MANAGER', channel: msg.channel, ts: msg.ts });
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
-    expect(blocksText(update.blocks)).toContain(`Reminders snoozed until ${cal.short(7)} by <@U0MANAGER>`);
-    expect(blocksText(update.blocks)).toContain(RENEWAL_ACTIONS.renewed); // still decidable
+    expect(visibleText(update.blocks)).toContain(`Reminders snoozed until ${cal.short(7)} by <@U0MANAGER>`);
+    expect(actionIds(update.blocks)).toContain(RENEWAL_ACTIONS.renewed); // still decidable
     expect((await app.db.db.selectFrom('renewals').select('snoozed_until').where('customer_id', '=', id).executeTakeFirstOrThrow()).snoozed_until).toEqual(cal.at(7));
   });
 
