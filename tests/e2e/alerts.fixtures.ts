@@ -9,7 +9,7 @@ import { SIGNING_SECRET } from '../helpers/app.js';
 import type { TestDb } from '../helpers/db.js';
 import { buttonClick, interactiveBody, postSigned } from '../helpers/signed.js';
 
-/** Shared by the issue-4 e2e files (alerts, renewals, digest, outbox). */
+/** Shared by the alerts, renewals, digest and outbox e2e files. */
 
 export const bandOf = (h: number): Band => (h < 40 ? 'red' : h < 70 ? 'yellow' : 'green');
 
