@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rescoreNow } from '../../src/scores/rescore.runner.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { loadEventsCsv, seedRoster } from '../helpers/fixtures.js';
+import { visibleText } from '../helpers/text.js';
 import { loadBook, plantedBook } from '../integration/rescore.book.js';
 import { postedWith } from './alerts.fixtures.js';
 
@@ -88,7 +89,7 @@ describe('churn warnings through the real rescore', () => {
     await app.slack.waitFor(() => postedWith(app, 'warning:').some((p) => p.text.includes('Turn Around Co')), 30_000);
     const msg = postedWith(app, 'warning:').find((p) => p.text.includes('Turn Around Co'))!;
     expect(msg.channel).toBe('C0ALICE');
-    const text = JSON.stringify(msg.blocks);
+    const text = visibleText(msg.blocks);
     expect(text).toMatch(/health fell \d+ points within 14 days/);
     expect(text).toMatch(/complaints? in 30 days|failed payments? in 90 days/);
     expect(text).toContain('Suggested next step');

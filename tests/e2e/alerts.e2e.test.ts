@@ -1,20 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/platform/clock.js';
 import { runScoresWrittenHooks } from '../../src/scores/hooks.js';
 import { ALERT_ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
-import { blocksText, click, customerId, postedWith, retain, submitView, until, writeScores, type PlantedScore } from './alerts.fixtures.js';
+import { visibleText } from '../helpers/text.js';
+import { click, customerId, postedWith, retain, submitView, until, writeScores, type PlantedScore } from './alerts.fixtures.js';
 
-const clock = fixedClock('2026-11-24T09:00:00Z');
-const day = (n: number) => new Date(Date.UTC(2026, 10, 24 + n, 9));
+const cal = testCalendar('09:00:00Z');
+const { clock } = cal;
+const day = (n: number) => cal.at(n);
 let app: TestApp;
 
 const BOOK = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
-S1,Slipping Red,red.example,pro,120000,USD,2027-01-10,U0ALICE,emea
+S1,Slipping Red,red.example,pro,120000,USD,${cal.date(47)},U0ALICE,emea
 S2,Sliding Drop,drop.example,pro,30000,EUR,,U0BOB,emea
 S3,Gone Quiet,quiet.example,basic,9000,USD,,,emea
-T1,Thriving One,t1.example,pro,80000,USD,2027-06-01,U0ALICE,emea
+T1,Thriving One,t1.example,pro,80000,USD,${cal.date(189)},U0ALICE,emea
 T2,Steady Two,t2.example,pro,20000,USD,,U0BOB,emea
 T3,Small Dip,t3.example,basic,5000,USD,,U0ALICE,emea
 T4,Old Drop,t4.example,basic,5000,USD,,U0BOB,emea
@@ -75,18 +77,18 @@ describe('churn warnings from new scores', () => {
     expect(byName('Sliding Drop').channel).toBe('D0BOB');
     expect(byName('Gone Quiet').channel).toBe('C0EMEA');
 
-    const red = blocksText(byName('Slipping Red').blocks);
+    const red = visibleText(byName('Slipping Red').blocks);
     expect(red).toContain('Churn warning: Slipping Red');
     expect(red).toContain('Health 32');
     expect(red).toContain('in the red band');
     expect(red).toContain('health fell 28 points within 14 days');
     expect(red).toContain('usage down 42% vs the previous 60 days');
     expect(red).toContain('$120.0K');
-    expect(red).toContain('Jan 10, 2027 (in 47 days)');
+    expect(red).toContain(`${cal.short(47)} (in 47 days)`);
     expect(red).toMatch(/Suggested next step:\* Renewal in 47 days: confirm the decision-maker and timeline\. Book a usage review/);
     expect(red).toMatch(/[▁▂▃▄▅▆▇█]{2}/);
-    expect(blocksText(byName('Sliding Drop').blocks)).toContain('health fell 19 points within 14 days');
-    expect(blocksText(byName('Gone Quiet').blocks)).toContain('P(alive) 0.12, below 0.3');
+    expect(visibleText(byName('Sliding Drop').blocks)).toContain('health fell 19 points within 14 days');
+    expect(visibleText(byName('Gone Quiet').blocks)).toContain('P(alive) 0.12, below 0.3');
 
     const alerts = await app.db.db.selectFrom('alerts').select(['rule', 'triggers', 'episode', 'status']).orderBy('id').execute();
     expect(alerts.map((a) => [a.rule, a.episode, a.status])).toEqual([
@@ -118,21 +120,21 @@ describe('churn warnings from new scores', () => {
     const alertId = (msg.blocks as any[]).find((b) => b.type === 'actions').elements[0].value as string;
 
     await click(app, { actionId: ALERT_ACTIONS.acknowledge, value: alertId, userId: 'U0ALICE', channel: msg.channel, ts: msg.ts });
-    const ack = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && blocksText(u.blocks).includes('acknowledged by <@U0ALICE>')));
+    const ack = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && visibleText(u.blocks).includes('acknowledged by <@U0ALICE>')));
     expect(ack.channel).toBe('C0ALICE');
-    expect(blocksText(ack.blocks)).toContain('Churn warning: Slipping Red');
+    expect(visibleText(ack.blocks)).toContain('Churn warning: Slipping Red');
 
     await click(app, { actionId: ALERT_ACTIONS.useful, value: alertId, userId: 'U0MANAGER', channel: msg.channel, ts: msg.ts });
-    await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && blocksText(u.blocks).includes('marked useful by <@U0MANAGER>')));
+    await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && visibleText(u.blocks).includes('marked useful by <@U0MANAGER>')));
     const row = await app.db.db.selectFrom('alerts').selectAll().where('id', '=', alertId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'acknowledged', acknowledged_by_slack_id: 'U0ALICE', verdict: 'useful', verdict_by_slack_id: 'U0MANAGER' });
 
     const drop = warnings().find((p) => p.text.includes('Sliding Drop'))!;
     const dropId = (drop.blocks as any[]).find((b) => b.type === 'actions').elements[0].value as string;
     await click(app, { actionId: ALERT_ACTIONS.snooze, value: dropId, userId: 'U0BOB', channel: drop.channel, ts: drop.ts });
-    await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && blocksText(u.blocks).includes('snoozed until Dec 2, 2026 by <@U0BOB>')));
+    await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && visibleText(u.blocks).includes(`snoozed until ${cal.short(1 + 7)} by <@U0BOB>`)));
     await click(app, { actionId: ALERT_ACTIONS.falseAlarm, value: dropId, userId: 'U0BOB', channel: drop.channel, ts: drop.ts });
-    await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && blocksText(u.blocks).includes('false alarm by <@U0BOB>')));
+    await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && visibleText(u.blocks).includes('false alarm by <@U0BOB>')));
     expect(await app.db.db.selectFrom('alerts').select(['status', 'verdict']).where('id', '=', dropId).executeTakeFirst()).toEqual({ status: 'snoozed', verdict: 'false_alarm' });
   });
 
@@ -169,7 +171,7 @@ describe('churn warnings from new scores', () => {
         note: { value: { type: 'plain_text_input', value: 'Spoke to the CFO; orders resume in January' } },
       },
     });
-    await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && blocksText(u.blocks).includes('follow-up logged (call) by <@U0ALICE>')));
+    await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && visibleText(u.blocks).includes('follow-up logged (call) by <@U0ALICE>')));
     const touch = await app.db.db.selectFrom('interactions').selectAll().where('customer_id', '=', quietId).executeTakeFirstOrThrow();
     expect(touch).toMatchObject({ kind: 'call', author_slack_id: 'U0ALICE', note: 'Spoke to the CFO; orders resume in January' });
     const changedAfter = (await app.db.db.selectFrom('customers').select('data_changed_at').where('id', '=', quietId).executeTakeFirstOrThrow()).data_changed_at;
@@ -210,14 +212,14 @@ describe('churn warnings from new scores', () => {
       [dropCustomer, 'resolved (snooze expired)'],
     ] as const) {
       const original = warnings().find((p) => p.metadata?.event_payload.key === `warning:${cid}:1`)!;
-      const edit = await until(async () => app.slack.updates.filter((u) => u.ts === original.ts && blocksText(u.blocks).includes(reason)).at(-1));
+      const edit = await until(async () => app.slack.updates.filter((u) => u.ts === original.ts && visibleText(u.blocks).includes(reason)).at(-1));
       expect(edit.channel).toBe(original.channel);
       expect(edit.blocks.some((b) => (b as { type?: string }).type === 'actions')).toBe(false);
     }
     // The warning still in force keeps its buttons: no edit says it is over.
     const quietCustomer = await customerId(app.db, 'Gone Quiet');
     const quiet = warnings().find((p) => p.metadata?.event_payload.key === `warning:${quietCustomer}:1`)!;
-    expect(app.slack.updates.filter((u) => u.ts === quiet.ts).every((u) => !blocksText(u.blocks).includes('resolved'))).toBe(true);
+    expect(app.slack.updates.filter((u) => u.ts === quiet.ts).every((u) => !visibleText(u.blocks).includes('resolved'))).toBe(true);
   });
 
   it('retain alerts stats: raised, acknowledged, useful, false alarm and precision per rule', async () => {

@@ -9,7 +9,7 @@ import { SIGNING_SECRET } from '../helpers/app.js';
 import type { TestDb } from '../helpers/db.js';
 import { buttonClick, interactiveBody, postSigned } from '../helpers/signed.js';
 
-/** Shared by the issue-4 e2e files (alerts, renewals, digest, outbox). */
+/** Shared by the alerts, renewals, digest and outbox e2e files. */
 
 export const bandOf = (h: number): Band => (h < 40 ? 'red' : h < 70 ? 'yellow' : 'green');
 
@@ -104,5 +104,3 @@ export async function retain(config: AppConfig, words: string[], argv: string[] 
   const code = await cmd.run(parseArgs(argv), { out: (l) => out.push(l), err: (l) => err.push(l) }, config, withContext);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
-
-export const blocksText = (blocks: unknown[]) => JSON.stringify(blocks);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, SIGNING_SECRET, type TestApp } from '../helpers/app.js';
 import { seedRoster } from '../helpers/fixtures.js';
 import { postSigned, slashBody } from '../helpers/signed.js';
+import { visibleText } from '../helpers/text.js';
 import { loadBook, plantedBook } from '../integration/rescore.book.js';
 
 /**
@@ -20,17 +21,6 @@ async function slash(text: string, userId = 'U0ALICE') {
   expect(res.status).toBe(200);
   await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
   return app.slack.responses.find((r) => r.id === id)!.body as { text: string; blocks: any[] };
-}
-
-/** Every text of a reply's blocks, one per line. */
-function textOf(reply: { blocks: any[] }): string {
-  const out: string[] = [];
-  for (const b of reply.blocks) {
-    if (b.text?.text) out.push(b.text.text);
-    for (const f of b.fields ?? []) out.push(f.text);
-    for (const e of b.elements ?? []) if (e.text) out.push(typeof e.text === 'string' ? e.text : e.text.text);
-  }
-  return out.join('\n');
 }
 
 async function fullRescore(): Promise<void> {
@@ -64,7 +54,7 @@ describe('/customer card once scores exist', () => {
   it('shows health, band, sparkline, drivers, tier, segment, P(alive), CLV and the age of the newest data', async () => {
     const reply = await slash('Slip Industries');
     expect(reply.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Slip Industries' } });
-    const text = textOf(reply);
+    const text = visibleText(reply);
     const score = await app.db.db
       .selectFrom('customer_scores as s')
       .innerJoin('customers as c', 'c.id', 's.customer_id')
@@ -88,14 +78,14 @@ describe('/customer card once scores exist', () => {
   });
 
   it('shows the thriving account in green', async () => {
-    const text = textOf(await slash('Thrive Corp'));
+    const text = visibleText(await slash('Thrive Corp'));
     expect(text).toMatch(/🟢 \*Health \d+\*/);
     expect(text).toMatch(/· green/);
     expect(text).toMatch(/↑ /);
   });
 
   it('says "not scored yet" for a customer without any data', async () => {
-    const text = textOf(await slash('Newco Unscored'));
+    const text = visibleText(await slash('Newco Unscored'));
     expect(text).toContain('Not scored yet');
     expect(text).not.toMatch(/Health \d+/);
   });

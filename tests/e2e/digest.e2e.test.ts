@@ -2,28 +2,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueNotification } from '../../src/alerts/outbox.service.js';
 import { upsertTeam } from '../../src/customers/roster.repository.js';
 import { sendDigest, syncDigestSchedules } from '../../src/digest/digest.service.js';
-import { fixedClock } from '../../src/platform/clock.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testCalendar } from '../helpers/clock.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
-import { blocksText, customerId, postedWith, until, writeScores } from './alerts.fixtures.js';
+import { visibleText } from '../helpers/text.js';
+import { customerId, postedWith, until, writeScores } from './alerts.fixtures.js';
 
-// 08:30 UTC = 09:30 in Berlin (EMEA's digest hour is 9), 16:30 in Shanghai.
-const clock = fixedClock('2026-11-24T08:30:00Z');
-const hoursAgo = (h: number) => new Date(Date.parse('2026-11-24T08:30:00Z') - h * 3600_000);
+// 08:30 UTC is 09:30 in Berlin (10:30 in summer), past EMEA's digest hour 9,
+// and 16:30 in Shanghai: the same calendar day in both teams.
+// A failed delivery is stamped with the wall clock and the digest lists the
+// last 24 hours' failures: the app's now is at most a day after the real one.
+const cal = testCalendar('08:30:00Z', { aheadBy: 0 });
+const { clock } = cal;
+const hoursAgo = (h: number) => new Date(cal.at(0).getTime() - h * 3600_000);
+/** A literal piece of an expected pattern. */
+const lit = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 let db: TestDb;
 let app: TestApp;
 let roster: Awaited<ReturnType<typeof seedRoster>>;
 
 const BOOK = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
-D1,Red Today,d1.example,pro,100000,USD,2027-06-01,U0ALICE,emea
-D2,Big Mover,d2.example,pro,50000,USD,2027-06-01,U0BOB,emea
-D3,Renews Soon,d3.example,pro,40000,USD,2026-11-29,U0ALICE,emea
-D4,Passed By,d4.example,pro,30000,USD,2026-11-20,U0BOB,emea
-D5,Tier A Quiet,d5.example,enterprise,300000,USD,2027-09-01,U0ALICE,emea
+D1,Red Today,d1.example,pro,100000,USD,${cal.date(189)},U0ALICE,emea
+D2,Big Mover,d2.example,pro,50000,USD,${cal.date(189)},U0BOB,emea
+D3,Renews Soon,d3.example,pro,40000,USD,${cal.date(5)},U0ALICE,emea
+D4,Passed By,d4.example,pro,30000,USD,${cal.date(-4)},U0BOB,emea
+D5,Tier A Quiet,d5.example,enterprise,300000,USD,${cal.date(281)},U0ALICE,emea
 D6,Nobody's,d6.example,basic,8000,USD,,,emea
-D7,Disputed,d7.example,pro,20000,USD,2027-08-01,U0ALICE,emea
-D8,Renewed Earlier,d8.example,pro,10000,USD,2027-10-15,U0BOB,emea
+D7,Disputed,d7.example,pro,20000,USD,${cal.date(250)},U0ALICE,emea
+D8,Renewed Earlier,d8.example,pro,10000,USD,${cal.date(325)},U0BOB,emea
 `;
 
 const digests = (a: TestApp) => postedWith(a, 'digest:');
@@ -47,7 +54,7 @@ beforeAll(async () => {
   await db.db.insertInto('interactions').values({ customer_id: ids['Tier A Quiet']!, author_slack_id: 'U0ALICE', kind: 'call', note: '', occurred_at: hoursAgo(24 * 50), created_at: hoursAgo(24 * 50) }).execute();
   await db.db.insertInto('disputes').values({ customer_id: ids['Disputed']!, claimant_member_id: roster.bob.id, owner_member_id: roster.alice.id, reason: 'I run their QBRs', opened_at: hoursAgo(24 * 4) }).execute();
   await db.db.insertInto('feedback').values({ customer_id: ids['Red Today']!, author_slack_id: 'U0BOB', kind: 'complaint', sentiment: -0.8, text: 'Exports have been failing all week <!channel>', created_at: hoursAgo(5) }).execute();
-  await db.db.insertInto('renewals').values({ customer_id: ids['Renewed Earlier']!, renewal_date: '2026-10-15', outcome: 'renewed', team_id: roster.emea.id, decided_at: hoursAgo(24 * 40), created_at: hoursAgo(24 * 40) }).execute();
+  await db.db.insertInto('renewals').values({ customer_id: ids['Renewed Earlier']!, renewal_date: cal.quarterStart(), outcome: 'renewed', team_id: roster.emea.id, decided_at: hoursAgo(24 * 40), created_at: hoursAgo(24 * 40) }).execute();
   app = await startTestApp('digest', { roles: ['web', 'worker'], clock, db });
 });
 afterAll(async () => {
@@ -65,19 +72,19 @@ describe('daily team digest', () => {
     await app.slack.waitFor(() => digests(app).length === 1);
     const post = digests(app)[0]!;
     expect(post.channel).toBe('C0EMEA');
-    expect(post.metadata?.event_payload.key).toBe(`digest:${roster.emea.id}:2026-11-24`);
-    const text = blocksText(post.blocks);
-    expect(text).toContain('EMEA digest — Tue, Nov 24, 2026');
-    expect(text).toMatch(/Turned red\*\\n• \*Red Today\* 55 → 33 · \$100\.0K · <@U0ALICE>/);
-    expect(text).toMatch(/Biggest movers\*\\n• `[▁▂▃▄▅▆▇█]+` \*Big Mover\* 58 \(-30\)/);
-    expect(text).toMatch(/Renewals in the next 14 days\*\\n• \*Renews Soon\* Nov 29, 2026 \(in 5 days\)/);
-    expect(text).toMatch(/Overdue follow-ups, tier A\*\\n• \*Tier A Quiet\* no touch in 50 days/);
+    expect(post.metadata?.event_payload.key).toBe(`digest:${roster.emea.id}:${cal.today}`);
+    const text = visibleText(post.blocks);
+    expect(text).toContain(`EMEA digest — ${cal.withWeekday(0)}`);
+    expect(text).toMatch(/Turned red\*\n• \*Red Today\* 55 → 33 · \$100\.0K · <@U0ALICE>/);
+    expect(text).toMatch(/Biggest movers\*\n• `[▁▂▃▄▅▆▇█]+` \*Big Mover\* 58 \(-30\)/);
+    expect(text).toMatch(new RegExp(`Renewals in the next 14 days\\*\\n• \\*Renews Soon\\* ${lit(cal.short(5))} \\(in 5 days\\)`));
+    expect(text).toMatch(/Overdue follow-ups, tier A\*\n• \*Tier A Quiet\* no touch in 50 days/);
     expect(text).toMatch(/🚨 \*escalated\* \*Disputed\*: <@U0BOB> claims it from <@U0ALICE>, open 4 days/);
-    expect(text).toMatch(/Unowned accounts\*\\n• \*Nobody's\* · \$8,000/);
+    expect(text).toMatch(/Unowned accounts\*\n• \*Nobody's\* · \$8,000/);
     expect(text).toMatch(/complaint on \*Red Today\* by <@U0BOB>: “Exports have been failing all week &lt;!channel&gt;”/);
-    expect(text).toMatch(/Renewals passed without an outcome\*\\n• \*Passed By\* renewal was due Nov 20, 2026 \(4 days ago\)/);
-    expect(text).toMatch(/Notifications that failed\*\\n• churn warning to <#C0GONE>: `channel_not_found`/);
-    expect(text).toContain('Renewal rate 2026-Q4: *100%* (1 of 1 decided)');
+    expect(text).toMatch(new RegExp(`Renewals passed without an outcome\\*\\n• \\*Passed By\\* renewal was due ${lit(cal.short(-4))} \\(4 days ago\\)`));
+    expect(text).toMatch(/Notifications that failed\*\n• churn warning to <#C0GONE>: `channel_not_found`/);
+    expect(text).toContain(`Renewal rate ${cal.quarter(0)}: *100%* (1 of 1 decided)`);
     expect(post.blocks.length).toBeLessThanOrEqual(50);
   });
 
@@ -94,8 +101,8 @@ describe('daily team digest', () => {
     await app.slack.waitFor(() => digests(app).some((p) => p.channel === 'C0APAC'));
     const quiet = digests(app).find((p) => p.channel === 'C0APAC')!;
     expect(quiet.blocks).toHaveLength(1);
-    // Shanghai is already on the 24th too (16:30)
-    expect(quiet.text).toBe('APAC digest — Tue, Nov 24, 2026: nothing needs attention today.');
+    // Shanghai is on the same day too (16:30)
+    expect(quiet.text).toBe(`APAC digest — ${cal.withWeekday(0)}: nothing needs attention today.`);
   });
 
   it('after a restart on the same database, the same day still has one digest', async () => {
@@ -107,14 +114,14 @@ describe('daily team digest', () => {
     await new Promise((r) => setTimeout(r, 800));
     expect(digests(app)).toHaveLength(0);
     const rows = await db.db.selectFrom('notifications').select('dedupe_key').where('kind', '=', 'digest').execute();
-    expect(rows.map((r) => r.dedupe_key).sort()).toEqual([`digest:${roster.apac.id}:2026-11-24`, `digest:${roster.emea.id}:2026-11-24`].sort());
+    expect(rows.map((r) => r.dedupe_key).sort()).toEqual([`digest:${roster.apac.id}:${cal.today}`, `digest:${roster.emea.id}:${cal.today}`].sort());
     expect(before).toBe(2);
     // the next local day is a new digest
-    clock.set('2026-11-25T08:30:00Z');
+    clock.set(cal.at(1));
     await app.running.ctx.queues!.add('digest', { teamId: roster.emea.id });
     await app.slack.waitFor(() => digests(app).length === 1);
-    expect(digests(app)[0]!.metadata?.event_payload.key).toBe(`digest:${roster.emea.id}:2026-11-25`);
-    clock.set('2026-11-24T08:30:00Z');
+    expect(digests(app)[0]!.metadata?.event_payload.key).toBe(`digest:${roster.emea.id}:${cal.date(1)}`);
+    clock.set(cal.at(0));
   });
 
   it("one scheduler per team at its local hour; changing the team's tz or hour moves it", async () => {

@@ -1,14 +1,15 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/platform/clock.js';
 import { ACTIONS, ALERT_ACTIONS, BLOCKS, SHORTCUTS, VIEWS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
-import { interact, mrkdwnTexts, slash, until, visibleText } from '../helpers/interact.js';
+import { testCalendar } from '../helpers/clock.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
+import { interact, slash, until } from '../helpers/interact.js';
+import { actionIds, mrkdwnText, visibleText } from '../helpers/text.js';
 import { click as clickButton } from './alerts.fixtures.js';
 
 let app: TestApp;
-const clock = fixedClock('2026-11-24T10:00:00Z');
+const cal = testCalendar('10:00:00Z');
 
 const customer = (name: string) => app.db.db.selectFrom('customers').select(['id', 'data_changed_at']).where('name', '=', name).executeTakeFirstOrThrow();
 const lastFeedback = () => app.db.db.selectFrom('feedback').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
@@ -22,9 +23,9 @@ async function score(name: string, tier: 'A' | 'B' | 'C', health = 55) {
 }
 
 beforeAll(async () => {
-  app = await startTestApp('feedback', { roles: ['web', 'worker'], clock });
+  app = await startTestApp('feedback', { roles: ['web', 'worker'], clock: cal.clock });
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers(cal.today));
   await score('Globex', 'A'); // owner U0BOB, no alert channel → DM
   await score('Acme Corp', 'A'); // owner U0ALICE, alert channel C0ALICE
   await score('Acme Logistics', 'C'); // unowned
@@ -40,7 +41,7 @@ describe('/feedback', () => {
     const f = await lastFeedback();
     expect(f).toMatchObject({ kind: 'complaint', kind_source: 'auto', source: 'slash', author_slack_id: 'U0ALICE', text: '太慢了，经常崩溃' });
     expect(Number(f.sentiment)).toBeLessThan(-0.5);
-    expect(new Date((await customer('Globex')).data_changed_at).toISOString()).toBe('2026-11-24T10:00:00.000Z');
+    expect(new Date((await customer('Globex')).data_changed_at).toISOString()).toBe(cal.at(0).toISOString());
     const [alert] = await alertsOf('Globex');
     expect(alert).toMatchObject({ rule: 'complaint_tier_a', episode: 1, status: 'open' });
     expect(f.alert_id).toBe(alert!.id);
@@ -51,10 +52,10 @@ describe('/feedback', () => {
     expect(n).toEqual([{ dedupe_key: `warning:${alert!.customer_id}:1`, kind: 'complaint_tier_a' }]);
 
     // Its buttons measure the rule: the owner marks it useful, and the message says so in place.
-    expect(JSON.stringify(dm.blocks)).toContain(ALERT_ACTIONS.useful);
-    expect(JSON.stringify(dm.blocks)).not.toContain(ALERT_ACTIONS.snooze);
+    expect(actionIds(dm.blocks)).toContain(ALERT_ACTIONS.useful);
+    expect(actionIds(dm.blocks)).not.toContain(ALERT_ACTIONS.snooze);
     await clickButton(app, { actionId: ALERT_ACTIONS.useful, value: String(alert!.id), userId: 'U0BOB', channel: dm.channel, ts: dm.ts });
-    const edit = await until(async () => app.slack.updates.find((u) => u.ts === dm.ts && JSON.stringify(u.blocks).includes('marked useful by <@U0BOB>')));
+    const edit = await until(async () => app.slack.updates.find((u) => u.ts === dm.ts && visibleText(u.blocks).includes('marked useful by <@U0BOB>')));
     expect(edit.channel).toBe('D0BOB');
     const [after] = await alertsOf('Globex');
     expect(after).toMatchObject({ verdict: 'useful', verdict_by_slack_id: 'U0BOB' });
@@ -102,10 +103,10 @@ describe('/feedback', () => {
 
   it('keeps customer text inert', async () => {
     const r = await slash(app, '/feedback', 'globex: <!channel> this is broken', 'U0ALICE');
-    expect(mrkdwnTexts(r.blocks).join('\n')).not.toContain('<!channel>');
-    expect(mrkdwnTexts(r.blocks).join('\n')).toContain('&lt;!channel&gt; this is broken');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
+    expect(mrkdwnText(r.blocks)).toContain('&lt;!channel&gt; this is broken');
     await app.slack.waitFor(() => postedTo('D0BOB', 'this is broken').length === 1);
-    expect(mrkdwnTexts(postedTo('D0BOB', 'this is broken')[0]!.blocks).join('\n')).not.toContain('<!channel>');
+    expect(mrkdwnText(postedTo('D0BOB', 'this is broken')[0]!.blocks)).not.toContain('<!channel>');
   });
 });
 

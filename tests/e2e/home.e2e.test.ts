@@ -1,18 +1,20 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/platform/clock.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
-import { mrkdwnTexts, sendEvent, slash, visibleText } from '../helpers/interact.js';
+import { testCalendar } from '../helpers/clock.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
+import { sendEvent, slash } from '../helpers/interact.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 let app: TestApp;
-const clock = fixedClock('2026-11-24T10:00:00Z');
+const cal = testCalendar('10:00:00Z');
+const { clock } = cal;
 
 const BOOK = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
-H1,Red Co,red.example,pro,90000,USD,2026-12-05,U0ALICE,emea
-H2,Yellow Co,yellow.example,pro,20000,USD,2027-05-01,U0ALICE,emea
-H3,Green Co,green.example,pro,150000,USD,2027-08-01,U0ALICE,emea
-H4,Renew Soon,soon.example,basic,5000,USD,2026-12-20,U0ALICE,emea
+H1,Red Co,red.example,pro,90000,USD,${cal.date(11)},U0ALICE,emea
+H2,Yellow Co,yellow.example,pro,20000,USD,${cal.date(158)},U0ALICE,emea
+H3,Green Co,green.example,pro,150000,USD,${cal.date(250)},U0ALICE,emea
+H4,Renew Soon,soon.example,basic,5000,USD,${cal.date(26)},U0ALICE,emea
 H5,<!channel> Hostile,hostile.example,basic,100,USD,,U0ALICE,emea
 `;
 
@@ -59,7 +61,7 @@ function sectionText(view: { blocks: any[] }, title: string): string {
 beforeAll(async () => {
   app = await startTestApp('home', { roles: ['web', 'worker'], clock });
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers(cal.today));
   await loadCustomersCsv(app.db, BOOK);
   await score('Red Co', 20, 'A');
   await score('Yellow Co', 55, 'B');
@@ -103,7 +105,7 @@ describe('App Home', () => {
 
   it('keeps hostile customer names inert', async () => {
     const view = (await openHome('U0ALICE'))!;
-    const mrkdwn = mrkdwnTexts(view.blocks).join('\n');
+    const mrkdwn = mrkdwnText(view.blocks);
     expect(mrkdwn).not.toContain('<!channel>');
   });
 

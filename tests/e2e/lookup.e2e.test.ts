@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, SIGNING_SECRET, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
 import { buttonClick, interactiveBody, postSigned, slashBody } from '../helpers/signed.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 let app: TestApp;
 let n = 0;
@@ -24,12 +25,10 @@ async function click(actionId: string, value: string, userId: string, id: string
   return app.slack.responses.find((r) => r.id === id)!.body as any;
 }
 
-const allText = (reply: { text: string; blocks: any[] }) => JSON.stringify(reply.blocks);
-
 beforeAll(async () => {
   app = await startTestApp('lookup');
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers());
 });
 afterAll(async () => app?.stop());
 
@@ -38,9 +37,9 @@ describe('/customer over signed HTTP', () => {
     const reply = await slash('globex');
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Globex' } });
-    expect(allText(reply)).toContain('<@U0BOB>');
-    expect(allText(reply)).toContain('EMEA');
-    expect(allText(reply)).toMatch(/€50(\.0)?K/);
+    expect(visibleText(reply)).toContain('<@U0BOB>');
+    expect(visibleText(reply)).toContain('EMEA');
+    expect(visibleText(reply)).toMatch(/€50(\.0)?K/);
   });
 
   it('forgives a typo', async () => {
@@ -77,7 +76,7 @@ describe('/customer over signed HTTP', () => {
     expect(logistics.action_id).toBe(ACTIONS.resumeCommand);
     const done = await click(ACTIONS.resumeCommand, logistics.value, 'U0BOB', 'resume1');
     expect(done.replace_original).toBe(true);
-    expect(JSON.stringify(done.blocks)).toContain('Acme Logistics');
+    expect(visibleText(done.blocks)).toContain('Acme Logistics');
     const owner = await app.db.db
       .selectFrom('customers as c')
       .innerJoin('members as m', 'm.id', 'c.owner_member_id')
@@ -92,28 +91,27 @@ describe('/customer over signed HTTP', () => {
   it('says nothing matched and suggests the nearest names', async () => {
     const reply = await slash('Acme Widgets International');
     expect(reply.text).toContain('No customer matches');
-    expect(allText(reply)).toContain('Acme');
+    expect(visibleText(reply)).toContain('Acme');
   });
 
   it('shows usage for help and for an empty command', async () => {
-    expect(allText(await slash('help'))).toContain('/customer claim');
-    expect(allText(await slash(''))).toContain('/customer log');
+    expect(visibleText(await slash('help'))).toContain('/customer claim');
+    expect(visibleText(await slash(''))).toContain('/customer log');
   });
 
   it('answers a malformed subcommand with the right form', async () => {
     const reply = await slash('log acme');
     expect(reply.text).toContain('What kind of touch');
-    expect(allText(reply)).toContain('/customer log &lt;customer&gt;');
+    expect(visibleText(reply)).toContain('/customer log &lt;customer&gt;');
   });
 
   it('escapes customer-supplied text so <!channel> pings nobody', async () => {
     const reply = await slash('evil');
     // Slack only parses mrkdwn; every mrkdwn text must carry the name escaped.
-    const mrkdwn: string[] = JSON.stringify(reply.blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? [];
-    expect(mrkdwn.join('\n')).not.toContain('<!channel>');
+    expect(mrkdwnText(reply.blocks)).not.toContain('<!channel>');
     expect(reply.blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text' } }); // plain_text is inert
     expect(reply.text).not.toContain('<!channel>');
-    expect(allText(reply)).toContain('evil.example');
+    expect(visibleText(reply)).toContain('evil.example');
   });
 
   it('rejects a bad signature with 401 and does nothing', async () => {

@@ -2,19 +2,21 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escalateDueDisputes } from '../../src/ownership/dispute.service.js';
-import { fixedClock } from '../../src/platform/clock.js';
 import { ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, SIGNING_SECRET, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
-import { click, mrkdwnTexts, slash, visibleText, type SeenReply } from '../helpers/interact.js';
+import { testCalendar } from '../helpers/clock.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
+import { click, slash, type SeenReply } from '../helpers/interact.js';
 import { postSigned, slashBody } from '../helpers/signed.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 let app: TestApp;
-const clock = fixedClock('2026-11-24T10:00:00Z');
+const cal = testCalendar('10:00:00Z');
+const { clock } = cal;
 
 const EXTRA = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
-C7,Freeze Co,freeze.example,pro,30000,USD,2026-12-10,,emea
-C8,Umbrella,umbrella.com,pro,70000,USD,2027-06-01,U0ALICE,emea
+C7,Freeze Co,freeze.example,pro,30000,USD,${cal.date(16)},,emea
+C8,Umbrella,umbrella.com,pro,70000,USD,${cal.date(189)},U0ALICE,emea
 `;
 
 const customer = (name: string) => app.db.db.selectFrom('customers as c').leftJoin('members as m', 'm.id', 'c.owner_member_id').select(['c.id', 'c.owner_member_id', 'm.slack_user_id as owner', 'c.team_id', 'c.data_changed_at']).where('c.name', '=', name).executeTakeFirstOrThrow();
@@ -38,7 +40,7 @@ const said = (r: SeenReply) => visibleText(r);
 beforeAll(async () => {
   app = await startTestApp('ownership', { roles: ['web', 'worker'], clock });
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers(cal.today));
   await loadCustomersCsv(app.db, EXTRA);
 });
 afterAll(async () => app?.stop());
@@ -62,7 +64,7 @@ describe('/customer claim', () => {
     expect((await customer('Acme Logistics')).owner).toBe('U0BOB');
     const ev = await events('Acme Logistics');
     expect(ev.map((e) => [e.kind, e.actor_slack_id, e.reason])).toEqual([['claim', 'U0BOB', 'they asked for me']]);
-    expect(new Date(ev[0]!.created_at).toISOString()).toBe('2026-11-24T10:00:00.000Z');
+    expect(new Date(ev[0]!.created_at).toISOString()).toBe(cal.at(0).toISOString());
     expect(await disputes('Acme Logistics')).toEqual([]);
   });
 
@@ -101,7 +103,7 @@ describe('dispute: claim → Approve', () => {
     expect(text).toContain('<@U0ALICE> claims *Globex*, owned by <@U0BOB>');
     expect(text).toContain('I ran their last QBR');
     expect(text).toMatch(/€50(\.0)?K/);
-    expect(text).toContain('Jan 10, 2027');
+    expect(text).toContain(cal.short(47)); // Globex's renewal
     expect(text).toContain('<@U0ALICE>: 1 touch (1 call), last today');
     expect(text).toContain('<@U0BOB>: no logged touches');
     expect(text).toContain('Owner’s last touch');
@@ -204,7 +206,7 @@ describe('renewal freeze, escalation, assign supersedes', () => {
     expect(visibleText(again!)).toContain('escalated');
     expect(buttonsOf(again!.blocks as any[])).toHaveLength(2);
     const [d] = await disputes('Freeze Co');
-    expect(new Date(d!.escalated_at!).toISOString()).toBe('2026-11-27T10:00:00.000Z');
+    expect(new Date(d!.escalated_at!).toISOString()).toBe(cal.at(3).toISOString());
     expect(d!.status).toBe('open');
     // Running again (a re-run job, a second worker) posts nothing more.
     expect((await escalateDueDisputes(ctx)).escalated).toEqual([]);
@@ -287,16 +289,16 @@ describe('/customer history', () => {
     expect(released).toBeGreaterThanOrEqual(0);
     expect(approved).toBeGreaterThan(released);
     expect(imported).toBeGreaterThan(approved);
-    expect(text).toContain('Nov 24, 2026');
+    expect(text).toContain(cal.short(0));
   });
 
   it('keeps a hostile customer name inert', async () => {
     const r = await slash(app, '/customer', 'history evil', 'U0ALICE');
-    expect(mrkdwnTexts(r.blocks).join('\n')).not.toContain('<!channel>');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
     expect(r.text).not.toContain('<!channel>');
     const claim = await slash(app, '/customer', 'claim evil', 'U0ALICE');
-    expect(mrkdwnTexts(claim.blocks).join('\n')).not.toContain('<!channel>');
-    expect(mrkdwnTexts(claim.blocks).join('\n')).toContain('&lt;!channel&gt; Evil &amp; Co');
+    expect(mrkdwnText(claim.blocks)).not.toContain('<!channel>');
+    expect(mrkdwnText(claim.blocks)).toContain('&lt;!channel&gt; Evil &amp; Co');
   });
 });
 
@@ -305,7 +307,7 @@ describe('/customer log', () => {
     const before = await customer('Initech');
     const r = await slash(app, '/customer', 'log initech meeting kickoff <!here> with their CTO', 'U0BOB');
     expect(said(r)).toContain('Logged a *meeting* with *Initech*');
-    expect(mrkdwnTexts(r.blocks).join('\n')).not.toContain('<!here>');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!here>');
     const after = await customer('Initech');
     expect(new Date(after.data_changed_at).getTime()).toBe(clock.now().getTime());
     expect(new Date(after.data_changed_at).getTime()).not.toBe(new Date(before.data_changed_at).getTime());
@@ -322,7 +324,7 @@ describe('/customer log', () => {
 
 describe('/customer mine', () => {
   beforeAll(async () => {
-    const rows = Array.from({ length: 25 }, (_, i) => `M${i},Mine ${String(i).padStart(2, '0')},mine${i}.example,pro,${1000 + i},USD,2027-0${(i % 9) + 1}-15,U0CHEN,apac`);
+    const rows = Array.from({ length: 25 }, (_, i) => `M${i},Mine ${String(i).padStart(2, '0')},mine${i}.example,pro,${1000 + i},USD,${cal.date(60 + 30 * (i % 9))},U0CHEN,apac`);
     await loadCustomersCsv(app.db, `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team\n${rows.join('\n')}\n`);
     // Scores for the first 20: health 80, 77, …; the last 5 (and 阿里巴巴) stay unscored.
     for (let i = 0; i < 20; i++) {

@@ -2,18 +2,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDays } from '../../src/alerts/localtime.js';
-import { fixedClock } from '../../src/platform/clock.js';
 import { scanRenewals } from '../../src/renewals/renewal.service.js';
 import { RENEWAL_ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { formatShort, testCalendar } from '../helpers/clock.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
-import { blocksText, click, customerId, postedWith, retain, submitView, until, writeScores } from './alerts.fixtures.js';
+import { actionIds, visibleText } from '../helpers/text.js';
+import { click, customerId, postedWith, retain, submitView, until, writeScores } from './alerts.fixtures.js';
 
-const TODAY = '2026-11-24';
-const clock = fixedClock(`${TODAY}T09:00:00Z`);
+// The two renewals decided below (in 29 and 30 days) fall in one quarter, and
+// the one rolled forward a year is not on 29 February.
+const cal = testCalendar('09:00:00Z', { fits: ({ date, quarter }) => quarter(29) === quarter(30) && !date(30).endsWith('-02-29') });
+const { clock } = cal;
+const TODAY = cal.today;
 let app: TestApp;
-const d = (n: number) => addDays(TODAY, n);
+const d = cal.date;
+const yearAfter = (date: string) => `${Number(date.slice(0, 4)) + 1}${date.slice(4)}`;
 
 const BOOK = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
 R90,Ninety Co,r90.example,pro,90000,USD,${d(90)},U0ALICE,emea
@@ -63,7 +67,7 @@ describe('renewal reminders', () => {
     );
     const ninety = sent.find((p) => p.text.includes('Ninety Co'))!;
     expect(ninety.channel).toBe('C0ALICE');
-    const text = blocksText(ninety.blocks);
+    const text = visibleText(ninety.blocks);
     expect(text).toContain('Renewal in 90 days: Ninety Co');
     expect(text).toContain('Health 55');
     expect(text).toContain('no touch in 75 days');
@@ -90,14 +94,14 @@ describe('renewal reminders', () => {
     const msg = reminders().find((p) => p.text.includes('Thirty Co'))!;
     await click(app, { actionId: RENEWAL_ACTIONS.renewed, value: refOf(msg), userId: 'U0BOB', channel: msg.channel, ts: msg.ts });
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
-    expect(blocksText(update.blocks)).toContain(`Marked *renewed* by <@U0BOB> — next renewal Dec 24, 2027`);
-    expect(blocksText(update.blocks)).not.toContain(RENEWAL_ACTIONS.churned);
+    expect(visibleText(update.blocks)).toContain(`Marked *renewed* by <@U0BOB> — next renewal ${formatShort(yearAfter(d(30)))}`);
+    expect(actionIds(update.blocks)).not.toContain(RENEWAL_ACTIONS.churned);
     const id = await customerId(app.db, 'Thirty Co');
     const r = await app.db.db.selectFrom('renewals').selectAll().where('customer_id', '=', id).executeTakeFirstOrThrow();
     expect(r).toMatchObject({ renewal_date: d(30), outcome: 'renewed', arr: '30000.00', tier: 'B', decided_by_slack_id: 'U0BOB' });
     expect(r.owner_member_id).not.toBeNull();
     expect(r.team_id).not.toBeNull();
-    expect((await app.db.db.selectFrom('customers').select('renewal_date').where('id', '=', id).executeTakeFirstOrThrow()).renewal_date).toBe('2027-12-24');
+    expect((await app.db.db.selectFrom('customers').select('renewal_date').where('id', '=', id).executeTakeFirstOrThrow()).renewal_date).toBe(yearAfter(d(30)));
 
     // a second click (a manager, say) changes nothing and says so
     const again = await click(app, { actionId: RENEWAL_ACTIONS.churned, value: refOf(msg), userId: 'U0MANAGER', channel: msg.channel, ts: msg.ts });
@@ -122,7 +126,7 @@ describe('renewal reminders', () => {
     await until(async () => app.slack.calls.filter((c) => c.method === 'views.open').length > opens);
     const view = viewOf(app.slack.calls.filter((c) => c.method === 'views.open').at(-1)!.body.view);
     expect(view.callback_id).toBe(RENEWAL_ACTIONS.churnView);
-    expect(JSON.stringify(view.blocks)).toContain('champion_left');
+    expect(view.blocks.flatMap((b: any) => b.element?.options ?? []).map((o: any) => o.value)).toContain('champion_left');
     await submitView(app, {
       callbackId: RENEWAL_ACTIONS.churnView,
       userId: 'U0MANAGER',
@@ -133,8 +137,8 @@ describe('renewal reminders', () => {
       },
     });
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
-    expect(blocksText(update.blocks)).toContain('Marked *churned* by <@U0MANAGER> — reason: Competitor');
-    expect(blocksText(update.blocks)).not.toContain('<!channel>');
+    expect(visibleText(update.blocks)).toContain('Marked *churned* by <@U0MANAGER> — reason: Competitor');
+    expect(visibleText(update.blocks)).not.toContain('<!channel>');
     const id = await customerId(app.db, 'Missed Scan Co');
     expect(await app.db.db.selectFrom('renewals').select(['outcome', 'churn_reason', 'churn_note']).where('customer_id', '=', id).executeTakeFirstOrThrow()).toEqual({
       outcome: 'churned',
@@ -152,7 +156,7 @@ describe('renewal reminders', () => {
     await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
     expect((app.slack.responses.find((r) => r.id === id)!.body as any).text).toContain('Only @U0ALICE (the owner of Ninety Co) or a manager');
     const updated = await until(async () => app.slack.calls.find((c) => c.method === 'views.update'));
-    expect(JSON.stringify(viewOf(updated.body.view))).toContain('Not yours to decide');
+    expect(visibleText(viewOf(updated.body.view))).toContain('Not yours to decide');
     expect((await app.db.db.selectFrom('customers').select('status').where('id', '=', await customerId(app.db, 'Ninety Co')).executeTakeFirstOrThrow()).status).toBe('active');
   });
 
@@ -162,14 +166,14 @@ describe('renewal reminders', () => {
     const id = await customerId(app.db, 'Unowned Co');
     await click(app, { actionId: RENEWAL_ACTIONS.snooze, value: refOf(msg), userId: 'U0MANAGER', channel: msg.channel, ts: msg.ts });
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
-    expect(blocksText(update.blocks)).toContain('Reminders snoozed until Dec 1, 2026 by <@U0MANAGER>');
-    expect(blocksText(update.blocks)).toContain(RENEWAL_ACTIONS.renewed); // still decidable
-    expect((await app.db.db.selectFrom('renewals').select('snoozed_until').where('customer_id', '=', id).executeTakeFirstOrThrow()).snoozed_until).toEqual(new Date('2026-12-01T09:00:00Z'));
+    expect(visibleText(update.blocks)).toContain(`Reminders snoozed until ${cal.short(7)} by <@U0MANAGER>`);
+    expect(actionIds(update.blocks)).toContain(RENEWAL_ACTIONS.renewed); // still decidable
+    expect((await app.db.db.selectFrom('renewals').select('snoozed_until').where('customer_id', '=', id).executeTakeFirstOrThrow()).snoozed_until).toEqual(cal.at(7));
   });
 
   it('walking 100 days (one scan a day, one day missed): every reminder day once, none twice, nothing after the date', async () => {
     for (let n = 1; n <= 100; n++) {
-      clock.set(`${d(n)}T09:00:00Z`);
+      clock.set(cal.at(n));
       if (n === 30) continue; // the scan on Ninety Co's 60-days-left day did not run
       await scanRenewals(app.running.ctx);
     }
@@ -199,10 +203,11 @@ describe('renewal reminders', () => {
 
   it('retain renewals stats: renewal rate per quarter by team, owner and tier', async () => {
     const { out } = await retain(app.running.ctx.config, ['renewals', 'stats']);
-    expect(out).toMatch(/2026-Q4\s+all\s+all\s+1\s+1\s+2\s+50%/);
-    expect(out).toMatch(/2026-Q4\s+team\s+emea\s+1\s+1\s+2\s+50%/);
-    expect(out).toMatch(/2026-Q4\s+owner\s+U0BOB\s+1\s+1\s+2\s+50%/);
-    expect(out).toMatch(/2026-Q4\s+tier\s+B\s+1\s+0\s+1\s+100%/);
+    const q = cal.quarter(30); // both decided renewals' quarter
+    expect(out).toMatch(new RegExp(`${q}\\s+all\\s+all\\s+1\\s+1\\s+2\\s+50%`));
+    expect(out).toMatch(new RegExp(`${q}\\s+team\\s+emea\\s+1\\s+1\\s+2\\s+50%`));
+    expect(out).toMatch(new RegExp(`${q}\\s+owner\\s+U0BOB\\s+1\\s+1\\s+2\\s+50%`));
+    expect(out).toMatch(new RegExp(`${q}\\s+tier\\s+B\\s+1\\s+0\\s+1\\s+100%`));
     expect(out).toContain('churn reasons: Competitor 1');
   });
 });

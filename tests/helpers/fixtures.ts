@@ -22,11 +22,19 @@ export async function seedRoster(db: TestDb) {
   return { emea, apac, manager, alice, bob, chen };
 }
 
-export const SAMPLE_CUSTOMERS = `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
-C1,Acme Corp,acme.com,pro,120000,USD,2027-03-01,U0ALICE,emea
+/**
+ * Six customers of both teams, one unowned, one with a hostile name. Renewal
+ * dates are days from `today` (Acme Corp in 97 days, Globex in 47, 阿里巴巴 in
+ * 52) so they stay ahead, and outside the 30-day renewal freeze, on any date.
+ */
+export function sampleCustomers(today: string = new Date().toISOString().slice(0, 10)): string {
+  const day = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+  return `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team
+C1,Acme Corp,acme.com,pro,120000,USD,${day(97)},U0ALICE,emea
 C2,Acme Logistics,acmelog.com,basic,12000,USD,,,emea
-C3,Globex,globex.com,pro,50000,EUR,2027-01-10,U0BOB,emea
-C4,阿里巴巴集团,alibaba.com,enterprise,900000,CNY,2027-01-15,U0CHEN,apac
+C3,Globex,globex.com,pro,50000,EUR,${day(47)},U0BOB,emea
+C4,阿里巴巴集团,alibaba.com,enterprise,900000,CNY,${day(52)},U0CHEN,apac
 C5,Initech,initech.com,basic,8000,USD,,,
 C6,<!channel> Evil & Co,evil.example,,1000,USD,,,
 `;
+}

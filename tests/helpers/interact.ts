@@ -73,27 +73,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** All mrkdwn and plain text of a message or view, for "what a person reads" assertions. */
-export function visibleText(x: { text?: string; blocks?: unknown[] } | unknown[]): string {
-  const blocks = Array.isArray(x) ? x : (x.blocks ?? []);
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if ((o.type === 'mrkdwn' || o.type === 'plain_text') && typeof o.text === 'string') out.push(o.text);
-      for (const [k, val] of Object.entries(o)) if (k !== 'text' || typeof val !== 'string') walk(val);
-    }
-  };
-  walk(blocks);
-  return out.join('\n');
-}
-
-/** Every mrkdwn text object (what Slack parses for mentions and links). */
-export function mrkdwnTexts(blocks: unknown[]): string[] {
-  return (JSON.stringify(blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? []).map((s) => JSON.parse(`{${s}}`).text as string);
-}
-
 export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {

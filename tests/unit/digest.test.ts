@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { digestMessage } from '../../src/digest/digest.blocks.js';
 import { buildDigest, digestDue, type DigestInput, type DigestSettings } from '../../src/digest/digest.rules.js';
 import { LIMITS } from '../../src/slack/blocks.js';
+import { visibleText } from '../helpers/text.js';
 
 const NOW = new Date('2026-11-24T08:00:00Z');
 const S: DigestSettings = { cap: 5, renewalWindowDays: 14, cadenceDaysA: 30, escalateAfterDays: 3, minMove: 10 };
@@ -25,8 +26,6 @@ const empty: DigestInput = {
   failed: [],
 };
 
-const text = (blocks: unknown[]) => JSON.stringify(blocks);
-
 describe('digest selection', () => {
   it('is quiet — one line — when nothing needs attention', () => {
     const m = buildDigest(empty, S);
@@ -34,7 +33,7 @@ describe('digest selection', () => {
     const msg = digestMessage(m, { name: 'EMEA' });
     expect(msg.blocks).toHaveLength(1);
     expect(msg.text).toMatch(/nothing needs attention/);
-    expect(text(msg.blocks)).toMatch(/EMEA digest — Tue, Nov 24, 2026: nothing needs attention today/);
+    expect(visibleText(msg.blocks)).toMatch(/EMEA digest — Tue, Nov 24, 2026: nothing needs attention today/);
   });
 
   it('picks what turned red since yesterday, not what was already red or scored long ago', () => {
@@ -70,7 +69,7 @@ describe('digest selection', () => {
       ['Down', -30],
       ['Up', 18],
     ]);
-    const blocks = text(digestMessage(m, { name: 'EMEA' }).blocks);
+    const blocks = visibleText(digestMessage(m, { name: 'EMEA' }).blocks);
     expect(blocks).toMatch(/[▁▂▃▄▅▆▇█]{4}/);
     expect(blocks).toContain('(-30)');
   });
@@ -128,7 +127,7 @@ describe('digest selection', () => {
       ['Stale', true],
       ['Fresh', false],
     ]);
-    expect(text(digestMessage(m, { name: 'EMEA' }).blocks)).toMatch(/🚨 \*escalated\* \*Stale\*/);
+    expect(visibleText(digestMessage(m, { name: 'EMEA' }).blocks)).toMatch(/🚨 \*escalated\* \*Stale\*/);
   });
 
   it('shows feedback since yesterday (complaints first), unowned accounts, failed notifications and the quarter’s renewal rate', () => {
@@ -153,7 +152,7 @@ describe('digest selection', () => {
     expect(m.feedback.items.map((f) => f.customerName)).toEqual(['B', 'A']);
     expect(m.unowned.items.map((c) => c.name)).toEqual(['Big', 'Small']);
     expect(m.unowned.more).toBe(10);
-    const out = text(digestMessage(m, { name: 'EMEA' }).blocks);
+    const out = visibleText(digestMessage(m, { name: 'EMEA' }).blocks);
     expect(out).toContain('…and 10 more');
     expect(out).toContain('channel_not_found');
     expect(out).toMatch(/Renewal rate 2026-Q4: \*50%\* \(1 of 2 decided\) · churn reasons: Budget 1/);
@@ -181,7 +180,7 @@ describe('digest selection', () => {
     const msg = digestMessage(m, { name: 'EMEA' });
     expect(msg.blocks.length).toBeLessThanOrEqual(LIMITS.blocksPerMessage);
     for (const b of msg.blocks as any[]) if (b.type === 'section') expect(Array.from(b.text.text as string).length).toBeLessThanOrEqual(LIMITS.sectionText);
-    const out = text(msg.blocks);
+    const out = visibleText(msg.blocks);
     expect(out).toMatch(/…and 2\d\d more/);
     expect(out).not.toContain('<!channel>');
     expect(out).toContain('&lt;!channel&gt;');

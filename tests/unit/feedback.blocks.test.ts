@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { complaintAlertNotice, feedbackRecordedReply, formatSentiment, interactionLoggedReply } from '../../src/feedback/feedback.blocks.js';
 import { customerOptions, decodeMeta, encodeMeta, feedbackModal, MAX_INPUT, readSubmission } from '../../src/feedback/shortcut.view.js';
 import { ACTIONS, BLOCKS, VIEWS } from '../../src/slack/ids.js';
+import { mrkdwnText } from '../helpers/text.js';
 
-const mrkdwn = (blocks: unknown[]) => (JSON.stringify(blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? []).map((s) => JSON.parse(`{${s}}`).text as string).join('\n');
 const EVIL = '<!channel> Evil & Co';
 
 describe('feedback replies', () => {
   it('confirm the kind and sentiment, and who was alerted; user text stays inert', () => {
     const r = feedbackRecordedReply({ customerName: EVIL, kind: 'complaint', kindSource: 'auto', sentiment: -0.8, text: '<!here> broken', alerted: { channel: 'U0BOB', ownerSlackId: 'U0BOB' } });
-    const md = mrkdwn(r.blocks);
+    const md = mrkdwnText(r.blocks);
     expect(md).toContain('Logged a *complaint* for *&lt;!channel&gt; Evil &amp; Co* (sentiment −0.80)');
     expect(md).toContain('&lt;!here&gt; broken');
     expect(md).toContain('its owner <@U0BOB> has been alerted');
@@ -21,19 +21,19 @@ describe('feedback replies', () => {
 
   it('a tagged kind does not suggest re-tagging', () => {
     const r = feedbackRecordedReply({ customerName: 'Acme', kind: 'praise', kindSource: 'tag', sentiment: 0.5, text: 'yay', alerted: null });
-    expect(mrkdwn(r.blocks)).not.toContain('Wrong?');
+    expect(mrkdwnText(r.blocks)).not.toContain('Wrong?');
   });
 
   it('the tier-A alert names the account, the author and the owner, and links only https permalinks', () => {
     const n = complaintAlertNotice({ customerId: '1', customerName: EVIL, text: 'slow <@U1>', authorSlackId: 'U0ALICE', ownerSlackId: 'U0BOB', health: 35, band: 'red', permalink: 'javascript:alert(1)' });
-    const md = mrkdwn(n.blocks);
+    const md = mrkdwnText(n.blocks);
     expect(md).toContain('<@U0BOB>, complaint on tier-A account *&lt;!channel&gt; Evil &amp; Co*, logged by <@U0ALICE>');
     expect(md).toContain('🔴 health 35 (red)');
     expect(md).not.toContain('javascript:');
     expect(md).not.toContain('<!channel>');
     expect(md).not.toContain('<@U1>');
     const linked = complaintAlertNotice({ customerId: '1', customerName: 'Acme', text: 'x', authorSlackId: 'U0ALICE', ownerSlackId: null, health: null, band: null, permalink: 'https://t.slack.com/archives/C1/p1' });
-    expect(mrkdwn(linked.blocks)).toContain('<https://t.slack.com/archives/C1/p1|original message>');
+    expect(mrkdwnText(linked.blocks)).toContain('<https://t.slack.com/archives/C1/p1|original message>');
   });
 
   it('formats sentiment with a sign', () => {
@@ -43,7 +43,7 @@ describe('feedback replies', () => {
   });
 
   it('confirms a logged touch', () => {
-    expect(mrkdwn(interactionLoggedReply({ customerName: 'Acme', kind: 'qbr', note: 'went well <!here>' }).blocks)).toContain('Logged a *qbr* with *Acme*');
+    expect(mrkdwnText(interactionLoggedReply({ customerName: 'Acme', kind: 'qbr', note: 'went well <!here>' }).blocks)).toContain('Logged a *qbr* with *Acme*');
   });
 });
 

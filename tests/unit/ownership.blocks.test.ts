@@ -7,13 +7,11 @@ import { historyReply, HISTORY_MAX_EVENTS, type HistoryItem } from '../../src/ow
 import { notMemberReply } from '../../src/ownership/ownership.blocks.js';
 import { LIMITS } from '../../src/slack/blocks.js';
 import { ACTIONS } from '../../src/slack/ids.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 const now = new Date('2026-11-24T10:00:00Z');
 const EVIL = '<!channel> Evil & Co <@U999> <https://x.example|click>';
 
-/** Every mrkdwn text object: what Slack parses for mentions and links. */
-const mrkdwn = (blocks: unknown[]) => (JSON.stringify(blocks).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? []).map((s) => JSON.parse(`{${s}}`).text as string);
-const texts = (blocks: any[]): string[] => blocks.flatMap((b) => [b.text?.text, ...(b.fields ?? []).map((f: any) => f.text), ...(b.elements ?? []).map((e: any) => e.text?.text ?? e.text)]).filter((t): t is string => typeof t === 'string');
 
 function expectWithinLimits(blocks: any[], max: number = LIMITS.blocksPerMessage) {
   expect(blocks.length).toBeLessThanOrEqual(max);
@@ -50,7 +48,7 @@ const post = (o: Partial<DisputePost> = {}): DisputePost => ({
 describe('dispute post', () => {
   it('shows the evidence and Approve / Reject for managers', () => {
     const m = disputePostMessage(post(), { now });
-    const all = texts(m.blocks as any[]).join('\n');
+    const all = visibleText(m.blocks);
     expect(all).toContain('<@U0ALICE> claims');
     expect(all).toContain('owned by <@U0BOB> since Jan 1, 2025');
     expect(all).toContain('<@U0ALICE>: 3 touches (2 calls, 1 meeting), last 4 days ago');
@@ -68,7 +66,7 @@ describe('dispute post', () => {
 
   it('keeps customer names, team names and reasons inert', () => {
     const m = disputePostMessage(post(), { now });
-    const md = mrkdwn(m.blocks).join('\n');
+    const md = mrkdwnText(m.blocks);
     expect(md).not.toContain('<!channel>');
     expect(md).not.toContain('<!here>');
     expect(md).not.toContain('<@U999>');
@@ -80,16 +78,16 @@ describe('dispute post', () => {
   it('an escalated re-post says so; a decided one loses its buttons', () => {
     const esc = disputePostMessage(post({ openedAt: new Date('2026-11-21T10:00:00Z') }), { now, escalated: true });
     expect((esc.blocks[0] as any).text.text).toMatch(/^⏰ Still undecided/);
-    expect(texts(esc.blocks as any[]).join('\n')).toContain('escalated');
+    expect(visibleText(esc.blocks)).toContain('escalated');
     const done = decidedDisputeMessage(esc, { status: 'approved', bySlackId: 'U0M', claimantSlackId: 'U0ALICE', ownerSlackId: 'U0BOB', customerName: EVIL, at: now });
     expect((done.blocks as any[]).some((b) => b.type === 'actions')).toBe(false);
-    expect(texts(done.blocks as any[]).join('\n')).toContain('*Approved* by <@U0M>');
-    expect(mrkdwn(done.blocks).join('\n')).not.toContain('<!channel>');
+    expect(visibleText(done.blocks)).toContain('*Approved* by <@U0M>');
+    expect(mrkdwnText(done.blocks)).not.toContain('<!channel>');
   });
 
   it('a freeze dispute on an unowned account says so', () => {
     const m = disputePostMessage(post({ because: 'freeze', ownerSlackId: null, ownerEvidence: null }), { now });
-    const all = texts(m.blocks as any[]).join('\n');
+    const all = visibleText(m.blocks);
     expect(all).toContain('unowned but inside the 30-day renewal freeze');
     expect(all).toContain('Reject: leave it unowned');
   });
@@ -118,7 +116,7 @@ describe('history', () => {
 
   it('lists who, from, to, why and when', () => {
     const r = historyReply('Acme', [event(1, 'covering <!here>'), event(0)], 2);
-    const all = texts(r.blocks as any[]).join('\n');
+    const all = visibleText(r.blocks);
     expect(all).toContain('Nov 23, 2026');
     expect(all).toContain('assigned: <@U0AA> → <@U1AA> · by <@U0MANAGER> · “covering &lt;!here&gt;”');
     expect(all).toContain('claimed: _nobody_ → <@U0AA>');
@@ -129,12 +127,12 @@ describe('history', () => {
     const events = Array.from({ length: HISTORY_MAX_EVENTS }, (_, i) => event(i, 'x'.repeat(3_000)));
     const r = historyReply(EVIL, events, 500);
     expectWithinLimits(r.blocks);
-    expect(texts(r.blocks as any[]).join('\n')).toContain(`…and ${500 - HISTORY_MAX_EVENTS} older events not shown`);
-    expect(mrkdwn(r.blocks).join('\n')).not.toContain('<!channel>');
+    expect(visibleText(r.blocks)).toContain(`…and ${500 - HISTORY_MAX_EVENTS} older events not shown`);
+    expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
   });
 
   it('says when there is no history', () => {
-    expect(texts(historyReply('Acme', [], 0).blocks as any[]).join('\n')).toContain('No ownership changes');
+    expect(visibleText(historyReply('Acme', [], 0).blocks)).toContain('No ownership changes');
   });
 });
 
@@ -161,20 +159,20 @@ describe('mine', () => {
     expect(rows[0].text.text).toContain('🔴 *10* red');
     expect(rows[15].text.text).toContain('not scored');
     expect(rows[1].text.text).toContain('last touch call 23 days ago');
-    expect(texts(r.blocks as any[]).join('\n')).toContain('`/customer mine 2`');
-    expect(mrkdwn(r.blocks).join('\n')).not.toContain('<!channel>');
+    expect(visibleText(r.blocks)).toContain('`/customer mine 2`');
+    expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
   });
 });
 
 describe('replies', () => {
   it('tells a stranger the exact command an admin runs', () => {
-    expect(texts(notMemberReply('U0NEW').blocks as any[]).join('\n')).toContain('retain member add U0NEW --team &lt;team&gt; --role rep');
-    expect(texts(notMemberReply('<!channel>').blocks as any[]).join('\n')).not.toContain('<!channel>');
+    expect(visibleText(notMemberReply('U0NEW').blocks)).toContain('retain member add U0NEW --team &lt;team&gt; --role rep');
+    expect(visibleText(notMemberReply('<!channel>').blocks)).not.toContain('<!channel>');
   });
 
   it('a refusal names who can do it', () => {
     const r = otherTeamClaimReply('Acme', 'APAC', ['U0LEAD']);
-    const all = texts(r.blocks as any[]).join('\n');
+    const all = visibleText(r.blocks);
     expect(all).toContain('belongs to team *APAC*');
     expect(all).toContain('a manager of APAC (<@U0LEAD>) or an admin');
   });
