@@ -8,3 +8,4 @@ export * from './tiers.js';
 export * from './scorecard.js';
 export * from './drivers.js';
 export * from './sparkline.js';
+export * from './retention.js';
