@@ -9,3 +9,5 @@ export * from './scorecard.js';
 export * from './drivers.js';
 export * from './sparkline.js';
 export * from './retention.js';
+export * from './stats.js';
+export * from './renewal-forecast.js';
