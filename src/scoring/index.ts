@@ -11,3 +11,4 @@ export * from './sparkline.js';
 export * from './retention.js';
 export * from './stats.js';
 export * from './renewal-forecast.js';
+export * from './logistic.js';
