@@ -12,3 +12,4 @@ export * from './retention.js';
 export * from './stats.js';
 export * from './renewal-forecast.js';
 export * from './logistic.js';
+export * from './purchase-outlook.js';
