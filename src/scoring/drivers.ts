@@ -2,7 +2,7 @@
  * Drivers: the measures that moved a health score most, as sentences a rep
  * understands, and detection of data sources that have gone quiet.
  */
-import type { Measure, MeasureDetail, MeasureKey } from './scorecard.js';
+import type { Measure, MeasureDetail, MeasureKey, PurchaseOutlookDetail } from './scorecard.js';
 
 export interface Driver {
   readonly key: MeasureKey;
@@ -53,6 +53,24 @@ function signed(v: number): string {
   return v > 0 ? `+${s}` : s;
 }
 
+/** Expected orders as a rep reads them: "0.3", "2.1", "0.04", "12". */
+function formatOrders(v: number): string {
+  if (v >= 9.95) return String(Math.round(v));
+  if (v >= 0.095) return v.toFixed(1);
+  if (v >= 0.005) return v.toFixed(2);
+  return v > 0 ? '<0.01' : '0';
+}
+
+function describePurchaseOutlook(o: PurchaseOutlookDetail): string {
+  const horizon = `in the next ${plural(Math.round(o.horizonDays), 'day')}`;
+  const since = Math.max(0, Math.round(o.daysSinceLastOrder));
+  const ago = since === 0 ? 'today' : `${plural(since, 'day')} ago`;
+  if (o.usualBasis === 'new-customer') {
+    return `one order so far, ${ago}; expected ${formatOrders(o.expectedOrders)} orders ${horizon} vs ${formatOrders(o.usualOrders)} for a new customer`;
+  }
+  return `expected ${formatOrders(o.expectedOrders)} orders ${horizon} vs ${formatOrders(o.usualOrders)} at their usual pace (last order ${ago})`;
+}
+
 /** One sentence with the numbers in it, e.g. "no touch in 75 days; tier A expects one every 30". */
 export function describeMeasure(detail: MeasureDetail): string {
   switch (detail.key) {
@@ -66,6 +84,7 @@ export function describeMeasure(detail: MeasureDetail): string {
       return `usage ${changePct < 0 ? 'down' : 'up'} ${pct}% vs the previous 60 days`;
     }
     case 'purchase': {
+      if (detail.outlook) return describePurchaseOutlook(detail.outlook);
       const p = detail.pAlive;
       const state = p < 0.3 ? 'orders have stopped' : p < 0.5 ? 'orders are slowing' : 'still ordering';
       return `P(alive) ${p.toFixed(2)} — ${state}`;

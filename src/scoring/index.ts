@@ -8,3 +8,8 @@ export * from './tiers.js';
 export * from './scorecard.js';
 export * from './drivers.js';
 export * from './sparkline.js';
+export * from './retention.js';
+export * from './stats.js';
+export * from './renewal-forecast.js';
+export * from './logistic.js';
+export * from './purchase-outlook.js';

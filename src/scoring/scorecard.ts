@@ -13,7 +13,12 @@
  * - engagement: ρ = (usage last 30 days / 30) ÷ (usage previous 60 days / 60);
  *   score 80·ρ for ρ ≤ 1, rising to 100 at ρ = 1.25 (+25%); neutral 80 (flat).
  *   No usage in either window scores 0; usage only in the last 30 days, 100.
- * - purchase: 100 · P(alive); neutral 50.
+ * - purchase: from the purchase outlook (see purchase-outlook.ts), expected
+ *   orders in the next 90 days E against what a new customer of the book
+ *   orders, E_new: 100 · E / (E + E_new); neutral 50 (as lively as a new
+ *   customer). Without an outlook, the older 100 · P(alive) — which scores
+ *   every one-time buyer 100 and ranks lapse worse than chance; kept only so
+ *   callers that still pass P(alive) alone keep working.
  * - complaints: 100 · 0.5^W, W = Σ 0.5^{age/half-life} over complaints in the
  *   last 90 days (a fresh complaint counts 1, one half-life old counts ½);
  *   neutral 100 (none).
@@ -25,6 +30,7 @@
  */
 import { describeMeasure, topDrivers, type Driver } from './drivers.js';
 import { ScoringError } from './errors.js';
+import type { PurchaseOutlook } from './purchase-outlook.js';
 import type { ValueTier } from './tiers.js';
 
 export const MEASURE_KEYS = [
@@ -165,7 +171,13 @@ export interface HealthInput {
   readonly usageLast30?: number | null;
   /** Sum of usage signal values in the 60 days before that. */
   readonly usagePrev60?: number | null;
-  /** P(alive) from BG/NBD. */
+  /** The purchase outlook from `purchaseOutlook` (BG/NBD): scores the purchase measure. */
+  readonly purchaseOutlook?: PurchaseOutlook | null;
+  /**
+   * P(alive) from BG/NBD, used for the purchase measure only when no outlook
+   * is given. Deprecated: 1 for every one-time buyer, so it cannot tell a
+   * lapsed one-order customer from a new one; pass `purchaseOutlook`.
+   */
   readonly pAlive?: number | null;
   /** Ages in days of the complaints in the last 90 days; [] = none (a measured zero). */
   readonly complaintAgesDays?: readonly number[] | null;
@@ -185,6 +197,16 @@ export interface HealthInput {
   readonly latestNpsAgeDays?: number | null;
 }
 
+/** What the purchase sentence needs from the outlook. */
+export interface PurchaseOutlookDetail {
+  readonly horizonDays: number;
+  readonly expectedOrders: number;
+  readonly usualOrders: number;
+  readonly usualBasis: 'own-pace' | 'new-customer';
+  readonly repeatOrders: number;
+  readonly daysSinceLastOrder: number;
+}
+
 export type MeasureDetail =
   | {
       readonly key: 'engagement';
@@ -195,7 +217,12 @@ export type MeasureDetail =
       /** % change of the daily rate; null when the previous rate is 0. */
       readonly changePct: number | null;
     }
-  | { readonly key: 'purchase'; readonly pAlive: number }
+  | {
+      readonly key: 'purchase';
+      readonly pAlive: number;
+      /** Null when the measure came from P(alive) alone. */
+      readonly outlook: PurchaseOutlookDetail | null;
+    }
   | { readonly key: 'complaints'; readonly count90: number; readonly count30: number; readonly weighted: number }
   | {
       readonly key: 'sentiment';
@@ -349,10 +376,27 @@ function rawMeasures(input: HealthInput, config: ScoringConfig): Partial<Record<
     };
   }
 
+  const outlook = input.purchaseOutlook ?? null;
   const pAlive = finite(input.pAlive);
-  if (pAlive !== null) {
+  if (outlook !== null && finite(outlook.score) !== null && finite(outlook.expectedOrders) !== null && finite(outlook.usualOrders) !== null) {
+    out.purchase = {
+      score: clamp(outlook.score, 0, 100),
+      detail: {
+        key: 'purchase',
+        pAlive: clamp(outlook.pAlive, 0, 1),
+        outlook: {
+          horizonDays: outlook.horizonDays,
+          expectedOrders: outlook.expectedOrders,
+          usualOrders: outlook.usualOrders,
+          usualBasis: outlook.usualBasis,
+          repeatOrders: outlook.repeatOrders,
+          daysSinceLastOrder: outlook.daysSinceLastOrder,
+        },
+      },
+    };
+  } else if (pAlive !== null) {
     const p = clamp(pAlive, 0, 1);
-    out.purchase = { score: 100 * p, detail: { key: 'purchase', pAlive: p } };
+    out.purchase = { score: 100 * p, detail: { key: 'purchase', pAlive: p, outlook: null } };
   }
 
   if (Array.isArray(input.complaintAgesDays)) {
