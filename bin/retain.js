@@ -18,6 +18,8 @@ if (!existsSync(cli)) {
 // operator chose one: V8 otherwise grows the old space lazily far past the live
 // data (a full rescore's worker peaked at ~340 MB RSS with ~115 MB live, and an
 // uncapped `retain rescore` of 1,000,000 customers at 504 MB; 256 MB caps both).
+// The young generation is pinned to Node 20's 16 MB semi-spaces: Node 24 picks
+// 64 MB here whatever the old-space cap, which adds ~150 MB past it.
 const BOUNDED = new Set(['start', 'web', 'worker', 'rescore', 'import', 'fit', 'backtest', 'demo']);
 const args = process.argv.slice(2);
 const verb = args.find((a) => !a.startsWith('-'));
@@ -26,7 +28,8 @@ const wantsHelp = args.includes('--help') || args.includes('-h');
 
 if (verb !== undefined && BOUNDED.has(verb) && !heapChosen && !wantsHelp) {
   const heapMb = process.env.RETAIN_HEAP_MB ?? '256';
-  const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+  const heapFlags = [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=16'];
+  const child = spawn(process.execPath, [...heapFlags, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
