@@ -10,6 +10,8 @@ export function formatMoney(amount: number | null, currency: string | null): str
       style: 'currency',
       currency: /^[A-Z]{3}$/.test(code) ? code : 'USD',
       notation: compact ? 'compact' : 'standard',
+      // Both bounds: with only the maximum, Node 20 prints "$120.0K" and Node 24 "$120K".
+      minimumFractionDigits: compact ? 1 : 0,
       maximumFractionDigits: compact ? 1 : 0,
     }).format(amount);
   } catch {

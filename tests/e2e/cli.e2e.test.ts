@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCompiledCli } from '../helpers/compiled-cli.js';
 import { createTestDb, REDIS_URL, queuePrefix, cleanQueuePrefix, type TestDb } from '../helpers/db.js';
 
 /** The `retain` binary as a user runs it: a child process, real files, exit codes. */
@@ -26,6 +27,7 @@ async function retain(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
+  await buildCompiledCli();
   db = await createTestDb('cli');
   prefix = queuePrefix('cli');
 });

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 
 /**
  * A real HTTP server that speaks the parts of Slack's Web API retain uses, plus
@@ -42,6 +42,11 @@ export interface SlackDouble {
    * recorded: a worker killed meanwhile leaves a message Slack has but it never saw acknowledged.
    */
   postLatencyMs: number;
+  /**
+   * Answer a Web API method with a handler of one's own (the Socket Mode double
+   * answers apps.connections.open this way); the call is still recorded.
+   */
+  answer(method: string, handler: (call: { body: Record<string, unknown>; headers: IncomingHttpHeaders }) => Record<string, unknown>): void;
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   reset(): void;
   close(): Promise<void>;
@@ -77,6 +82,7 @@ export async function startSlackDouble(): Promise<SlackDouble> {
   const lastPostAt = new Map<string, number>();
   const failures = new Map<string, { times: number; status?: number; error?: string }>();
   const channelFailures = new Map<string, string>();
+  const answers = new Map<string, Parameters<SlackDouble['answer']>[1]>();
   let seq = 0;
 
   const double: SlackDouble = {
@@ -96,6 +102,9 @@ export async function startSlackDouble(): Promise<SlackDouble> {
       channelFailures.delete(channel);
     },
     postLatencyMs: 0,
+    answer(method, handler) {
+      answers.set(method, handler);
+    },
     failChannel(channel, error) {
       channelFailures.set(channel, error);
     },
@@ -138,6 +147,8 @@ export async function startSlackDouble(): Promise<SlackDouble> {
       if (failure.status && failure.status >= 500) return send(failure.status, { ok: false, error: 'internal_error' });
       return send(200, { ok: false, error: failure.error ?? 'fatal_error' });
     }
+    const answer = answers.get(method);
+    if (answer) return send(200, answer({ body, headers: req.headers }));
     const channel = String(body.channel ?? '');
     switch (method) {
       case 'auth.test':
