@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/slack/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { loadCustomersCsv, SAMPLE_CUSTOMERS, seedRoster } from '../helpers/fixtures.js';
+import { loadCustomersCsv, sampleCustomers, seedRoster } from '../helpers/fixtures.js';
 import { buttonClick } from '../helpers/signed.js';
 import { startSlackDouble, type SlackDouble } from '../helpers/slack-double.js';
 import { APP_TOKEN, startSocketModeDouble, type SocketModeDouble } from '../helpers/socket-double.js';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   socket = await startSocketModeDouble(slack);
   app = await startTestApp('socket', { slack, env: { SLACK_APP_TOKEN: APP_TOKEN } });
   await seedRoster(app.db);
-  await loadCustomersCsv(app.db, SAMPLE_CUSTOMERS);
+  await loadCustomersCsv(app.db, sampleCustomers());
 });
 afterAll(async () => {
   await app?.stop();
