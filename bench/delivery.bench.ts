@@ -79,7 +79,11 @@ async function main() {
       const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('worker did not start')), 30_000);
-        worker.stdout!.on('data', (d) => String(d).includes('ready') && (clearTimeout(t), resolve()));
+        worker.stdout!.on('data', (d) => {
+          if (!String(d).includes('ready')) return;
+          clearTimeout(t);
+          resolve();
+        });
         worker.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
       });
       return worker;
@@ -158,10 +162,18 @@ async function main() {
   if (process.env.BENCH_TIMELINE) {
     const buckets = new Map<number, number>();
     for (const p of slack.posted) buckets.set(Math.floor((p.at - t0) / 100), (buckets.get(Math.floor((p.at - t0) / 100)) ?? 0) + 1);
-    process.stdout.write([...buckets].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${(b / 10).toFixed(1)}s ${n}`).join('  ') + '\n');
+    process.stdout.write(`${[...buckets].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${(b / 10).toFixed(1)}s ${n}`).join('  ')}\n`);
   }
 
-  await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((r) => {
+          w.once('exit', r);
+          w.kill('SIGTERM');
+        }),
+    ),
+  );
   await built.close();
   await slack.close();
   await cleanQueuePrefix(prefix);

@@ -4,7 +4,7 @@ import { actions, button, context, fields, header, section, withStatusLine, type
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ALERT_ACTIONS } from '../slack/ids.js';
 import type { AlertActivity } from './alert.table.js';
-import { type WarningRule } from './warning.rules.js';
+import type { WarningRule } from './warning.rules.js';
 
 /** Pure Block Kit builders for churn warnings; every customer-supplied string is escaped. */
 export interface WarningView {

@@ -138,7 +138,7 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
   try {
     // Anchored at the start of today (UTC): re-running today changes nothing;
     // on a later day the previous book's signals are replaced, not doubled.
-    const today = new Date(ctx.clock.now().toISOString().slice(0, 10) + 'T00:00:00Z');
+    const today = new Date(`${ctx.clock.now().toISOString().slice(0, 10)}T00:00:00Z`);
     const book = generateDemoBook(today);
     await replaceStaleDemoData(ctx, book);
     io.out(`\n1. Sample book: ${book.customers.length} customers in ${book.teams.length} teams, ${book.members.length} people, ${book.events.length} signals over 18 months`);

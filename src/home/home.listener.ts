@@ -8,7 +8,7 @@ import { buildHome } from './home.service.js';
 export function registerHomeListener(app: App, ctx: AppContext): void {
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab && event.tab !== 'home') return;
-    let view;
+    let view: unknown;
     try {
       view = await buildHome(ctx, event.user);
     } catch (error) {

@@ -8,7 +8,7 @@ export interface CsvRecord {
   fields: string[];
 }
 
-const enum S {
+enum S {
   FieldStart,
   Unquoted,
   Quoted,
@@ -51,6 +51,7 @@ export async function* readCsv(chunks: AsyncIterable<string | Buffer>): AsyncGen
         }
       }
       switch (state) {
+        // biome-ignore lint/suspicious/noFallthroughSwitchClause: a field that does not open with a quote is unquoted from this character on
         case S.FieldStart:
           if (ch === 34) {
             state = S.Quoted;
@@ -59,7 +60,7 @@ export async function* readCsv(chunks: AsyncIterable<string | Buffer>): AsyncGen
           }
           state = S.Unquoted;
           start = i;
-        // falls through
+        // an unquoted field starts with this very character: falls through
         case S.Unquoted:
           if (ch === 44) {
             fields.push(field + chunk.slice(start, i));

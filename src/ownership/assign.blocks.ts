@@ -49,5 +49,5 @@ export function assignedToYou(o: { customerName: string; bySlackId: string; from
 
 export function takenFromYou(o: { customerName: string; bySlackId: string; toSlackId: string | null; reason: string | null }): Notice {
   const what = o.toSlackId ? `reassigned ${boldName(o.customerName)} from you to ${mention(o.toSlackId)}` : `released ${boldName(o.customerName)} from you; it is unowned now`;
-  return notice(`:outbox_tray: ${mention(o.bySlackId)} ${what}.` + (o.reason ? `\n> ${quote(o.reason, 300)}` : ''));
+  return notice(`:outbox_tray: ${mention(o.bySlackId)} ${what}.${o.reason ? `\n> ${quote(o.reason, 300)}` : ''}`);
 }

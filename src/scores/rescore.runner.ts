@@ -32,7 +32,7 @@ export async function rescoreNow(ctx: AppContext, opts: { mode: 'full' | 'increm
         const input = { runId: prepared.run.id, batch: r.batch, customerIds: r.ids };
         try {
           await runBatch(ctx, input, settings);
-        } catch (e) {
+        } catch (_e) {
           // One retry in-process, then the batch counts as failed and the run goes on.
           try {
             await runBatch(ctx, input, settings);

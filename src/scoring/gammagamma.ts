@@ -296,7 +296,7 @@ export function customerLifetimeValue(input: ClvInput): ClvResult {
     const cumulative = bgnbdExpectedRepeat(input.bgnbd, endWeeks, input.x, input.tx, input.T);
     const expectedPurchases = cumulative - previous;
     previous = cumulative;
-    const discountFactor = Math.pow(1 + annualDiscountRate, -endWeeks / WEEKS_PER_YEAR);
+    const discountFactor = (1 + annualDiscountRate) ** (-endWeeks / WEEKS_PER_YEAR);
     const value = margin * expectedOrderValue * expectedPurchases * discountFactor;
     clv += value;
     periods.push({ endWeeks, expectedPurchases, discountFactor, value });

@@ -186,7 +186,7 @@ export function forecastRenewals(
     if (health !== null && !(health >= 0 && health <= 1)) {
       throw new ScoringError('SCORING_INVALID_OBSERVATION', `renewal #${index}${id ? ` (${id})` : ''}: churnProbability must lie in 0–1, got ${health}`);
     }
-    const params = Object.prototype.hasOwnProperty.call(paramsBySegment, r.segment) ? paramsBySegment[r.segment] : undefined;
+    const params = Object.hasOwn(paramsBySegment, r.segment) ? paramsBySegment[r.segment] : undefined;
     const model = params ? 1 - retentionRate(params, r.tenurePeriods) : null;
     if (model === null && health === null) {
       skipped.push({ index, id, segment: r.segment, reason: `no retention fit for segment "${r.segment}" and no health probability` });

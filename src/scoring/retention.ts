@@ -275,7 +275,7 @@ function checkPeriod(t: number, min: number): void {
 /** ln S(t) = ln B(α, β + t^c) − ln B(α, β). */
 function lnSurvival(alpha: number, beta: number, c: number, lnB0: number, t: number): number {
   if (t === 0) return 0;
-  return lnBeta(alpha, beta + (c === 1 ? t : Math.pow(t, c))) - lnB0;
+  return lnBeta(alpha, beta + (c === 1 ? t : t ** c)) - lnB0;
 }
 
 /** ln P(T = t), t ≥ 1. */

@@ -344,7 +344,7 @@ function finite(v: number | null | undefined): number | null {
 }
 
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return v < lo ? lo : Math.min(v , hi);
 }
 
 export function npsCategory(nps: number): 'detractor' | 'passive' | 'promoter' {
@@ -409,10 +409,10 @@ function rawMeasures(input: HealthInput, config: ScoringConfig): Partial<Record<
       if (a > 90) continue;
       count90++;
       if (a <= 30) count30++;
-      weighted += Math.pow(0.5, a / config.complaintHalfLifeDays);
+      weighted += 0.5 ** (a / config.complaintHalfLifeDays);
     }
     out.complaints = {
-      score: 100 * Math.pow(0.5, weighted),
+      score: 100 * 0.5 ** weighted,
       detail: { key: 'complaints', count90, count30, weighted },
     };
   }

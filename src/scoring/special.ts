@@ -98,7 +98,7 @@ export function hyp2f1(a: number, b: number, c: number, z: number): number {
   if (!(z < 1)) return Number.NaN;
   if (c <= 0 && Number.isInteger(c)) return Number.NaN;
   if (z < 0) {
-    return Math.pow(1 - z, -a) * hyp2f1Series(a, c - b, c, z / (z - 1));
+    return (1 - z) ** -a * hyp2f1Series(a, c - b, c, z / (z - 1));
   }
   return hyp2f1Series(a, b, c, z);
 }

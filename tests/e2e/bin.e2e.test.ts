@@ -60,6 +60,7 @@ describe('the compiled retain binary', () => {
   it('runs a long verb (import) under the RETAIN_HEAP_MB cap, and a short one (slash) without a second process', async () => {
     // A preload in every Node process of the command reports its heap limit.
     const probe = join(dir, 'heap-probe.cjs');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the probe script is JavaScript source with its own template literal
     writeFileSync(probe, "process.stderr.write(`heap-limit-mb ${Math.round(require('node:v8').getHeapStatistics().heap_size_limit / 1048576)}\\n`);\n");
     const csv = join(dir, 'more.csv');
     writeFileSync(csv, 'external_id,name\nC2,Initech\n');

@@ -52,7 +52,7 @@ beforeAll(async () => {
   ]);
   const ids = Object.fromEntries(await Promise.all(['Tier A Quiet', 'Disputed', 'Red Today', 'Renewed Earlier'].map(async (n) => [n, await customerId(db, n)])));
   await db.db.insertInto('interactions').values({ customer_id: ids['Tier A Quiet']!, author_slack_id: 'U0ALICE', kind: 'call', note: '', occurred_at: hoursAgo(24 * 50), created_at: hoursAgo(24 * 50) }).execute();
-  await db.db.insertInto('disputes').values({ customer_id: ids['Disputed']!, claimant_member_id: roster.bob.id, owner_member_id: roster.alice.id, reason: 'I run their QBRs', opened_at: hoursAgo(24 * 4) }).execute();
+  await db.db.insertInto('disputes').values({ customer_id: ids.Disputed!, claimant_member_id: roster.bob.id, owner_member_id: roster.alice.id, reason: 'I run their QBRs', opened_at: hoursAgo(24 * 4) }).execute();
   await db.db.insertInto('feedback').values({ customer_id: ids['Red Today']!, author_slack_id: 'U0BOB', kind: 'complaint', sentiment: -0.8, text: 'Exports have been failing all week <!channel>', created_at: hoursAgo(5) }).execute();
   await db.db.insertInto('renewals').values({ customer_id: ids['Renewed Earlier']!, renewal_date: cal.quarterStart(), outcome: 'renewed', team_id: roster.emea.id, decided_at: hoursAgo(24 * 40), created_at: hoursAgo(24 * 40) }).execute();
   app = await startTestApp('digest', { roles: ['web', 'worker'], clock, db });

@@ -37,7 +37,7 @@ describe('worker role', () => {
     const running = await start({ roles: ['worker'], config: config(), logger: silentLogger, migrate: false, schedules: false });
     try {
       await running.ctx.queues!.add('rescore', { mode: 'full' });
-      let run;
+      let run: unknown;
       for (let i = 0; i < 200 && !run; i++) {
         run = await db.db.selectFrom('scoring_runs').selectAll().where('status', '=', 'done').executeTakeFirst();
         if (!run) await new Promise((r) => setTimeout(r, 50));

@@ -197,8 +197,8 @@ describe('BG/NBD conditional expectation numerics', () => {
   const direct = (p: BgNbdParams, t: number, x: number, tx: number, T: number): number => {
     const { r, alpha, a, b } = p;
     const z = t / (alpha + T + t);
-    const bracket = 1 - Math.pow((alpha + T) / (alpha + T + t), r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z);
-    const D = x > 0 ? 1 + (a / (b + x - 1)) * Math.pow((alpha + T) / (alpha + tx), r + x) : 1;
+    const bracket = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z);
+    const D = x > 0 ? 1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x) : 1;
     return (((a + b + x - 1) / (a - 1)) * bracket) / D;
   };
 

@@ -113,7 +113,7 @@ describe('customer lifetime value', () => {
     for (let k = 1; k <= 12; k++) {
       const t = Math.min(52, k * step);
       const cumulative = bgnbdExpectedRepeat(BGNBD, t, 2, 30.43, 38.86);
-      manual += (cumulative - previous) * result.expectedOrderValue * Math.pow(1.1, -t / (365.25 / 7));
+      manual += (cumulative - previous) * result.expectedOrderValue * 1.1 ** (-t / (365.25 / 7));
       previous = cumulative;
     }
     expect(result.clv).toBeCloseTo(manual, 10);

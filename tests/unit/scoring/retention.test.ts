@@ -27,7 +27,8 @@ function loadTable1(): Record<'regular' | 'high_end', number[]> {
   for (const line of readFileSync(path.join(SBG_DIR, 'table1.csv'), 'utf8').split(/\r?\n/).slice(1)) {
     if (!line.trim()) continue;
     const [cohort, year, active] = line.split(',');
-    (out[cohort!] ??= [])[Number(year)] = Number(active);
+    out[cohort!] ??= [];
+    out[cohort!]![Number(year)] = Number(active);
   }
   return out as Record<'regular' | 'high_end', number[]>;
 }
@@ -155,7 +156,7 @@ describe('sBG and BdW functions', () => {
   it('DERL by direct summation agrees with the hypergeometric form, and BdW uses the summation', () => {
     const direct = (n: number, d: number): number => {
       let s = 0;
-      for (let k = 0; k < 20_000; k++) s += (retentionSurvival(p, n + 1 + k) / retentionSurvival(p, n)) * Math.pow(1 + d, -k);
+      for (let k = 0; k < 20_000; k++) s += (retentionSurvival(p, n + 1 + k) / retentionSurvival(p, n)) * (1 + d) ** -k;
       return s;
     };
     for (const [n, d] of [[0, 0.1], [7, 0.1], [3, 0.02], [20, 0.5]] as const) {

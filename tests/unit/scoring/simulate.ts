@@ -42,7 +42,7 @@ function normal(u: () => number): number {
 export function gammaVariate(u: () => number, shape: number, rate: number): number {
   if (shape < 1) {
     const v = gammaVariate(u, shape + 1, rate);
-    return v * Math.pow(1 - u(), 1 / shape);
+    return v * (1 - u()) ** (1 / shape);
   }
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

@@ -20,9 +20,9 @@ describe('lnGamma', () => {
       [2, 0],
       [3, Math.log(2)],
       [10, 12.801827480081469], // ln 9!
-      [1 / 3, 0.9854206469277670692], // ln Γ(1/3)
-      [100, 359.1342053695753988],
-      [1e-3, 6.907178885383853854],
+      [1 / 3, 0.9854206469277671], // ln Γ(1/3)
+      [100, 359.1342053695754],
+      [1e-3, 6.907178885383854],
       [171.5, 709.1431630309282],
     ];
     for (const [x, expected] of cases) {
@@ -65,7 +65,7 @@ describe('hyp2f1', () => {
     for (const z of [-3, -0.5, 0, 0.3, 0.9, 0.99]) {
       const expected = z === 0 ? 1 : -Math.log(1 - z) / z; // ₂F₁(1, 1; 2; z)
       expect(hyp2f1(1, 1, 2, z)).toBeCloseTo(expected, 12);
-      expect(hyp2f1(0.7, 2.5, 2.5, z)).toBeCloseTo(Math.pow(1 - z, -0.7), 12); // ₂F₁(a, b; b; z)
+      expect(hyp2f1(0.7, 2.5, 2.5, z)).toBeCloseTo((1 - z) ** -0.7, 12); // ₂F₁(a, b; b; z)
     }
     // Polynomial case: ₂F₁(−2, b; c; z) = 1 − 2bz/c + b(b+1)z²/(c(c+1)).
     expect(hyp2f1(-2, 3, 4, 0.5)).toBeCloseTo(1 - (2 * 3 * 0.5) / 4 + (3 * 4 * 0.25) / (4 * 5), 14);
