@@ -1,3 +1,4 @@
+import type { BookAccount } from '../customers/book.repository.js';
 import { BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
 import { button, capBlocks, context, divider, header, section, type Block, type Reply } from '../slack/blocks.js';
 import { escapeMrkdwn } from '../slack/escape.js';
@@ -6,17 +7,8 @@ import { boldName, ephemeral } from './ownership.blocks.js';
 
 /** Pure view of `/customer mine`: one page of the member's book, riskiest first. */
 
-export interface BookLine {
-  id: string;
-  name: string;
-  arr: number | null;
-  currency: string | null;
-  renewalDate: string | null;
-  health: number | null;
-  band: 'green' | 'yellow' | 'red' | null;
-  tier: 'A' | 'B' | 'C' | null;
-  lastTouch: { kind: string; at: Date } | null;
-}
+/** One account of the book as the page shows it (the repository's row without its status). */
+export type BookLine = Omit<BookAccount, 'status' | 'lastTouch'> & { lastTouch: { kind: string; at: Date } | null };
 
 export const MINE_PAGE_SIZE = 20;
 

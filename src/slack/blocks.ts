@@ -159,3 +159,52 @@ export function withStatusLine(original: readonly Block[], statusBlockId: string
   if (!placed) out.push(status);
   return out;
 }
+
+/**
+ * A modal that asks for one choice and an optional note — the shape of every
+ * "tell us what happened" form (a follow-up's kind, a churn's reason). The
+ * choice's input block is `choice.blockId` and the note's is `note`; both
+ * inputs have action id `value`, which is what the listeners read back.
+ */
+export function choiceAndNoteModal(o: {
+  callbackId: string;
+  privateMetadata: string;
+  title: string;
+  submit: string;
+  intro: string | null;
+  choice: { blockId: string; label: string; options: { label: string; value: string }[]; initial?: string; placeholder?: string };
+  noteLabel: string;
+}): Record<string, unknown> {
+  const option = (x: { label: string; value: string }) => ({ text: { type: 'plain_text', text: x.label }, value: x.value });
+  const initial = o.choice.options.find((x) => x.value === o.choice.initial);
+  return {
+    type: 'modal',
+    callback_id: o.callbackId,
+    private_metadata: o.privateMetadata,
+    title: { type: 'plain_text', text: o.title },
+    submit: { type: 'plain_text', text: o.submit },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      ...(o.intro ? [section(o.intro)] : []),
+      {
+        type: 'input',
+        block_id: o.choice.blockId,
+        label: { type: 'plain_text', text: o.choice.label },
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          ...(initial ? { initial_option: option(initial) } : {}),
+          ...(o.choice.placeholder ? { placeholder: { type: 'plain_text', text: o.choice.placeholder } } : {}),
+          options: o.choice.options.map(option),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'note',
+        optional: true,
+        label: { type: 'plain_text', text: o.noteLabel },
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 },
+      },
+    ],
+  };
+}
