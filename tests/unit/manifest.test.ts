@@ -53,7 +53,9 @@ describe('manifest.json', () => {
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     const scopes: string[] = manifest.oauth_config.scopes.bot;
     // commands; chat.postMessage/update (+ public channels); conversations.open; outbox recovery reads conversations.history.
-    for (const s of ['commands', 'chat:write', 'chat:write.public', 'im:write', 'users:read', 'channels:history', 'groups:history', 'im:history']) expect(scopes).toContain(s);
+    for (const s of ['commands', 'chat:write', 'chat:write.public', 'im:write', 'channels:history', 'groups:history', 'im:history']) expect(scopes).toContain(s);
+    // Nothing it does not use: it never reads user profiles (roles live in retain's database).
+    expect(scopes).not.toContain('users:read');
     expect(new Set(scopes).size).toBe(scopes.length);
   });
 });
