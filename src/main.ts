@@ -19,7 +19,7 @@ import { createAndMigrate } from './platform/migrate.js';
 import { createRedis } from './platform/redis.js';
 import { scoringConfigFrom } from './scores/scoring.config.js';
 import { Shutdown } from './platform/shutdown.js';
-import { createSlackApp, type SlackApp } from './slack/app.js';
+import type { SlackApp } from './slack/app.js';
 import { createConsoleGateway, createWebGateway, type SlackGateway } from './slack/gateway.js';
 
 export type RoleName = 'web' | 'worker';
@@ -126,7 +126,11 @@ export async function start(opts: StartOptions): Promise<Running> {
   const workers: Worker[] = [];
 
   if (opts.roles.includes('web')) {
-    slackApp = config.slack.kind === 'console' ? null : createSlackApp(ctx, config.slack, features.flatMap((f) => f.listeners ?? []));
+    if (config.slack.kind !== 'console') {
+      // Bolt (and the web server under it) loads only where Slack is served: CLI verbs start faster without it.
+      const { createSlackApp } = await import('./slack/app.js');
+      slackApp = createSlackApp(ctx, config.slack, features.flatMap((f) => f.listeners ?? []));
+    }
     const baseRoutes: Route[] = [
       {
         method: 'GET',
