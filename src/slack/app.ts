@@ -5,6 +5,7 @@ import type { AppContext } from '../platform/context.js';
 import { boltLogger } from './bolt-logger.js';
 import { webClientOptions } from './gateway.js';
 import { registerSlashCommands } from './slash.js';
+import { refreshingSocketModeReceiver } from './socket-mode.js';
 
 /** A feature's Bolt listeners (actions, views, shortcuts, events), registered on the app it is given. */
 export type ListenerRegistrar = (app: App, ctx: AppContext) => void;
@@ -18,7 +19,8 @@ export interface SlackApp {
 }
 
 /**
- * Socket Mode when SLACK_APP_TOKEN is set; otherwise Bolt's HTTP receiver,
+ * Socket Mode when SLACK_APP_TOKEN is set (opening the new connection before
+ * closing the old one when Slack recycles it); otherwise Bolt's HTTP receiver,
  * mounted on our own server at /slack/events. Bolt's receiver verifies the
  * signing secret and rejects timestamps older than 5 minutes. The slash
  * commands come from the context's wiring; `listeners` are the features' own.
@@ -31,7 +33,8 @@ export function createSlackApp(ctx: AppContext, mode: Exclude<SlackMode, { kind:
     for (const r of listeners) r(app, ctx);
   };
   if (mode.kind === 'socket') {
-    const app = new App({ token: mode.botToken, appToken: mode.appToken, socketMode: true, logger, clientOptions });
+    const receiver = refreshingSocketModeReceiver({ appToken: mode.appToken, logger, apiUrl: ctx.config.env.SLACK_API_URL });
+    const app = new App({ token: mode.botToken, receiver, socketMode: true, logger, clientOptions });
     register(app);
     return { app, start: async () => { await app.start(); }, stop: async () => { await app.stop(); } };
   }
