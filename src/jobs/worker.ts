@@ -8,8 +8,9 @@ import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './cata
  * progress, moveToDelayed…). Every side effect must be idempotent: jobs run at
  * least once (a stalled job is re-run, and a job id's de-duplication lapses
  * once the job is removed). `stopping` is aborted when the worker starts
- * closing: a long-running job hands the rest of its work back rather than
- * holding up shutdown.
+ * closing, or when this execution's lock could not be renewed (another
+ * execution may take the job over): a long-running job hands the rest of its
+ * work back rather than holding up shutdown or racing its double.
  */
 export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job, token: string | undefined, stopping: AbortSignal) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]?: JobHandler<N> };
@@ -23,6 +24,8 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
   const names = opts.queues ?? Object.values(QUEUES);
   return names.map((queueName) => {
     const stopping = new AbortController();
+    /** Executions running here, by job id (a job whose lock lapsed may run twice). */
+    const running = new Map<string, Set<AbortController>>();
     const worker = new Worker(
       queueName,
       async (job, token) => {
@@ -33,7 +36,16 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
         if (!parsed.success) throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         const handler = handlers[name] as JobHandler<typeof name> | undefined;
         if (!handler) throw new UnrecoverableError(`no handler registered for ${job.name}`);
-        return handler(ctx, parsed.data as never, job, token, stopping.signal);
+        const own = new AbortController();
+        const id = job.id ?? '';
+        const set = running.get(id) ?? new Set();
+        running.set(id, set.add(own));
+        try {
+          return await handler(ctx, parsed.data as never, job, token, AbortSignal.any([stopping.signal, own.signal]));
+        } finally {
+          set.delete(own);
+          if (set.size === 0) running.delete(id);
+        }
       },
       {
         connection,
@@ -48,6 +60,10 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
       },
     );
     worker.on('closing', () => stopping.abort());
+    worker.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids) for (const c of running.get(id) ?? []) c.abort();
+      ctx.logger.warn({ queue: queueName, jobs: ids.length }, 'job lock lost; its execution stops and hands its work back');
+    });
     worker.on('error', (err) => ctx.logger.warn({ queue: queueName, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) =>
       ctx.logger.warn({ queue: queueName, job: job?.name, id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
