@@ -283,11 +283,11 @@ async function drainChannel(ctx: AppContext, exec: Execution, data: ChannelRows,
       if (verdict.kind === 'rate_limited') {
         metrics.slack429.inc({ method: row?.payload.update_ts ? 'chat.update' : 'chat.postMessage' });
         const until = Date.now() + verdict.retryAfterMs;
-        await pacer?.block(target, exec.token, until);
-        answeredAt = 0;
         // A 429 means Slack did not take the message: back to pending, and the
         // try is not counted — neither on the row nor by BullMQ (no throw).
         if (row) await markNotPosted(ctx.db, row.id, exec.token, 'rate limited by Slack', unsure);
+        await pacer?.block(target, exec.token, until);
+        answeredAt = 0;
         if (verdict.retryAfterMs > INLINE_WAIT_MS) return leaveFrom(i, until);
         if (await sleep(verdict.retryAfterMs, stopping)) return leaveFrom(i, until);
         i--; // the same row again
