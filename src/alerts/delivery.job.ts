@@ -229,6 +229,8 @@ async function drainChannel(ctx: AppContext, exec: Execution, data: ChannelRows,
       // After the wait, under the lease: did an earlier attempt post it already?
       if (unsure && row.prev_posted_channel_id && row.prev_started_at) {
         if (!(await keepLease())) {
+          // No longer ours; the channel slot taken at the gate is let go with the next gate (or on leaving).
+          answeredAt = Date.now();
           row = undefined;
           done.skipped++;
           continue;
@@ -237,6 +239,7 @@ async function drainChannel(ctx: AppContext, exec: Execution, data: ChannelRows,
         const ts = await ctx.slack.findPosted(row.prev_posted_channel_id, since, METADATA_TYPE, row.dedupe_key);
         unsure = false;
         if (ts) {
+          answeredAt = Date.now();
           await outsideSlack(() => state.sent(row!.id, { channel: row!.prev_posted_channel_id!, ts }));
           metrics.notificationsSent.inc({ kind: row.kind });
           done.sent++;
@@ -244,6 +247,7 @@ async function drainChannel(ctx: AppContext, exec: Execution, data: ChannelRows,
         }
       }
       if (!(await keepLease())) {
+        answeredAt = Date.now();
         row = undefined;
         done.skipped++;
         continue;
