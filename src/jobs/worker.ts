@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { setMaxListeners } from 'node:events';
 import type { AppContext } from '../platform/context.js';
 import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './catalog.js';
 
@@ -24,6 +25,8 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
   const names = opts.queues ?? Object.values(QUEUES);
   return names.map((queueName) => {
     const stopping = new AbortController();
+    // Every running job listens to it (and each of its waits to its own): many listeners is the normal case.
+    setMaxListeners(0, stopping.signal);
     /** Executions running here, by job id (a job whose lock lapsed may run twice). */
     const running = new Map<string, Set<AbortController>>();
     const worker = new Worker(
@@ -40,8 +43,10 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
         const id = job.id ?? '';
         const set = running.get(id) ?? new Set();
         running.set(id, set.add(own));
+        const signal = AbortSignal.any([stopping.signal, own.signal]);
+        setMaxListeners(0, signal);
         try {
-          return await handler(ctx, parsed.data as never, job, token, AbortSignal.any([stopping.signal, own.signal]));
+          return await handler(ctx, parsed.data as never, job, token, signal);
         } finally {
           set.delete(own);
           if (set.size === 0) running.delete(id);
