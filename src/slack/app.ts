@@ -67,7 +67,32 @@ export function createSlackApp(
   if (mode.kind === 'socket') {
     const app = new App({ authorize, appToken: mode.appToken, socketMode: true, logger, clientOptions });
     register(app);
-    return { app, start: async () => { await app.start(); }, stop: async () => { await app.stop(); } };
+    // Slack unreachable (or the app token refused) must not stop retain from
+    // starting: connect in the background, retrying with backoff, and say so.
+    let stopped = false;
+    let connected = false;
+    const connect = async () => {
+      for (let attempt = 0; !stopped && !connected; attempt++) {
+        try {
+          await app.start();
+          connected = true;
+        } catch (error) {
+          const delay = Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6));
+          ctx.logger.error({ err: (error as Error).message, retryInMs: delay }, 'could not open the Socket Mode connection to Slack; retrying');
+          await new Promise((r) => setTimeout(r, delay).unref());
+        }
+      }
+    };
+    return {
+      app,
+      start: async () => {
+        void connect();
+      },
+      stop: async () => {
+        stopped = true;
+        if (connected) await app.stop();
+      },
+    };
   }
   const receiver = new HTTPReceiver({
     signingSecret: mode.signingSecret,
