@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/platform/clock.js';
 import { ACTIONS } from '../../src/slack/ids.js';
@@ -83,6 +84,20 @@ describe('a correctly signed body that is not what Slack sends', () => {
     const r = await slash(app, '/customer', 'globex', 'U0BOB');
     expect(visibleText(r)).toContain('Globex');
   }, 60_000);
+});
+
+describe('a request target the URL parser cannot read', () => {
+  it.each(['//', 'http://[', 'http://a:99999/x'])('GET %s → 400, and the app keeps serving', async (target) => {
+    const status = await new Promise<string>((resolve, reject) => {
+      const s = createConnection(Number(new URL(app.baseUrl).port), '127.0.0.1', () => s.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let data = '';
+      s.on('data', (c) => (data += String(c)));
+      s.on('end', () => resolve(data.split('\r\n')[0] ?? ''));
+      s.on('error', reject);
+    });
+    expect(status).toBe('HTTP/1.1 400 Bad Request');
+    expect(await healthy()).toBe(200);
+  });
 });
 
 describe('NUL characters in what a person types', () => {
