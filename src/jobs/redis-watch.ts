@@ -91,7 +91,9 @@ export function createRedisWatch(o: { redis: Redis; prefix: string; logger: Logg
         pending ??= opts.starting ? 'start' : null;
         // Redis or Postgres unreachable: nothing to do but try again at the next check.
         state.lastError = (error as Error).message;
-        o.logger.debug({ err: state.lastError }, 'redis watch check failed');
+        // A restore that failed (Postgres away, a misconfiguration) is worth a line each time; Redis itself being away is logged by its client.
+        if (pending && pending !== 'start') o.logger.warn({ err: state.lastError, reason: pending }, 'could not restore retain’s queues yet; retrying at the next check');
+        else o.logger.debug({ err: state.lastError }, 'redis watch check failed');
         return false;
       } finally {
         running = undefined;
