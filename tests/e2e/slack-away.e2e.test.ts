@@ -63,7 +63,10 @@ describe('a bot token Slack refuses (invalid_auth) at start-up', () => {
     await until(async () => (await health(app)).body.checks.slack?.error?.startsWith('invalid_auth') ?? false, 10_000);
     await enqueueNotifications(app.running.ctx, [{ dedupeKey: 'auth-1', kind: 'test', channel: 'C0AUTH', text: 'auth-1' }]);
     await slack.waitFor(() => keysPosted(slack, 'auth-').length === 1, 30_000);
-    const row = await app.db.db.selectFrom('notifications').select(['status', 'attempts']).executeTakeFirstOrThrow();
+    const row = await until(async () => {
+      const r = await app.db.db.selectFrom('notifications').select(['status', 'attempts']).executeTakeFirstOrThrow();
+      return r.status === 'sent' ? r : null;
+    });
     expect(row).toEqual({ status: 'sent', attempts: 1 });
   }, 60_000);
 });
