@@ -35,6 +35,8 @@ export interface SlackGateway {
    * delivery interrupted mid-post find out whether Slack already has it.
    */
   findPosted(channel: string, sinceEpochSec: number, eventType: string, key: string): Promise<string | null>;
+  /** Who the bot token belongs to (auth.test); throws what Slack or the network said. Slack mode only. */
+  authTest?(): Promise<{ botId?: string; userId?: string }>;
 }
 
 export function webClientOptions(apiUrl: string | undefined): WebClientOptions {
@@ -91,6 +93,10 @@ export function createWebGateway(token: string, apiUrl: string | undefined): Sla
     async permalink(channel, ts) {
       const res = await (await sdk()).chat.getPermalink({ channel, message_ts: ts });
       return res.permalink ?? null;
+    },
+    async authTest() {
+      const res = await (await sdk()).auth.test();
+      return { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { userId: res.user_id } : {}) };
     },
     async findPosted(channel, sinceEpochSec, eventType, key) {
       const res = await (await sdk()).conversations.history({ channel, oldest: String(sinceEpochSec), include_all_metadata: true, limit: 200 });
