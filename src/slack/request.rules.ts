@@ -92,6 +92,33 @@ const eventsApi = z.discriminatedUnion('type', [
   z.object({ type: z.literal('app_rate_limited') }).loose(),
 ]);
 
+/**
+ * How Bolt will route a body: by which keys are present, in this order
+ * (`event`, then `command`, then `name` or a block_suggestion, then
+ * `actions`…). A body that passed our shape check for one kind but carries
+ * another kind's key (an interaction with `"event": null`) would be routed as
+ * the other and crash inside Bolt, so such a body is refused here.
+ */
+export type BoltRoute = 'event' | 'command' | 'options' | 'action' | 'shortcut' | 'view' | 'other';
+export function boltRoute(body: Record<string, unknown>): BoltRoute {
+  if (body.event !== undefined) return 'event';
+  if (body.command !== undefined) return 'command';
+  if (body.name !== undefined || body.type === 'block_suggestion') return 'options';
+  if (body.actions !== undefined || body.type === 'dialog_submission') return 'action';
+  if (body.type === 'shortcut' || body.type === 'message_action') return 'shortcut';
+  if (body.type === 'view_submission' || body.type === 'view_closed') return 'view';
+  return 'other';
+}
+
+const INTERACTION_ROUTES: Record<string, BoltRoute> = {
+  block_actions: 'action',
+  block_suggestion: 'options',
+  view_submission: 'view',
+  view_closed: 'view',
+  shortcut: 'shortcut',
+  message_action: 'shortcut',
+};
+
 export type ParsedRequest =
   | { ok: true; kind: 'ssl_check' }
   | { ok: true; kind: 'slack'; body: Record<string, unknown> }
@@ -123,13 +150,18 @@ export function parseSlackBody(contentType: string | undefined, raw: Buffer): Pa
       if (typeof form.payload !== 'string') return bad('payload must appear once');
       const payload = parseJson(form.payload);
       if (!isObject(payload)) return bad('payload is not a JSON object');
-      return interactive.safeParse(payload).success ? { ok: true, kind: 'slack', body: payload } : bad('payload is not an interaction Slack sends');
+      const ok = interactive.safeParse(payload).success && boltRoute(payload) === INTERACTION_ROUTES[payload.type as string];
+      return ok ? { ok: true, kind: 'slack', body: payload } : bad('payload is not an interaction Slack sends');
     }
-    return slashCommand.safeParse(form).success ? { ok: true, kind: 'slack', body: form as Record<string, unknown> } : bad('form is not a slash command');
+    const ok = slashCommand.safeParse(form).success && boltRoute(form as Record<string, unknown>) === 'command';
+    return ok ? { ok: true, kind: 'slack', body: form as Record<string, unknown> } : bad('form is not a slash command');
   }
   const json = parseJson(text);
   if (!isObject(json)) return bad('body is not a JSON object');
-  return eventsApi.safeParse(json).success ? { ok: true, kind: 'slack', body: json } : bad('body is not an event Slack sends');
+  // An event callback is routed as an event; url_verification and rate-limit notices carry no routing key.
+  const route = boltRoute(json);
+  const ok = eventsApi.safeParse(json).success && (json.type === 'event_callback' ? route === 'event' : route === 'other');
+  return ok ? { ok: true, kind: 'slack', body: json } : bad('body is not an event Slack sends');
 }
 
 // ───────────────────────── NUL characters ─────────────────────────

@@ -62,3 +62,18 @@ describe('replay guard', () => {
     dead.disconnect();
   });
 });
+
+describe('bodies Bolt would route as another kind', () => {
+  const form = (payload: unknown) => Buffer.from(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  it('refuses an interaction that also carries an event or a command key', () => {
+    const click = { type: 'block_actions', user: { id: 'U1' }, actions: [{ action_id: 'a' }] };
+    expect(parseSlackBody('application/x-www-form-urlencoded', form(click)).ok).toBe(true);
+    for (const extra of [{ event: null }, { event: 'x' }, { command: '/customer' }, { name: 'x' }]) {
+      expect(parseSlackBody('application/x-www-form-urlencoded', form({ ...click, ...extra }))).toMatchObject({ ok: false, status: 400 });
+    }
+  });
+  it('refuses a slash command form with an event field', () => {
+    const body = Buffer.from('command=%2Fcustomer&user_id=U1&text=acme&event=x');
+    expect(parseSlackBody('application/x-www-form-urlencoded', body)).toMatchObject({ ok: false, status: 400 });
+  });
+});
