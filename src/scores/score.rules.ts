@@ -17,6 +17,7 @@ import {
   type Quintile,
   type ScoringConfig,
   type ValueTier,
+  sigmoid,
 } from '../scoring/index.js';
 import type { Band, StoredDriver, StoredMeasure, Tier } from './score.table.js';
 
@@ -67,12 +68,30 @@ export interface RunScoringInputs {
   /** Sentences naming the stale feeds, shown on every card of the run. */
   staleTexts: readonly string[];
   clv: { horizonMonths: number; annualDiscountRate: number };
+  /** The health model's calibration: the chance of churn within its horizon from the health score; absent without a model. */
+  churn?: ChurnCalibration | null;
+}
+
+/** P(churn within horizonDays) = σ(intercept + slope · health), health unrounded (0–100). */
+export interface ChurnCalibration {
+  readonly intercept: number;
+  readonly slope: number;
+  readonly horizonDays: number;
+}
+
+export function churnChance(calibration: ChurnCalibration, health: number): number {
+  return sigmoid(calibration.intercept + calibration.slope * health);
 }
 
 export interface ComputedScore {
   customerId: string;
   health: number;
+  /** The weighted mean before rounding: what rankings and the churn chance use (scoreCustomer always sets it). */
+  healthExact?: number;
   band: Band;
+  /** Chance of churn within the health model's horizon; null or absent without a calibrated model. */
+  churnProbability?: number | null;
+  churnHorizonDays?: number | null;
   pAlive: number | null;
   expectedOrders90d: number | null;
   clv: number | null;
@@ -243,11 +262,20 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
   const scored = scoreHealth(input, { config: inputs.config, exclude: inputs.excluded });
   if (scored.health === null || scored.band === null) return null;
 
+  let healthExact = 0;
+  for (const m of scored.measures) healthExact += m.weight * m.score;
+  healthExact = Math.min(100, Math.max(0, healthExact));
+  const churn = inputs.churn ?? null;
+  const churnProbability = churn ? churnChance(churn, healthExact) : null;
+
   const rfm = facts.rfm;
   return {
     customerId: facts.customerId,
     health: scored.health,
+    healthExact,
     band: scored.band,
+    churnProbability: finiteOrNull(churnProbability, 4),
+    churnHorizonDays: churn && churnProbability !== null && Number.isFinite(churnProbability) ? churn.horizonDays : null,
     // Degenerate fits (parameters at the optimizer's wall) can make the series
     // behind these non-finite: stored as unknown rather than as a number.
     pAlive: finiteOrNull(pAlive, 6),

@@ -42,12 +42,15 @@ export const scoresCli: CliCommand[] = [
   },
   {
     path: ['backtest'],
-    usage: 'retain backtest --as-of YYYY-MM-DD [--horizon 90]',
+    usage: 'retain backtest --as-of YYYY-MM-DD [--horizon 90] [--churn status|lapse]',
     summary: 'replay the scoring as of a past date and report how well it ranked the accounts that churned',
     help:
-      'Scores every customer active at the date with only the data known then (models fitted as of the date too), ' +
-      'then compares with churn in the following --horizon days (customers.churned_at, or renewals marked churned). ' +
-      'Reports AUC and the precision / recall of the churn warning as configured. Writes nothing but a backtest run row.',
+      'Scores every customer active at the date with only the data known then (purchase and health models fitted as of the date too), ' +
+      'then compares with churn in the following --horizon days. --churn status: marked churned (customers.churned_at) or a renewal ' +
+      'marked churned; --churn lapse: no order within the horizon (customers with an order by the date). Without --churn the book ' +
+      'decides: status where it records contractual churn, else lapse — the report says which. Reports AUC with a bootstrap 95% ' +
+      'interval, PR-AUC, top-decile lift, the Brier score and a calibration table of the chance of churn, and the precision / recall ' +
+      'of the churn warning as configured and at the health model\'s fitted threshold. Writes nothing but a backtest run row.',
     async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
       if (!raw) throw new UsageError('--as-of is required (e.g. --as-of 2026-06-30)');
@@ -55,13 +58,15 @@ export const scoresCli: CliCommand[] = [
       const horizonRaw = flag(args, 'horizon') ?? '90';
       const horizonDays = Number(horizonRaw);
       if (!Number.isInteger(horizonDays) || horizonDays <= 0 || horizonDays > 3650) throw new UsageError('--horizon must be a whole number of days (1–3650)');
+      const churn = flag(args, 'churn') ?? 'auto';
+      if (churn !== 'auto' && churn !== 'status' && churn !== 'lapse') throw new UsageError('--churn must be status or lapse');
       return withContext(config, {}, async ({ ctx }) => {
         if (asOf.getTime() > ctx.clock.now().getTime()) throw new UsageError(`--as-of ${raw} is in the future`);
         const windowEnd = new Date(asOf.getTime() + horizonDays * DAY_MS);
         if (windowEnd.getTime() > ctx.clock.now().getTime()) {
           io.err(`note: the horizon ends ${isoDate(windowEnd)}, after today — churn after today is not known yet`);
         }
-        const report = await runBacktest(ctx, { asOf, horizonDays });
+        const report = await runBacktest(ctx, { asOf, horizonDays, churn });
         for (const line of formatBacktestReport(report)) io.out(line);
         return 0;
       });
