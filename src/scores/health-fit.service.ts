@@ -166,7 +166,7 @@ const num = (v: number | null | undefined, digits = 3) => (v === null || v === u
 export function formatHealthFit(r: HealthFitReport): string[] {
   const m = r.model;
   const lines = [
-    `health model as of ${r.asOfDate} — churn ${describeChurn(r.churn, r.horizonDays)} (${r.churnWhy}); ${(r.ms / 1000).toFixed(1)}s`,
+    `health model as of ${r.asOfDate}, ${(r.ms / 1000).toFixed(1)}s — churn ${describeChurn(r.churn, r.horizonDays)}: ${r.churnWhy}`,
   ];
   for (const o of r.origins) {
     lines.push(

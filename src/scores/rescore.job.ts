@@ -6,6 +6,8 @@ import { enqueueBatches } from './rescore.fanout.service.js';
 import { prepareRun } from './rescore.prepare.service.js';
 import { watchRuns } from './rescore.watchdog.service.js';
 import { fitModels } from './fit.service.js';
+import { fitHealthModel } from './health-fit.service.js';
+import { scoringConfigFrom } from './scoring.config.js';
 import { parseAsOf } from './as-of.js';
 
 /** True on the job's last attempt: after this failure BullMQ gives up. */
@@ -53,6 +55,11 @@ export const rescoreHandlers: HandlerMap = {
       { asOf: report.asOfDate, bgnbd: report.bgnbd.params, gammagamma: report.gammagamma.params, stored: [report.bgnbd.stored, report.gammagamma.stored] },
       'purchase models refitted',
     );
-    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId };
+    const health = await fitHealthModel(ctx.db, scoringConfigFrom(ctx.config.settings), asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger });
+    ctx.logger.info(
+      { asOf: health.asOfDate, use: health.model.use, reason: health.model.reason, fitId: health.fitId, ms: Math.round(health.ms) },
+      'health model refitted',
+    );
+    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId, health: health.fitId };
   },
 };

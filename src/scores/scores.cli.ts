@@ -4,6 +4,8 @@ import { DAY_MS, isoDate } from '../platform/clock.js';
 import { parseAsOf } from './as-of.js';
 import { formatBacktestReport, runBacktest } from './backtest.service.js';
 import { fitModels, formatFitReport } from './fit.service.js';
+import { fitHealthModel, formatHealthFit } from './health-fit.service.js';
+import { scoringConfigFrom } from './scoring.config.js';
 import { formatRescoreSummary, rescoreNow } from './rescore.runner.js';
 
 /** `retain rescore`, `retain fit`, `retain backtest`. */
@@ -27,15 +29,26 @@ export const scoresCli: CliCommand[] = [
   },
   {
     path: ['fit'],
-    usage: 'retain fit [--as-of YYYY-MM-DD]',
-    summary: 'refit the purchase models (BG/NBD, Gamma-Gamma) from orders up to a date (default today)',
-    help: 'Stores each model in model_fits (a fit that did not converge keeps the previous one in use) and prints its parameters (time in weeks), log-likelihood and customers seen.',
+    usage: 'retain fit [--as-of YYYY-MM-DD] [--churn status|lapse]',
+    summary: 'refit the purchase models (BG/NBD, Gamma-Gamma) and the health model from the history up to a date (default today)',
+    help:
+      'Stores each model in model_fits (a purchase fit that did not converge keeps the previous one in use) and prints its parameters ' +
+      '(time in weeks), log-likelihood and customers seen. Then fits the health model: replays the scoring at scoring.churnModel.origins ' +
+      'past dates one horizon apart (only the data known at each), labels churn within the horizon after each, learns the measures\' ' +
+      'weights by regularised logistic regression on all but the latest date, and keeps them only if they rank churn better than the ' +
+      'configured weights on that held-out date; calibrates the chance of churn the card shows and picks the alert threshold that ' +
+      'reaches scoring.churnModel.targetPrecision. --churn overrides scoring.churnModel.churn (default: what the book records).',
     async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
+      const churn = flag(args, 'churn');
+      if (churn !== undefined && churn !== 'status' && churn !== 'lapse') throw new UsageError('--churn must be status or lapse');
       return withContext(config, {}, async ({ ctx }) => {
         const asOf = raw ? parseAsOf(raw) : ctx.clock.now();
+        const settings = scoringConfigFrom(ctx.config.settings);
         const report = await fitModels(ctx.db, asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger });
         for (const line of formatFitReport(report)) io.out(line);
+        const health = await fitHealthModel(ctx.db, settings, asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger, ...(churn ? { churn } : {}) });
+        for (const line of formatHealthFit(health)) io.out(line);
         return report.bgnbd.params ? 0 : 1;
       });
     },
