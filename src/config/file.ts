@@ -143,6 +143,9 @@ export const fileConfigSchema = z
         discountRate: z.number().gt(0).max(1).default(0.1),
         forecastLevel: z.number().gt(0).lt(1).default(0.8),
         healthWeight: z.number().min(0).max(1).default(0.5),
+        /** What the nightly fit segments by, and which model it fits (`retain renewals fit` defaults). */
+        segmentBy: z.enum(['plan', 'tier', 'none']).default('plan'),
+        model: z.enum(['sbg', 'bdw']).default('sbg'),
       })
       .strict()
       .prefault({}),

@@ -53,9 +53,16 @@ export function digestMessage(m: DigestModel, team: { name: string }): { text: s
           rate.reasons.length ? ` · churn reasons: ${rate.reasons.map((r) => `${r.reason === 'unknown' ? 'unknown' : CHURN_REASON_LABELS[r.reason]} ${r.count}`).join(', ')}` : ''
         }`
       : `Renewal rate ${rate.quarter}: no renewals decided yet`;
+  const f = m.renewalForecast;
+  const forecastLine = !f
+    ? null
+    : f.open === 0
+      ? `Renewal forecast ${f.quarter}: no open renewals left`
+      : `Renewal forecast ${f.quarter}: *${formatRate(f.expectedRate ?? 0)}* expected to renew (${f.open} open) · ARR at risk ${formatMoney(f.arrAtRisk, null)} ` +
+        `(${Math.round(f.level * 100)}%: ${formatMoney(f.low, null)}–${formatMoney(f.high, null)})`;
 
   if (m.quiet) {
-    const line = `✅ ${safeText(title, 200)}: nothing needs attention today. ${rateLine}.`;
+    const line = `✅ ${safeText(title, 200)}: nothing needs attention today. ${rateLine}.${forecastLine ? ` ${forecastLine}.` : ''}`;
     return { text: `${title}: nothing needs attention today.`, blocks: [section(line)] };
   }
 
@@ -78,7 +85,7 @@ export function digestMessage(m: DigestModel, team: { name: string }): { text: s
       `${name(r.name)} renewal was due ${shortDate(r.renewalDate)} (${r.daysAgo} day${r.daysAgo === 1 ? '' : 's'} ago)${money(r.arr, r.currency)} · ${who(r.ownerSlackId)} — mark it Renewed or Churned`,
     ),
     sectionBlock('⚠️ Notifications that failed', m.failed, (f) => `${escapeMrkdwn(f.kind.replace(/_/g, ' '))} to ${/^[UW]/.test(f.channelId) ? mention(f.channelId) : channelLink(f.channelId)}: \`${escapeMrkdwn(f.reason ?? 'unknown')}\``),
-    context(rateLine),
+    context(forecastLine ? `${rateLine}\n${forecastLine}` : rateLine),
   ];
   const kept = blocks.filter((b): b is Block => b !== null);
   const counts = [m.turnedRed, m.renewalsSoon, m.overdueTierA, m.disputes].map((s) => s.items.length + s.more);

@@ -54,17 +54,19 @@ export const renewalsCli: CliCommand[] = [
       'Each customer with a contract start (started_at) contributes its tenure in contract years as of the date: the year it churned in ' +
       '(churned_at), or the years completed so far if still active (right-censored; cohorts may start in different years). Fits the ' +
       'shifted-beta-geometric model (--model bdw: beta-discrete-Weibull) by maximum likelihood for all customers and per segment ' +
-      '(--by plan, default; tier: the latest score\'s tier; none). Prints per segment: customers, α, β (and c), log-likelihood, the ' +
+      '(--by plan, tier — the latest score\'s — or none; default renewals.segmentBy, plan). Prints per segment: customers, α, β (and c), log-likelihood, the ' +
       'expected retention at the next renewal and the discounted expected residual lifetime (DERL) at renewals.discountRate. ' +
       'Stores the fit (model_fits, kind renewal) for renewal forecasts and the digest.',
     async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
-      const by = (flag(args, 'by') ?? 'plan') as SegmentBy;
-      if (!['plan', 'tier', 'none'].includes(by)) throw new UsageError('--by must be plan, tier or none');
-      const kind = (flag(args, 'model') ?? 'sbg') as RetentionModelKind;
-      if (kind !== 'sbg' && kind !== 'bdw') throw new UsageError('--model must be sbg or bdw');
+      const byFlag = flag(args, 'by') as SegmentBy | undefined;
+      if (byFlag !== undefined && !['plan', 'tier', 'none'].includes(byFlag)) throw new UsageError('--by must be plan, tier or none');
+      const kindFlag = flag(args, 'model') as RetentionModelKind | undefined;
+      if (kindFlag !== undefined && kindFlag !== 'sbg' && kindFlag !== 'bdw') throw new UsageError('--model must be sbg or bdw');
       return withContext(config, {}, async ({ ctx }) => {
         const asOf = raw ? parseAsOf(raw) : ctx.clock.now();
+        const by = byFlag ?? ctx.config.settings.renewals.segmentBy;
+        const kind = kindFlag ?? ctx.config.settings.renewals.model;
         const report = await fitRenewals(ctx.db, ctx.config.settings.renewals, asOf, { by, kind, store: true, now: ctx.clock.now() });
         for (const line of formatRenewalFit(report)) io.out(line);
         return report.model.pooled.uses === 'own' ? 0 : 1;

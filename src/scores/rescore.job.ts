@@ -6,6 +6,7 @@ import { enqueueBatches } from './rescore.fanout.service.js';
 import { prepareRun } from './rescore.prepare.service.js';
 import { watchRuns } from './rescore.watchdog.service.js';
 import { fitModels } from './fit.service.js';
+import { fitRenewals } from '../renewals/renewal-model.service.js';
 import { fitHealthModel } from './health-fit.service.js';
 import { scoringConfigFrom } from './scoring.config.js';
 import { parseAsOf } from './as-of.js';
@@ -60,6 +61,9 @@ export const rescoreHandlers: HandlerMap = {
       { asOf: health.asOfDate, use: health.model.use, reason: health.model.reason, fitId: health.fitId, ms: Math.round(health.ms) },
       'health model refitted',
     );
-    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId, health: health.fitId };
+    const r = ctx.config.settings.renewals;
+    const renewal = await fitRenewals(ctx.db, r, asOf, { by: r.segmentBy, kind: r.model, store: true, now: ctx.clock.now() });
+    ctx.logger.info({ asOf: renewal.asOfDate, customers: renewal.model.pooled.customers, segments: renewal.model.segments.length, fitId: renewal.fitId }, 'renewal model refitted');
+    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId, health: health.fitId, renewal: renewal.fitId };
   },
 };
