@@ -42,7 +42,8 @@ export async function loadHealthBook(db: TestDb, o: HealthBookOptions): Promise<
   const pick = <T>(weights: readonly [T, number][]): T => {
     let u = random();
     for (const [v, w] of weights) {
-      if ((u -= w) < 0) return v;
+      u -= w;
+      if (u < 0) return v;
     }
     return weights[weights.length - 1]![0];
   };
