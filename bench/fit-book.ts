@@ -71,9 +71,12 @@ async function generate(customers: number, reuse: boolean): Promise<void> {
         LATERAL (SELECT now() - make_interval(days => (30 + floor(l.u_start * 1800))::int) AS started_at) s,
         -- Yearly churn θ rising with the risk, spread across customers as the
         -- sBG assumes (a Kumaraswamy(0.8, 3) draw, Beta-like: mean ≈ 0.24;
-        -- lower for enterprise); the churn year is geometric(θ), the day within it uniform.
+        -- lower for enterprise). The contract year that is not renewed is
+        -- geometric(θ); the churn is recorded at its renewal date, up to 30
+        -- days ahead (notice given), as contractual churn happens.
         LATERAL (SELECT least(0.95, greatest(0.001, power(1 - power(1 - l.risk, 1.0 / 3), 1.0 / 0.8)) * CASE WHEN p.plan = 'enterprise' THEN 0.6 ELSE 1 END) AS theta) t,
-        LATERAL (SELECT s.started_at + make_interval(days => ((greatest(1, ceil(ln(1 - l.u_churn * 0.999999) / ln(1 - t.theta))) - 1 + l.u_frac) * 365)::int) AS churn_at) c`
+        LATERAL (SELECT s.started_at + make_interval(years => greatest(1, ceil(ln(1 - l.u_churn * 0.999999) / ln(1 - t.theta)))::int)
+                   - make_interval(days => floor(l.u_frac * 30)::int) AS churn_at) c`
         .execute(h.db);
     });
     await sql`ALTER TABLE signals DROP CONSTRAINT signals_pkey`.execute(h.db);

@@ -119,6 +119,8 @@ export interface QuarterForecastReport {
   by: SegmentBy | null;
   open: number;
   forecast: OpenRenewalsForecast;
+  /** The open renewals with the most ARR expected to be lost, with each one's chance of renewing. */
+  riskiest: { name: string; renewalDate: string; arr: number; renewProbability: number; team: string | null }[];
   decided: { renewed: number; churned: number; churnedArr: number };
   healthWeight: number;
 }
@@ -145,8 +147,17 @@ export async function forecastQuarter(
     latest?.model ?? null,
     { healthWeight: settings.healthWeight, level: settings.forecastLevel },
   );
+  const byId = new Map(rows.map((r) => [r.customer_id, r]));
+  const riskiest = [...forecast.overall.items]
+    .sort((a, b) => b.arr * (1 - b.renewProbability) - a.arr * (1 - a.renewProbability) || a.renewProbability - b.renewProbability)
+    .slice(0, 10)
+    .map((it) => {
+      const row = byId.get(it.id ?? '')!;
+      return { name: row.name, renewalDate: row.renewal_date, arr: it.arr, renewProbability: it.renewProbability, team: row.team_key };
+    });
   return {
     quarter,
+    riskiest,
     modelAsOf: latest?.asOf ?? null,
     modelKind: latest?.model.kind ?? null,
     by: latest?.model.by ?? null,
@@ -184,6 +195,12 @@ export function formatQuarterForecast(r: QuarterForecastReport): string[] {
       lines.push(
         `    ${s.segment.padEnd(24)} ${String(s.renewals).padStart(5)} open  expected rate ${pct(s.expectedRenewalRate).padStart(6)}  ARR at risk ${money(s.expectedArrAtRisk)} of ${money(s.arr)}`,
       );
+    }
+  }
+  if (r.riskiest.length) {
+    lines.push('  most ARR at risk:');
+    for (const x of r.riskiest) {
+      lines.push(`    ${x.name.slice(0, 40).padEnd(40)} ${x.renewalDate}  ${money(x.arr).padStart(8)}  chance of renewing ${pct(x.renewProbability).padStart(6)}${x.team ? `  (${x.team})` : ''}`);
     }
   }
   if (r.decided.renewed + r.decided.churned > 0) {

@@ -191,5 +191,9 @@ describe('renewal forecast of a quarter', () => {
     expect(text).toMatch(/ARR at risk \$[\d.]+K expected \(80% interval \$[\d.]+K?–\$[\d.]+K\)/);
     expect(text).toMatch(/emea +2 open +expected rate/);
     expect(text).toContain('1 renewal not forecast: no contract start and no chance of churn');
+    // Each open renewal's own chance, the most ARR at risk first: Q1's $100K at r(3) leads.
+    expect(report.riskiest.map((x) => x.name)).toEqual(['Q one', 'Q two', 'Q three']);
+    expect(report.riskiest[0]!.renewProbability).toBeCloseTo(r('high end', 3), 10);
+    expect(text).toMatch(/most ARR at risk:\n +Q one +2027-01-15 +\$100\.0K +chance of renewing +\d+\.\d% +\(emea\)/);
   });
 });
