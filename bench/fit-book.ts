@@ -103,7 +103,7 @@ async function generate(customers: number, reuse: boolean): Promise<void> {
         CROSS JOIN LATERAL (
           SELECT
             CASE WHEN g.u < 0.45 THEN 'usage' WHEN g.u < 0.65 THEN 'order' WHEN g.u < 0.72 THEN 'nps'
-                 WHEN g.u < 0.72 + 0.03 + 0.12 * x.r THEN 'complaint' WHEN g.u < 0.87 + 0.08 * x.r THEN 'payment_failed' ELSE 'ticket' END AS kind,
+                 WHEN g.u < 0.75 + 0.12 * x.r THEN 'complaint' WHEN g.u < 0.78 + 0.22 * x.r THEN 'payment_failed' ELSE 'ticket' END AS kind,
             CASE WHEN g.u < 0.45 THEN round((60 * (1 - 0.8 * x.r) * (0.7 + 0.6 * g.v))::numeric, 1)
                  WHEN g.u < 0.65 THEN round((50 + 500 * g.v)::numeric, 2)
                  WHEN g.u < 0.72 THEN least(10, greatest(0, round(10 - 9 * x.r + 3 * (g.v - 0.5))))::numeric
