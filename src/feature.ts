@@ -14,6 +14,12 @@ import type { Redis } from 'ioredis';
 export type RouteFactory = (ctx: AppContext, deps: { redis: Redis | null; queues: Queues | null }) => Route[];
 /** Repeating jobs a feature needs; all are registered by the worker at start-up from one place. */
 export type ScheduleFactory = (ctx: AppContext) => Promise<ScheduleSpec[]> | ScheduleSpec[];
+/**
+ * Puts back, from Postgres, the queued work of a feature that Redis lost
+ * (restarted empty, flushed): run by a worker when it notices, and at start
+ * when Redis is new to it. Must be idempotent — work still queued is left be.
+ */
+export type RefeedHook = (ctx: AppContext) => Promise<unknown>;
 
 /**
  * Everything one feature contributes, as a plain value. Each feature folder
@@ -31,6 +37,7 @@ export interface Feature {
   readonly subcommands?: SubcommandHandlers;
   readonly jobs?: HandlerMap;
   readonly schedules?: readonly ScheduleFactory[];
+  readonly refeed?: readonly RefeedHook[];
   readonly routes?: readonly RouteFactory[];
   readonly cli?: readonly CliCommand[];
   /** Called after a scoring batch commits its scores (never for backtests). */

@@ -6,12 +6,14 @@ import { jobHandlersOf, wire, type Feature } from './feature.js';
 import { features as allFeatures } from './features.js';
 import { bindQueuePrefix } from './jobs/prefix-guard.js';
 import { Queues } from './jobs/queues.js';
+import { createRedisWatch, type RestoreReason } from './jobs/redis-watch.js';
 import { registerSchedules } from './jobs/schedules.js';
 import { createWorkers } from './jobs/worker.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { AppContext } from './platform/context.js';
 import { createDb, type DbHandle } from './platform/db.js';
-import { checkHealth } from './platform/health.js';
+import { checkHealth, type ExtraCheck } from './platform/health.js';
+import { installProcessGuards } from './platform/process-guards.js';
 import { closeServer, createHttpServer, listen, sendJson, type Route } from './platform/http.js';
 import { metricsRoute } from './platform/metrics-route.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -19,8 +21,10 @@ import { createAndMigrate } from './platform/migrate.js';
 import { createRedis } from './platform/redis.js';
 import { scoringConfigFrom } from './scores/scoring.config.js';
 import { Shutdown } from './platform/shutdown.js';
-import { createSlackApp, type SlackApp } from './slack/app.js';
+import type { SlackApp } from './slack/app.js';
+import { REQUEST_BUDGET_MS } from './slack/budget.js';
 import { createConsoleGateway, createWebGateway, type SlackGateway } from './slack/gateway.js';
+import { createSlackHealth, type SlackHealth, type SlackHealthOptions } from './slack/health.js';
 
 export type RoleName = 'web' | 'worker';
 
@@ -34,6 +38,8 @@ export interface BuildOptions {
   withQueues?: boolean;
   /** The features to wire (default: every feature in src/features.ts; tests add their own). */
   features?: readonly Feature[];
+  /** How the background check of the bot token backs off (tests shorten it). */
+  slackHealth?: SlackHealthOptions;
 }
 
 export interface Built {
@@ -57,6 +63,8 @@ export function buildContext(opts: BuildOptions = {}): Built {
     (config.slack.kind === 'console'
       ? createConsoleGateway()
       : createWebGateway(config.slack.botToken, config.env.SLACK_API_URL));
+  const authTest = slack.mode === 'slack' ? slack.authTest?.bind(slack) : undefined;
+  const slackHealth: SlackHealth | null = authTest ? createSlackHealth(authTest, logger, opts.slackHealth) : null;
   const ctx: AppContext = {
     config,
     db: dbHandle.db,
@@ -64,6 +72,7 @@ export function buildContext(opts: BuildOptions = {}): Built {
     logger,
     clock: opts.clock ?? systemClock,
     slack,
+    slackHealth,
     queues,
     wiring: wire(opts.features ?? allFeatures),
   };
@@ -97,9 +106,15 @@ export interface StartOptions extends BuildOptions {
   /** Listen on this port instead of PORT (tests use 0). */
   port?: number;
   handleSignals?: boolean;
-  /** Register repeating schedules when the worker starts (default true; the demo drives jobs itself). */
+  /**
+   * Register repeating schedules when the worker starts, and watch Redis for
+   * lost queues (default true; the demo and crash tests drive jobs themselves).
+   */
   schedules?: boolean;
 }
+
+/** How long shutdown waits for running jobs (they hand their work back when told to stop) before it moves on. */
+const WORKER_CLOSE_MS = 6_000;
 
 /** Start the web and/or worker roles; shutdown runs in a fixed order. */
 export async function start(opts: StartOptions): Promise<Running> {
@@ -107,13 +122,16 @@ export async function start(opts: StartOptions): Promise<Running> {
   // A bad scoring section (weights, bands…) stops start-up with a line naming the setting.
   scoringConfigFrom(config.settings);
   const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
+  // A long-running role logs what escaped every handler and keeps serving.
+  if (opts.handleSignals) installProcessGuards(logger);
   if (opts.migrate !== false) await createAndMigrate(config.env.DATABASE_URL, logger);
   const features = opts.features ?? allFeatures;
   const built = buildContext({ ...opts, config, logger, features });
   const { ctx } = built;
+  const prefix = config.env.RETAIN_QUEUE_PREFIX;
   if (built.redis) {
     try {
-      await bindQueuePrefix(ctx.db, built.redis, config.env.RETAIN_QUEUE_PREFIX, logger);
+      await bindQueuePrefix(ctx.db, built.redis, prefix, logger);
     } catch (error) {
       await built.close();
       throw error;
@@ -124,15 +142,51 @@ export async function start(opts: StartOptions): Promise<Running> {
   let port: number | null = null;
   let slackApp: SlackApp | null = null;
   const workers: Worker[] = [];
+  // Slack unreachable or the token refused: retain starts anyway, says so, and keeps checking.
+  if (ctx.slackHealth) {
+    const health = ctx.slackHealth;
+    health.start();
+    shutdown.add('slack health', 12, async () => health.stop());
+  }
 
   if (opts.roles.includes('web')) {
-    slackApp = config.slack.kind === 'console' ? null : createSlackApp(ctx, config.slack, features.flatMap((f) => f.listeners ?? []));
+    // Slack's requests read through a pool of their own whose statements
+    // Postgres cancels in time for an answer within Slack's 3 seconds.
+    const requestDb = createDb(config.env.DATABASE_URL, logger, { statementTimeoutMs: REQUEST_BUDGET_MS });
+    const requestReplica = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger, { statementTimeoutMs: REQUEST_BUDGET_MS }) : null;
+    const requestCtx: AppContext = { ...ctx, db: requestDb.db, readDb: requestReplica?.db ?? requestDb.db };
+    if (config.slack.kind !== 'console') {
+      // Bolt (and the web server under it) loads only where Slack is served: CLI verbs start faster without it.
+      const { createSlackApp } = await import('./slack/app.js');
+      slackApp = createSlackApp(requestCtx, config.slack, features.flatMap((f) => f.listeners ?? []), { redis: built.redis, prefix });
+    }
+    const redisData: ExtraCheck = {
+      // Every role binds the prefix at start and the worker binds it again when it restores: a Redis that lost its data has no binding.
+      name: 'redis_data',
+      critical: true,
+      run: async () =>
+        !built.redis || (await built.redis.exists(`${prefix}:database`))
+          ? { ok: true }
+          : { ok: false, error: 'Redis lost its data: schedules and queued work are missing until a worker restores them' },
+    };
+    const slackCheck: ExtraCheck[] = ctx.slackHealth
+      ? [
+          {
+            name: 'slack',
+            critical: false,
+            run: () => {
+              const st = ctx.slackHealth!.state();
+              return st.ok ? { ok: true } : { ok: false, error: `${st.error ?? 'unknown'}; deliveries wait in the outbox` };
+            },
+          },
+        ]
+      : [];
     const baseRoutes: Route[] = [
       {
         method: 'GET',
         path: '/healthz',
         handler: async (_req, res) => {
-          const report = await checkHealth(ctx.db, built.redis);
+          const report = await checkHealth(ctx.db, built.redis, 2_000, [redisData, ...slackCheck]);
           sendJson(res, report.ok ? 200 : 503, report);
         },
       },
@@ -155,19 +209,41 @@ export async function start(opts: StartOptions): Promise<Running> {
     const s = server;
     shutdown.add('http', 10, () => closeServer(s));
     if (slackApp) shutdown.add('slack', 11, () => slackApp!.stop());
+    shutdown.add('request db', 41, async () => {
+      await requestReplica?.close();
+      await requestDb.close();
+    });
     logger.info({ port, slack: config.slack.kind }, 'web role listening');
   }
 
   let workerRedis: Redis | null = null;
   if (opts.roles.includes('worker')) {
     workerRedis = createRedis(config.env.REDIS_URL, 'worker', logger);
-    workers.push(...createWorkers(ctx, workerRedis, config.env.RETAIN_QUEUE_PREFIX, jobHandlersOf(features)));
-    if (ctx.queues && opts.schedules !== false) {
-      const specs = [];
-      for (const f of features.flatMap((x) => x.schedules ?? [])) specs.push(...(await f(ctx)));
-      await registerSchedules(ctx.queues, specs, logger);
+    workers.push(...createWorkers(ctx, workerRedis, prefix, jobHandlersOf(features)));
+    if (ctx.queues && built.redis && opts.schedules !== false) {
+      const queues = ctx.queues;
+      const redis = built.redis;
+      const restore = async (reason: RestoreReason) => {
+        const specs = [];
+        for (const f of features.flatMap((x) => x.schedules ?? [])) specs.push(...(await f(ctx)));
+        await registerSchedules(queues, specs, logger);
+        // Redis lost (or may have lost) queued jobs: each feature puts its own back from Postgres.
+        if (reason !== 'start') for (const refeed of features.flatMap((f) => f.refeed ?? [])) await refeed(ctx);
+        await bindQueuePrefix(ctx.db, redis, prefix, logger);
+      };
+      const watch = createRedisWatch({ redis, prefix, logger, intervalMs: config.settings.recovery.redisCheckMs, restore });
+      // Redis down at start is not fatal: the watch restores once it answers.
+      await watch.check({ starting: true });
+      watch.start();
+      shutdown.add('redis watch', 15, () => watch.stop());
     }
-    shutdown.add('workers', 20, () => Promise.all(workers.map((w) => w.close())));
+    shutdown.add('workers', 20, async () => {
+      // Running jobs are told to stop (they hand back what is left); one that
+      // does not finish in time stays active in Redis and is re-run elsewhere.
+      const closed = Promise.all(workers.map((w) => w.close())).then(() => true);
+      const inTime = await Promise.race([closed, new Promise<false>((r) => setTimeout(() => r(false), WORKER_CLOSE_MS).unref())]);
+      if (!inTime) logger.warn('jobs still running at shutdown are left to be re-run');
+    });
     logger.info({ queues: workers.map((w) => w.name) }, 'worker role running');
   }
 

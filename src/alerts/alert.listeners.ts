@@ -26,7 +26,7 @@ export function registerAlertListeners(app: App, ctx: AppContext): void {
       await ack();
       let done = false;
       const reply = await guarded(ctx.logger, `warning ${action}`, async () => {
-        const outcome = await actOnWarning(ctx, { alertId: a.value ?? '', action, userId: body.user.id, message: clickedMessage(body) });
+        const outcome = await actOnWarning(ctx, { alertId: a.value ?? '', action, userId: body.user.id });
         done = outcome.kind === 'done';
         return plainReply(outcome.kind === 'done' ? outcome.note : outcome.message);
       });
@@ -59,7 +59,6 @@ export function registerAlertListeners(app: App, ctx: AppContext): void {
         alertId: meta.alertId ?? '',
         action: 'follow_up',
         userId: body.user.id,
-        message: meta.channel && meta.ts ? { channel: meta.channel, ts: meta.ts } : undefined,
         followUp: { kind, note },
       });
       return plainReply(outcome.kind === 'done' ? `✅ ${outcome.note}` : outcome.message);

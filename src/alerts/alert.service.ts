@@ -15,8 +15,6 @@ export interface ActionRequest {
   alertId: string;
   action: WarningAction;
   userId: string;
-  /** The message clicked (container), so it can be updated in place. */
-  message?: { channel: string; ts: string } | undefined;
   followUp?: { kind: string; note: string };
 }
 
@@ -92,15 +90,19 @@ export async function actOnWarning(ctx: AppContext, req: ActionRequest): Promise
       }
     }
   });
-  if (result.kind === 'done' && result.alert) await refreshWarningMessage(ctx, result.alert, req.message);
+  if (result.kind === 'done' && result.alert) await refreshWarningMessage(ctx, result.alert);
   const { alert: _drop, ...outcome } = result;
   return outcome;
 }
 
-/** Re-render the warning with its current status line (chat.update on the clicked message). */
-export async function refreshWarningMessage(ctx: AppContext, alert: AlertForAction, clicked?: { channel: string; ts: string }): Promise<void> {
+/**
+ * Re-render the warning with its current status line (chat.update of the
+ * message the outbox posted). Where it is comes only from that record, never
+ * from the click: a click's message container is whatever the request says.
+ */
+export async function refreshWarningMessage(ctx: AppContext, alert: AlertForAction): Promise<void> {
   const row = await getNotificationByKey(ctx.db, notificationKeys.warning(alert.customer_id, alert.episode));
-  const where = clicked ?? (row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null);
+  const where = row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null;
   if (!row || !where) return;
   const blocks = withWarningStatus((row.payload.blocks ?? []) as Block[], alert.activity, alert.status === 'resolved' ? { reason: alert.resolved_reason } : null);
   try {

@@ -73,6 +73,9 @@ export interface NotificationTable {
   sending_started_at: Timestamp | null;
   /** The delivery job that owns the row (only it may claim the row). */
   delivery_job: string | null;
+  /** The delivery execution holding the row while it is being sent, and until when (a crashed one's lease runs out). */
+  claim_token: string | null;
+  lease_until: Timestamp | null;
   created_at: Timestamp;
   sent_at: Timestamp | null;
   updated_at: Timestamp;

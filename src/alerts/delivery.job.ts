@@ -1,11 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
 import type { AppContext } from '../platform/context.js';
 import { metrics } from '../platform/metrics.js';
 import { createBatcher, type Batched } from './batcher.js';
-import { claimForSending, listStranded, markFailed, markNotPosted, markSentMany, noteError, releaseClaim, type ClaimedForSending } from './outbox.repository.js';
+import {
+  claimForSending,
+  listStranded,
+  markFailed,
+  markNotPosted,
+  markSentMany,
+  noteError,
+  releaseClaim,
+  renewLease,
+  type ClaimOutcome,
+  type ClaimedForSending,
+} from './outbox.repository.js';
 import { pacerFor, requeueStranded } from './outbox.service.js';
-import { classifySlackError } from './slack-errors.js';
+import { classifySlackError, TOKEN_SLACK_ERRORS } from './slack-errors.js';
 
 export const METADATA_TYPE = 'retain_notification';
 /**
@@ -19,6 +31,16 @@ const INLINE_WAIT_MS = 2_500;
 const MAX_TRIES = 5;
 /** Backoff between those tries: 2 s, 4 s, 8 s… */
 const backoffMs = (tries: number) => Math.min(60_000, 2_000 * 2 ** Math.max(0, tries - 1));
+/**
+ * How long a claim keeps a row this execution's own. A second execution of
+ * the same job (its lock lost to a Redis restart) cannot take the row
+ * meanwhile; a crashed execution's row is free again after it.
+ */
+export const LEASE_MS = 20_000;
+/** What a Slack call may take (the client gives up at 10 s), with margin: the lease must outlast it. */
+const SLACK_CALL_MS = 12_000;
+/** While Slack is away (unreachable, the token refused), rows wait this long between looks. */
+const SLACK_AWAY_RETRY_MS = 5_000;
 
 /** One channel's rows, in order. */
 type ChannelRows = { channel: string; ids: string[] };
@@ -26,6 +48,11 @@ type DeliverData = { deliveries: ChannelRows[] };
 type Tally = { sent: number; skipped: number; failed: number };
 /** What a channel's drain left for later (a long wait, a backoff, shutdown), and when to take it up. */
 type Drained = Tally & { left?: { ids: string[]; at: number } };
+/** One execution of a delivery job: the job, and this run of it (BullMQ may run a job twice at once after a lost lock). */
+interface Execution {
+  jobId: string;
+  token: string;
+}
 
 /** Put the job back in the delayed set with what is left of it; never returns. */
 async function handBack(job: Job, token: string | undefined, data: DeliverData, at: number): Promise<never> {
@@ -34,12 +61,24 @@ async function handBack(job: Job, token: string | undefined, data: DeliverData, 
   throw new DelayedError();
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Sleep, cut short when the worker starts closing; true when it was. */
+function sleep(ms: number, stopping?: AbortSignal): Promise<boolean> {
+  if (stopping?.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stopping?.removeEventListener('abort', done);
+      resolve(stopping?.aborted ?? false);
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    stopping?.addEventListener('abort', done, { once: true });
+  });
+}
 const isUser = (channel: string) => /^[UW][A-Z0-9]+$/.test(channel);
 
 /** Per-process state of the delivery job: group-committed statements and known DM channels. */
 interface DeliveryState {
-  claim: Batched<{ postedChannel: string; job: string }, ClaimedForSending>;
+  claim: Batched<{ id: string; postedChannel: string; job: string; token: string }, ClaimOutcome>;
   sent: Batched<{ channel: string; ts: string }, true>;
   dms: Map<string, string>;
 }
@@ -48,7 +87,8 @@ function stateFor(ctx: AppContext): DeliveryState {
   let s = states.get(ctx);
   if (!s) {
     s = {
-      claim: createBatcher(async (items) => new Map((await claimForSending(ctx.db, items.map((i) => ({ id: i.key, ...i.item })))).map((r) => [r.id, r])), 1_000),
+      // Keyed by row and execution: two executions asking for one row get an answer each.
+      claim: createBatcher(async (items) => new Map((await claimForSending(ctx.db, items.map((i) => i.item), LEASE_MS)).map((r) => [`${r.outcome === 'claimed' ? r.row.id : r.id}/${r.token}`, r])), 1_000),
       sent: createBatcher(async (items) => {
         await markSentMany(ctx.db, items.map((i) => ({ id: i.key, ...i.item })));
         return new Map(items.map((i) => [i.key, true as const]));
@@ -60,62 +100,100 @@ function stateFor(ctx: AppContext): DeliveryState {
   return s;
 }
 
+/** A failure outside the Slack call itself (Redis for pacing, Postgres): no try is counted against the row. */
+class NotSlackError extends Error {
+  constructor(readonly original: unknown) {
+    super((original as Error)?.message ?? String(original));
+  }
+}
+async function outsideSlack<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new NotSlackError(error);
+  }
+}
+
 /**
  * Drain one channel's messages (rows the job owns), in order, exactly once
  * each:
- * 1. claim the row (only its own job may; a sent or failed row is skipped:
- *    jobs run at least once). A row an earlier run left 'sending' is first
+ * 1. claim the row for this execution, for LEASE_MS (only its own job may,
+ *    and only while no other execution holds it; a sent or failed row is
+ *    skipped: jobs run at least once). A row held by another execution
+ *    leaves the rest of the channel for when its lease ends;
+ * 2. pass the pacing gate — ≥ spacing since the channel's last post returned,
+ *    no other execution's post to it in flight, and a global slot — waiting
+ *    in the job for the usual second, or handing the rest back to the delayed
+ *    set for a long wait;
+ * 3. then, still holding the row: a row an earlier attempt left 'sending' is
  *    looked up in Slack by the metadata key stamped on every post, so it is
  *    never posted twice (a worker killed mid-post);
- * 2. pass the pacing gate — ≥ spacing since the channel's last post returned,
- *    and a global slot — waiting in the job for the usual second, or handing
- *    the rest back to the delayed set for a long wait;
- * 3. post (or, for a row that edits an earlier message, chat.update it), then
- *    record the ts. A 429 waits out Retry-After and costs no try;
- *    a permanent Slack error fails the row for good with its reason; a
- *    transient one is retried with backoff, up to MAX_TRIES per row.
+ * 4. post (or, for a row that edits an earlier message, chat.update it), then
+ *    record the ts. A 429 waits out Retry-After and costs no try; a
+ *    permanent Slack error fails the row for good with its reason; a
+ *    transient one is retried with backoff, up to MAX_TRIES per row. Slack
+ *    out of reach, a refused token, Redis or Postgres failing: the row goes
+ *    back without a try counted, and waits.
  * Claims and sent-marks are group-committed across concurrent deliveries.
  * When the worker starts closing, the rest is left for later.
  */
-async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, stopping?: AbortSignal): Promise<Drained> {
+async function drainChannel(ctx: AppContext, exec: Execution, data: ChannelRows, stopping?: AbortSignal): Promise<Drained> {
   const state = stateFor(ctx);
   const pacer = pacerFor(ctx);
+  const health = ctx.slackHealth;
   const target = data.channel;
   const done: Drained = { sent: 0, skipped: 0, failed: 0 };
   /** When this drain's previous post to the channel returned: folded into the next gate. */
   let answeredAt = 0;
 
   const leaveFrom = async (i: number, at: number): Promise<Drained> => {
-    if (answeredAt) await pacer?.posted(target, jobId, answeredAt);
+    if (answeredAt) await pacer?.posted(target, exec.token, answeredAt).catch(() => undefined);
     return { ...done, left: { ids: data.ids.slice(i), at } };
   };
+  /** Slack is away: nothing goes until the next health check says otherwise. */
+  const slackAwayUntil = () => Math.max(Date.now() + 1_000, health?.state().nextCheckAt ?? Date.now() + SLACK_AWAY_RETRY_MS);
 
   let channel: string | undefined = isUser(target) ? state.dms.get(target) : target;
   for (let i = 0; i < data.ids.length; i++) {
     if (stopping?.aborted) return leaveFrom(i, Date.now());
+    if (health && !health.usable()) return leaveFrom(i, slackAwayUntil());
     const id = data.ids[i]!;
     let row: ClaimedForSending | undefined;
+    /** An earlier attempt may have posted this row and nobody has looked in Slack yet. */
+    let unsure = false;
+    /** When the claim (or its renewal) was asked for: the lease runs at least until this + LEASE_MS. */
+    let leasedAt = 0;
+    const giveBack = async () => {
+      if (row) await releaseClaim(ctx.db, row.id, exec.token, unsure);
+      row = undefined;
+    };
+    /** Enough lease left for a Slack call? Else extend it; false when the row is no longer ours. */
+    const keepLease = async (): Promise<boolean> => {
+      if (Date.now() - leasedAt < LEASE_MS - SLACK_CALL_MS) return true;
+      const asked = Date.now();
+      if (!(await outsideSlack(() => renewLease(ctx.db, row!.id, exec.token, LEASE_MS)))) return false;
+      leasedAt = asked;
+      return true;
+    };
     try {
       if (!channel) {
         channel = await ctx.slack.openDm(target);
         state.dms.set(target, channel);
       }
-      row = await state.claim(id, { postedChannel: channel, job: jobId });
-      if (!row) {
+      const posted_channel = channel;
+      leasedAt = Date.now();
+      const claim = await outsideSlack(() => state.claim(`${id}/${exec.token}`, { id, postedChannel: posted_channel, job: exec.jobId, token: exec.token }));
+      if (!claim) {
         done.skipped++;
         continue;
       }
-      // An edit is idempotent: a second try changes nothing, so no lookup first.
-      if (!row.payload.update_ts && row.prev_status === 'sending' && row.prev_posted_channel_id && row.prev_started_at) {
-        const since = Math.floor(new Date(row.prev_started_at).getTime() / 1000) - 5;
-        const ts = await ctx.slack.findPosted(row.prev_posted_channel_id, since, METADATA_TYPE, row.dedupe_key);
-        if (ts) {
-          await state.sent(row.id, { channel: row.prev_posted_channel_id, ts });
-          metrics.notificationsSent.inc({ kind: row.kind });
-          done.sent++;
-          continue;
-        }
+      if (claim.outcome === 'held') {
+        // Another execution of this job is sending it: the rest of the channel waits for its lease.
+        return leaveFrom(i, Date.now() + Math.max(500, claim.heldForMs));
       }
+      row = claim.row;
+      // An edit is idempotent (a second try changes nothing): never in doubt.
+      unsure = row.prev_status === 'sending' && !row.payload.update_ts;
       if (pacer) {
         // Gate ahead, for the moment the channel frees up after this job's
         // previous post: the script judges "as of" that moment, so the round
@@ -123,23 +201,56 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
         let holdsGlobal = false;
         let at = Math.max(Date.now(), answeredAt ? answeredAt + pacer.spacingMs : 0);
         for (;;) {
-          const verdict = await pacer.gate(target, { holder: jobId, holdsGlobal, at, previousAnswerAt: answeredAt });
+          const gateAt = at;
+          const verdict = await outsideSlack(() => pacer.gate(target, { holder: exec.token, holdsGlobal, at: gateAt, previousAnswerAt: answeredAt }));
           answeredAt = 0;
           if (verdict.go) break;
           if (verdict.globalSlot) holdsGlobal = true;
           const now = Date.now();
           if (verdict.until - now > INLINE_WAIT_MS) {
             // Not soon: give the row back (nothing was posted) and wait in the delayed set.
-            await releaseClaim(ctx.db, row.id);
+            await giveBack();
             return leaveFrom(i, verdict.until);
           }
           if (verdict.held) {
             // Another delivery holds the channel: that changes in real time, so wait before asking again.
-            await sleep(Math.max(1, verdict.until - now));
+            if (await sleep(Math.max(1, verdict.until - now), stopping)) {
+              await giveBack();
+              return leaveFrom(i, Date.now());
+            }
             at = Date.now();
           } else at = Math.max(now, verdict.until);
         }
-        if (at > Date.now()) await sleep(at - Date.now());
+        if (at > Date.now() && (await sleep(at - Date.now(), stopping))) {
+          await giveBack();
+          return leaveFrom(i, Date.now());
+        }
+      }
+      // After the wait, under the lease: did an earlier attempt post it already?
+      if (unsure && row.prev_posted_channel_id && row.prev_started_at) {
+        if (!(await keepLease())) {
+          // No longer ours; the channel slot taken at the gate is let go with the next gate (or on leaving).
+          answeredAt = Date.now();
+          row = undefined;
+          done.skipped++;
+          continue;
+        }
+        const since = Math.floor(new Date(row.prev_started_at).getTime() / 1000) - 5;
+        const ts = await ctx.slack.findPosted(row.prev_posted_channel_id, since, METADATA_TYPE, row.dedupe_key);
+        unsure = false;
+        if (ts) {
+          answeredAt = Date.now();
+          await outsideSlack(() => state.sent(row!.id, { channel: row!.prev_posted_channel_id!, ts }));
+          metrics.notificationsSent.inc({ kind: row.kind });
+          done.sent++;
+          continue;
+        }
+      }
+      if (!(await keepLease())) {
+        answeredAt = Date.now();
+        row = undefined;
+        done.skipped++;
+        continue;
       }
       const payload = row.payload;
       let posted: { ts: string; channel: string };
@@ -159,25 +270,40 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
       } finally {
         answeredAt = Date.now();
       }
-      await state.sent(row.id, { channel: posted.channel, ts: posted.ts });
+      const sentRow = row;
+      await outsideSlack(() => state.sent(sentRow.id, { channel: posted.channel, ts: posted.ts }));
       metrics.notificationsSent.inc({ kind: row.kind });
       metrics.deliveryWait.observe({ kind: row.kind }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
       done.sent++;
     } catch (error) {
+      if (error instanceof NotSlackError) {
+        // Redis (pacing) or Postgres failed, not Slack: the row goes back untried, the job is retried.
+        await giveBack().catch(() => undefined);
+        if (answeredAt) await pacer?.posted(target, exec.token, answeredAt).catch(() => undefined);
+        throw error.original;
+      }
       const verdict = classifySlackError(error);
       const kind = row?.kind ?? 'unknown';
       if (verdict.kind === 'rate_limited') {
         metrics.slack429.inc({ method: row?.payload.update_ts ? 'chat.update' : 'chat.postMessage' });
         const until = Date.now() + verdict.retryAfterMs;
-        await pacer?.block(target, jobId, until);
-        answeredAt = 0;
         // A 429 means Slack did not take the message: back to pending, and the
         // try is not counted — neither on the row nor by BullMQ (no throw).
-        if (row) await markNotPosted(ctx.db, row.id, 'rate limited by Slack');
+        if (row) await markNotPosted(ctx.db, row.id, exec.token, 'rate limited by Slack', unsure);
+        await pacer?.block(target, exec.token, until);
+        answeredAt = 0;
         if (verdict.retryAfterMs > INLINE_WAIT_MS) return leaveFrom(i, until);
-        await sleep(verdict.retryAfterMs);
+        if (await sleep(verdict.retryAfterMs, stopping)) return leaveFrom(i, until);
         i--; // the same row again
         continue;
+      }
+      if (verdict.kind === 'unreachable' || (verdict.kind === 'permanent' && TOKEN_SLACK_ERRORS.has(verdict.reason) && health && !(await health.verify()))) {
+        // Slack cannot be reached, or no longer takes the token: nothing was
+        // posted and nothing is wrong with the message. It waits, untried.
+        if (verdict.kind === 'unreachable') void health?.verify();
+        if (row) await markNotPosted(ctx.db, row.id, exec.token, verdict.reason, unsure);
+        ctx.logger.warn({ notification: id, kind, err: verdict.reason }, 'Slack is away; the message waits in the outbox');
+        return leaveFrom(i, slackAwayUntil());
       }
       if (verdict.kind === 'permanent') {
         await markFailed(ctx.db, id, verdict.reason);
@@ -197,12 +323,12 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
       }
       // Stays 'sending' when the post may have reached Slack (timeout, 5xx):
       // the retry looks it up before posting again.
-      await noteError(ctx.db, id, verdict.reason);
+      await noteError(ctx.db, id, exec.token, verdict.reason);
       ctx.logger.warn({ notification: id, kind, tries, err: verdict.reason }, 'delivery failed; retrying with backoff');
       return leaveFrom(i, Date.now() + backoffMs(tries));
     }
   }
-  if (answeredAt) await pacer?.posted(target, jobId, answeredAt);
+  if (answeredAt) await pacer?.posted(target, exec.token, answeredAt);
   return done;
 }
 
@@ -216,8 +342,8 @@ async function drainChannel(ctx: AppContext, jobId: string, data: ChannelRows, s
  * the job has stopped — never two drains of one row at once.
  */
 export async function deliverBatch(ctx: AppContext, data: DeliverData, job: Job, token: string | undefined, stopping?: AbortSignal): Promise<Tally> {
-  const jobId = job.id ?? '';
-  const outcomes = await Promise.allSettled(data.deliveries.map((d) => drainChannel(ctx, jobId, d, stopping)));
+  const exec: Execution = { jobId: job.id ?? '', token: randomUUID() };
+  const outcomes = await Promise.allSettled(data.deliveries.map((d) => drainChannel(ctx, exec, d, stopping)));
   const total: Tally = { sent: 0, skipped: 0, failed: 0 };
   const left: ChannelRows[] = [];
   let at = Infinity;
@@ -252,3 +378,9 @@ export const deliveryHandlers: HandlerMap = {
     return { stranded: rows.length, requeued };
   },
 };
+
+/** Redis lost its jobs: every undelivered row whose job is gone gets a new one at once (no waiting for the sweep's minute). */
+export async function requeueUndelivered(ctx: AppContext): Promise<{ undelivered: number; requeued: number }> {
+  const rows = await listStranded(ctx.db, 0, 100_000);
+  return { undelivered: rows.length, requeued: await requeueStranded(ctx, rows) };
+}

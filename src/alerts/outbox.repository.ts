@@ -85,38 +85,98 @@ export interface ClaimedForSending {
   prev_posted_channel_id: string | null;
 }
 
+/** A claim's outcome: the row (now this execution's, for the lease), or held by another execution for this long yet. */
+export type ClaimOutcome = { outcome: 'claimed'; row: ClaimedForSending } | { outcome: 'held'; id: string; heldForMs: number };
+
 /**
  * pending|sending → sending for many rows in one statement, returning each
  * row's message and its status before: the delivery job's first (and, with
  * markSentMany, only other) database round trip. Only the job recorded on a
- * row may claim it, so a row is never in two deliveries at once. Sent or
- * failed rows, and rows owned by another job, are not returned.
+ * row may claim it, and only one execution of that job at a time: the claim
+ * takes the row for `leaseMs` under the execution's token. A row another
+ * execution holds (its lease still running) comes back as held; sent or
+ * failed rows, and rows owned by another job, do not come back at all.
  */
-export async function claimForSending(db: DbOrTrx, items: { id: string; postedChannel: string; job: string }[]): Promise<ClaimedForSending[]> {
+export async function claimForSending(
+  db: DbOrTrx,
+  items: { id: string; postedChannel: string; job: string; token: string }[],
+  leaseMs: number,
+): Promise<(ClaimOutcome & { token: string })[]> {
   if (items.length === 0) return [];
-  const { rows } = await sql<ClaimedForSending>`
-    WITH v(id, posted, job) AS (SELECT * FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.postedChannel)}::text[], ${items.map((i) => i.job)}::text[])),
-    prev AS (
-      SELECT n.id, n.status, n.sending_started_at, n.posted_channel_id FROM notifications n JOIN v ON v.id = n.id AND v.job = n.delivery_job
+  // Two executions may ask for the same row in one statement: the update
+  // takes it for one of them (RETURNING says which), the other is told it is held.
+  const { rows } = await sql<ClaimedForSending & { token: string; held_for_ms: number | null }>`
+    WITH v(id, posted, job, token) AS (
+      SELECT * FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.postedChannel)}::text[], ${items.map((i) => i.job)}::text[], ${items.map((i) => i.token)}::text[])
+    ),
+    cur AS (
+      SELECT n.id, v.token, n.status, n.sending_started_at, n.posted_channel_id,
+             (n.claim_token IS NOT NULL AND n.claim_token <> v.token AND n.lease_until > now()) AS held,
+             greatest(0, extract(epoch FROM n.lease_until - now()) * 1000)::int AS held_for_ms
+      FROM notifications n JOIN v ON v.id = n.id AND v.job = n.delivery_job
       WHERE n.status IN ('pending', 'sending') FOR UPDATE OF n
+    ),
+    took AS (
+      UPDATE notifications n
+      SET status = 'sending', posted_channel_id = v.posted, sending_started_at = coalesce(n.sending_started_at, now()),
+          attempts = n.attempts + 1, claim_token = v.token, lease_until = now() + make_interval(secs => ${leaseMs / 1000}::double precision),
+          updated_at = now()
+      FROM cur JOIN v ON v.id = cur.id AND v.token = cur.token
+      WHERE n.id = cur.id AND NOT cur.held
+      RETURNING n.id, v.token, n.dedupe_key, n.kind, n.channel_id, n.payload, n.created_at, n.attempts,
+                cur.status AS prev_status, cur.sending_started_at AS prev_started_at, cur.posted_channel_id AS prev_posted_channel_id
     )
-    UPDATE notifications n
-    SET status = 'sending', posted_channel_id = v.posted, sending_started_at = coalesce(n.sending_started_at, now()),
-        attempts = n.attempts + 1, updated_at = now()
-    FROM prev JOIN v ON v.id = prev.id
-    WHERE n.id = prev.id
-    RETURNING n.id::text AS id, n.dedupe_key, n.kind, n.channel_id, n.payload, n.created_at, n.attempts,
-              prev.status AS prev_status, prev.sending_started_at AS prev_started_at, prev.posted_channel_id AS prev_posted_channel_id
+    SELECT took.id::text AS id, took.token, took.dedupe_key, took.kind, took.channel_id, took.payload, took.created_at, took.attempts,
+           took.prev_status, took.prev_started_at, took.prev_posted_channel_id, NULL::int AS held_for_ms
+    FROM took
+    UNION ALL
+    SELECT cur.id::text, cur.token, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, cur.held_for_ms FROM cur WHERE cur.held
+    UNION ALL
+    SELECT v.id::text, v.token, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${leaseMs}::int
+    FROM v JOIN took ON took.id = v.id AND took.token <> v.token
   `.execute(db);
-  return rows;
+  return rows.map((r) =>
+    r.held_for_ms === null
+      ? {
+          outcome: 'claimed' as const,
+          token: r.token,
+          row: {
+            id: r.id,
+            dedupe_key: r.dedupe_key,
+            kind: r.kind,
+            channel_id: r.channel_id,
+            payload: r.payload,
+            created_at: r.created_at,
+            attempts: r.attempts,
+            prev_status: r.prev_status,
+            prev_started_at: r.prev_started_at,
+            prev_posted_channel_id: r.prev_posted_channel_id,
+          },
+        }
+      : { outcome: 'held' as const, token: r.token, id: r.id, heldForMs: Number(r.held_for_ms) },
+  );
+}
+
+/**
+ * Extend this execution's lease on a row it is about to send (a long wait
+ * or a slow look-up ate into it). False when the row is no longer its own.
+ */
+export async function renewLease(db: DbOrTrx, id: string, token: string, leaseMs: number): Promise<boolean> {
+  const r = await db
+    .updateTable('notifications')
+    .set({ lease_until: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000}::double precision)` })
+    .where('id', '=', id)
+    .where('claim_token', '=', token)
+    .where('status', '=', 'sending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /**
  * Hand rows to their delivery job (one statement): from now on only that job
- * may claim them. A row another delivery claimed moments ago ('sending',
- * freshly updated) is not taken from it — a second job would look the row
- * up in Slack before that delivery has posted, and post it again. Returns
- * the ids handed over.
+ * may claim them. A row an execution holds (its lease running) is not taken
+ * from it — a second job would look the row up in Slack before that
+ * execution has posted, and post it again. Returns the ids handed over.
  */
 export async function assignDeliveryJobs(db: DbOrTrx, items: { id: string; job: string }[]): Promise<Set<string>> {
   if (items.length === 0) return new Set();
@@ -124,19 +184,32 @@ export async function assignDeliveryJobs(db: DbOrTrx, items: { id: string; job: 
     UPDATE notifications n SET delivery_job = v.job
     FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.job)}::text[]) AS v(id, job)
     WHERE n.id = v.id
-      AND (n.status = 'pending' OR (n.status = 'sending' AND (n.delivery_job IS NULL OR n.updated_at < now() - interval '30 seconds')))
+      AND (n.status = 'pending' OR (n.status = 'sending' AND (n.lease_until IS NULL OR n.lease_until <= now())))
     RETURNING n.id::text AS id
   `.execute(db);
   return new Set(rows.map((r) => r.id));
 }
 
-/** A claim given back before posting (the pacing gate said wait): pending again, not an attempt. */
-export async function releaseClaim(db: DbOrTrx, id: string): Promise<void> {
+/**
+ * A claim given back before posting (the pacing gate said wait, shutdown,
+ * Slack or Redis away): not an attempt. Pending again — unless an earlier
+ * attempt may have posted it and nobody has looked yet (`unsure`): then it
+ * stays 'sending', so whoever takes it next looks it up in Slack first.
+ */
+export async function releaseClaim(db: DbOrTrx, id: string, token: string, unsure = false): Promise<void> {
   await db
     .updateTable('notifications')
-    .set({ status: 'pending', sending_started_at: null, attempts: sql<number>`greatest(attempts - 1, 0)`, updated_at: new Date() })
+    .set({
+      status: unsure ? 'sending' : 'pending',
+      ...(unsure ? {} : { sending_started_at: null }),
+      attempts: sql<number>`greatest(attempts - 1, 0)`,
+      claim_token: null,
+      lease_until: null,
+      updated_at: new Date(),
+    })
     .where('id', '=', id)
     .where('status', '=', 'sending')
+    .where('claim_token', '=', token)
     .execute();
 }
 
@@ -145,7 +218,7 @@ export async function markSentMany(db: DbOrTrx, items: { id: string; channel: st
   if (items.length === 0) return;
   await sql`
     UPDATE notifications n
-    SET status = 'sent', posted_channel_id = v.channel, message_ts = v.ts, sent_at = now(), last_error = NULL, updated_at = now()
+    SET status = 'sent', posted_channel_id = v.channel, message_ts = v.ts, sent_at = now(), last_error = NULL, claim_token = NULL, lease_until = NULL, updated_at = now()
     FROM unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.channel)}::text[], ${items.map((i) => i.ts)}::text[]) AS v(id, channel, ts)
     WHERE n.id = v.id AND n.status <> 'sent'
   `.execute(db);
@@ -153,28 +226,47 @@ export async function markSentMany(db: DbOrTrx, items: { id: string; channel: st
 
 
 
-/** The post certainly did not happen (429): back to pending, and the try does not count as an attempt. */
-export async function markNotPosted(db: DbOrTrx, id: string, error: string): Promise<void> {
+/** This post certainly did not happen (429, Slack unreachable): the try does not count; see releaseClaim for `unsure`. */
+export async function markNotPosted(db: DbOrTrx, id: string, token: string, error: string, unsure = false): Promise<void> {
   await db
     .updateTable('notifications')
-    .set({ status: 'pending', sending_started_at: null, attempts: sql<number>`greatest(attempts - 1, 0)`, last_error: error.slice(0, 500), updated_at: new Date() })
+    .set({
+      status: unsure ? 'sending' : 'pending',
+      ...(unsure ? {} : { sending_started_at: null }),
+      attempts: sql<number>`greatest(attempts - 1, 0)`,
+      last_error: error.slice(0, 500),
+      claim_token: null,
+      lease_until: null,
+      updated_at: new Date(),
+    })
     .where('id', '=', id)
     .where('status', 'in', ['pending', 'sending'])
+    .where('claim_token', '=', token)
     .execute();
 }
 
 export async function markFailed(db: DbOrTrx, id: string, reason: string): Promise<void> {
   await db
     .updateTable('notifications')
-    .set({ status: 'failed', last_error: reason.slice(0, 500), updated_at: new Date() })
+    .set({ status: 'failed', last_error: reason.slice(0, 500), claim_token: null, lease_until: null, updated_at: new Date() })
     .where('id', '=', id)
     .where('status', '!=', 'sent')
     .execute();
 }
 
-/** A transient failure: remember why, leave the status as it is (the retry decides). */
-export async function noteError(db: DbOrTrx, id: string, error: string): Promise<void> {
-  await db.updateTable('notifications').set({ last_error: error.slice(0, 500), updated_at: new Date() }).where('id', '=', id).where('status', '!=', 'sent').execute();
+/**
+ * A transient failure of the post itself: remember why and let go of the
+ * row; it stays 'sending' (the post may have reached Slack), so whoever
+ * takes it next looks it up in Slack before posting again.
+ */
+export async function noteError(db: DbOrTrx, id: string, token: string, error: string): Promise<void> {
+  await db
+    .updateTable('notifications')
+    .set({ last_error: error.slice(0, 500), claim_token: null, lease_until: null, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '!=', 'sent')
+    .where('claim_token', '=', token)
+    .execute();
 }
 
 /**
@@ -222,7 +314,7 @@ export async function countUnsent(db: DbOrTrx): Promise<Record<'pending' | 'send
 export async function resetFailed(db: DbOrTrx, ids?: string[]): Promise<ScheduledRow[]> {
   let q = db
     .updateTable('notifications')
-    .set({ status: 'pending', attempts: 0, sending_started_at: null, updated_at: new Date() })
+    .set({ status: 'pending', attempts: 0, sending_started_at: null, claim_token: null, lease_until: null, updated_at: new Date() })
     .where('status', '=', 'failed');
   if (ids?.length) q = q.where('id', 'in', ids);
   return q.returning(['id', 'channel_id', 'delivery_job']).execute();

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
  * Slack allows about one message per second per channel, and
  * BullMQ's per-group rate limit is a paid feature, so pacing lives in Redis,
  * shared by every worker process, in atomic scripts. Each post is made by a
- * *holder* (the delivery draining the channel):
+ * *holder* (one execution of the delivery draining the channel — two
+ * executions of one job are two holders):
  *
  * - `gate` (just before posting) lets a post through only when the channel's
  *   last post returned at least `spacing` ago and no other holder's post to
@@ -20,8 +21,12 @@ import type { Redis } from 'ioredis';
  * A holder that dies mid-post lets go after HOLD_MS.
  */
 
-/** How long a holder keeps the channel without reporting (a crashed worker's post). */
-const HOLD_MS = 30_000;
+/**
+ * How long a holder keeps the channel without reporting (a crashed worker's
+ * post): longer than a post may take (the client gives up at 10 s), short
+ * enough that the next execution after a crash is not held up long.
+ */
+const HOLD_MS = 15_000;
 
 /**
  * KEYS: channel last-post, channel holder, global bucket prefix.

@@ -1,6 +1,6 @@
 import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from '../customers/format.js';
 import type { Band, StoredDriver } from '../scores/score.table.js';
-import { actions, button, context, fields, header, section, withStatusLine, type Block } from '../slack/blocks.js';
+import { actions, button, context, fields, header, section, choiceAndNoteModal, withStatusLine, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ALERT_ACTIONS } from '../slack/ids.js';
 import type { AlertActivity } from './alert.table.js';
@@ -110,39 +110,24 @@ export function withWarningStatus(original: readonly Block[], activity: readonly
 
 /** The modal of "Log follow-up": what kind of touch, and a note. */
 export function followUpModal(privateMetadata: string, customerName: string | null): Record<string, unknown> {
-  return {
-    type: 'modal',
-    callback_id: ALERT_ACTIONS.followUpView,
-    private_metadata: privateMetadata,
-    title: { type: 'plain_text', text: 'Log follow-up' },
-    submit: { type: 'plain_text', text: 'Log it' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      ...(customerName ? [section(`Follow-up with *${safeText(customerName, 200)}*`)] : []),
-      {
-        type: 'input',
-        block_id: 'kind',
-        label: { type: 'plain_text', text: 'What kind of touch?' },
-        element: {
-          type: 'static_select',
-          action_id: 'value',
-          initial_option: { text: { type: 'plain_text', text: 'Call' }, value: 'call' },
-          options: [
-            ['Call', 'call'],
-            ['Meeting', 'meeting'],
-            ['Email', 'email'],
-            ['QBR', 'qbr'],
-            ['Note', 'note'],
-          ].map(([text, value]) => ({ text: { type: 'plain_text', text }, value })),
-        },
-      },
-      {
-        type: 'input',
-        block_id: 'note',
-        optional: true,
-        label: { type: 'plain_text', text: 'What did you learn?' },
-        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 },
-      },
-    ],
-  };
+  return choiceAndNoteModal({
+    callbackId: ALERT_ACTIONS.followUpView,
+    privateMetadata,
+    title: 'Log follow-up',
+    submit: 'Log it',
+    intro: customerName ? `Follow-up with *${safeText(customerName, 200)}*` : null,
+    choice: {
+      blockId: 'kind',
+      label: 'What kind of touch?',
+      initial: 'call',
+      options: [
+        { label: 'Call', value: 'call' },
+        { label: 'Meeting', value: 'meeting' },
+        { label: 'Email', value: 'email' },
+        { label: 'QBR', value: 'qbr' },
+        { label: 'Note', value: 'note' },
+      ],
+    },
+    noteLabel: 'What did you learn?',
+  });
 }

@@ -179,6 +179,13 @@ export const fileConfigSchema = z
       .strict()
       .prefault({}),
     ingest: ingestSchema.prefault({}),
+    recovery: z
+      .object({
+        /** How often a worker checks that Redis still holds retain's queues (and restores them from Postgres when not). */
+        redisCheckMs: z.number().int().min(100).max(600_000).default(15_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

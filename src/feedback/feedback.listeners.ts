@@ -1,7 +1,7 @@
 import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
 import { searchCustomers } from '../customers/lookup.service.js';
 import type { AppContext } from '../platform/context.js';
-import { isUnavailable } from '../platform/errors.js';
+import { isBusy, isUnavailable } from '../platform/errors.js';
 import { BLOCKS, ACTIONS, SHORTCUTS, VIEWS } from '../slack/ids.js';
 import { classifyFeedback } from './classify.rules.js';
 import { attachPermalink, logShortcutFeedback } from './feedback.service.js';
@@ -67,7 +67,13 @@ export function registerFeedbackListeners(app: App, ctx: AppContext): void {
       ctx.logger.warn({ err: (error as Error).message, unavailable: isUnavailable(error) }, 'feedback modal submission failed');
       await ack({
         response_action: 'errors',
-        errors: { [BLOCKS.feedbackText]: isUnavailable(error) ? 'retain cannot reach its database right now. Nothing was saved — try again shortly.' : 'Something went wrong and nothing was saved. Please try again.' },
+        errors: {
+          [BLOCKS.feedbackText]: isBusy(error)
+            ? 'retain is busy — try again in a few seconds.'
+            : isUnavailable(error)
+              ? 'retain cannot reach its database right now. Nothing was saved — try again shortly.'
+              : 'Something went wrong and nothing was saved. Please try again.',
+        },
       });
     }
   });

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { AppContext } from '../platform/context.js';
+import { withDeadline } from '../platform/deadline.js';
+import { isBusy, isUnavailable } from '../platform/errors.js';
 import { HttpError, readBody, sendJson, type Route } from '../platform/http.js';
 import { metrics } from '../platform/metrics.js';
 
@@ -47,7 +49,7 @@ export function isOverload(error: unknown): boolean {
   const code = typeof e?.code === 'string' ? e.code : '';
   if (RETRYABLE_PG.has(code) || code.startsWith('08') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(message) || isBusy(error) || isUnavailable(error);
 }
 
 export interface IngestReply {
@@ -110,7 +112,8 @@ export function ingestRoute(ctx: AppContext, limit: InFlightLimit, endpoint: Ing
         release = limit.tryAcquire();
         if (!release) throw new HttpError(503, `ingest is busy (${limit.max} requests in flight); retry after ${retryAfter} s`, { 'retry-after': retryAfter });
         const body = await bodyOf(req, settings.maxBodyBytes, endpoint.rawBody === true);
-        reply = await endpoint.handle(body, req);
+        // Past the statement timeout (and a margin for the commit), the sender gets its 503 even from a Postgres that stopped answering.
+        reply = await withDeadline(settings.statementTimeoutMs + 2_000, () => endpoint.handle(body, req));
       } catch (error) {
         if (error instanceof HttpError) {
           reply = { status: error.status, body: { error: error.message } };

@@ -95,8 +95,40 @@ const customerItem = z.looseObject({
   team: scalar,
 });
 
+/**
+ * Where a NUL character (U+0000) sits in a JSON value — a key or a string —
+ * as a dotted path; null when there is none. Postgres text cannot store it,
+ * so such an item is refused on its own instead of failing the whole batch.
+ */
+export function nulPath(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '(value)' : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const here = path ? `${path}.${k.replaceAll('\u0000', '\\u0000')}` : k.replaceAll('\u0000', '\\u0000');
+      if (k.includes('\u0000')) return here;
+      const found = nulPath(v, here);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export function nulProblem(item: unknown): string | null {
+  const at = nulPath(item);
+  return at ? `${at} contains a NUL character (U+0000), which cannot be stored; remove it and send the item again` : null;
+}
+
 function shapeProblem(item: unknown, schema: typeof eventItem | typeof customerItem): string | null {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) return 'item must be a JSON object';
+  const nul = nulProblem(item);
+  if (nul) return nul;
   const parsed = schema.safeParse(item);
   if (parsed.success) return null;
   const issue = parsed.error.issues[0]!;

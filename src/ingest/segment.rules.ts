@@ -1,6 +1,6 @@
 import type { FileConfig } from '../config/index.js';
 import { checkCustomer, checkEvent, type EventInput } from './rows.rules.js';
-import { emailDomain, normalizeDomain, type Candidate, type CustomerMergeRow, type Rejection } from './api.rules.js';
+import { emailDomain, normalizeDomain, nulProblem, type Candidate, type CustomerMergeRow, type Rejection } from './api.rules.js';
 
 /**
  * Segment tracking-API payloads → what to store. Pure: takes the parsed body
@@ -119,6 +119,8 @@ export function planSegment(messages: readonly unknown[], config: SegmentConfig)
 
   messages.forEach((m, index) => {
     if (!isObj(m)) return reject(index, 'message must be a JSON object');
+    const nul = nulProblem(m);
+    if (nul) return reject(index, nul);
     const type = text(m.type)?.toLowerCase() ?? (text(m.event) ? 'track' : null);
     const userId = text(m.userId);
     switch (type) {

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { emailDomain } from './api.rules.js';
+import { emailDomain, nulProblem } from './api.rules.js';
 
 /**
  * Stripe webhooks, pure: signature verification (clock passed in) and the
@@ -138,6 +138,8 @@ function renewalDateOf(subscription: Obj): string | null {
 
 export function planStripeEvent(event: unknown, ignoreEmailDomains: readonly string[]): StripePlan {
   if (!isObj(event)) return { kind: 'invalid', reason: 'expected a Stripe event object' };
+  const nul = nulProblem(event);
+  if (nul) return { kind: 'invalid', reason: nul };
   const eventId = str(event.id);
   const type = str(event.type);
   if (!eventId || !type) return { kind: 'invalid', reason: 'a Stripe event needs id and type' };

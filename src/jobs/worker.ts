@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { setMaxListeners } from 'node:events';
 import type { AppContext } from '../platform/context.js';
 import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './catalog.js';
 
@@ -8,8 +9,9 @@ import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './cata
  * progress, moveToDelayed…). Every side effect must be idempotent: jobs run at
  * least once (a stalled job is re-run, and a job id's de-duplication lapses
  * once the job is removed). `stopping` is aborted when the worker starts
- * closing: a long-running job hands the rest of its work back rather than
- * holding up shutdown.
+ * closing, or when this execution's lock could not be renewed (another
+ * execution may take the job over): a long-running job hands the rest of its
+ * work back rather than holding up shutdown or racing its double.
  */
 export type JobHandler<N extends JobName> = (ctx: AppContext, data: JobData<N>, job: Job, token: string | undefined, stopping: AbortSignal) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]?: JobHandler<N> };
@@ -23,6 +25,10 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
   const names = opts.queues ?? Object.values(QUEUES);
   return names.map((queueName) => {
     const stopping = new AbortController();
+    // Every running job listens to it (and each of its waits to its own): many listeners is the normal case.
+    setMaxListeners(0, stopping.signal);
+    /** Executions running here, by job id (a job whose lock lapsed may run twice). */
+    const running = new Map<string, Set<AbortController>>();
     const worker = new Worker(
       queueName,
       async (job, token) => {
@@ -33,7 +39,18 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
         if (!parsed.success) throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
         const handler = handlers[name] as JobHandler<typeof name> | undefined;
         if (!handler) throw new UnrecoverableError(`no handler registered for ${job.name}`);
-        return handler(ctx, parsed.data as never, job, token, stopping.signal);
+        const own = new AbortController();
+        const id = job.id ?? '';
+        const set = running.get(id) ?? new Set();
+        running.set(id, set.add(own));
+        const signal = AbortSignal.any([stopping.signal, own.signal]);
+        setMaxListeners(0, signal);
+        try {
+          return await handler(ctx, parsed.data as never, job, token, signal);
+        } finally {
+          set.delete(own);
+          if (set.size === 0) running.delete(id);
+        }
       },
       {
         connection,
@@ -48,6 +65,10 @@ export function createWorkers(ctx: AppContext, connection: Redis, prefix: string
       },
     );
     worker.on('closing', () => stopping.abort());
+    worker.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids) for (const c of running.get(id) ?? []) c.abort();
+      ctx.logger.warn({ queue: queueName, jobs: ids.length }, 'job lock lost; its execution stops and hands its work back');
+    });
     worker.on('error', (err) => ctx.logger.warn({ queue: queueName, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) =>
       ctx.logger.warn({ queue: queueName, job: job?.name, id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),

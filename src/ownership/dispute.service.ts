@@ -94,13 +94,6 @@ export async function postDispute(
 
 // ── approve / reject ──────────────────────────────────────────────────────
 
-export interface ClickedMessage {
-  channel: string;
-  ts: string;
-  text: string;
-  blocks: unknown[];
-}
-
 export type DecideResult =
   | { kind: 'not_found' }
   | { kind: 'closed'; status: string; customerName: string; decidedBySlackId: string | null }
@@ -108,14 +101,12 @@ export type DecideResult =
   | { kind: 'decided'; status: 'approved' | 'rejected'; customerName: string; claimantSlackId: string; ownerSlackId: string | null }
   | { kind: 'expired'; customerName: string; claimantSlackId: string };
 
-/** Approve or Reject on a dispute message. */
-export async function decideDispute(
-  ctx: AppContext,
-  actor: MemberInfo,
-  disputeId: string,
-  verdict: 'approve' | 'reject',
-  clicked?: ClickedMessage,
-): Promise<DecideResult> {
+/**
+ * Approve or Reject on a dispute message. A refusal changes nothing; the
+ * messages updated are the ones the outbox posted for the dispute — never a
+ * location taken from the click, which the request could have made up.
+ */
+export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeId: string, verdict: 'approve' | 'reject'): Promise<DecideResult> {
   const now = ctx.clock.now();
   const tx = await ctx.db.transaction().execute(async (trx): Promise<TxResult<DecideResult>> => {
     const outbox = new Outbox(trx);
@@ -125,7 +116,6 @@ export async function decideDispute(
     const account = await lockAccount(trx, first.customerId);
     const dispute = await getDispute(trx, disputeId, { lock: true });
     if (!account || !dispute) return done({ kind: 'not_found' });
-    if (clicked) await setDisputeMessage(trx, dispute.id, clicked.channel, clicked.ts);
     if (dispute.status !== 'open') return done({ kind: 'closed', status: dispute.status, customerName: account.name, decidedBySlackId: dispute.decidedBySlackId });
 
     const claimant = await findMemberById(trx, dispute.claimantMemberId);
@@ -140,7 +130,7 @@ export async function decideDispute(
     const ownerSlackIdNow = account.ownerMemberId === null ? null : ((await findMemberById(trx, account.ownerMemberId))?.slackUserId ?? null);
     if (!claimStillValid(claimant, account.teamId)) {
       await closeDispute(trx, dispute.id, 'expired', actor.slackUserId, now);
-      const updates = await closeDisputeMessages(trx, dispute.id, clicked, {
+      const updates = await closeDisputeMessages(trx, dispute.id, {
         status: 'expired',
         bySlackId: actor.slackUserId,
         claimantSlackId: claimant.slackUserId,
@@ -182,7 +172,7 @@ export async function decideDispute(
         account.id,
       );
     }
-    const updates = await closeDisputeMessages(trx, dispute.id, clicked, {
+    const updates = await closeDisputeMessages(trx, dispute.id, {
       status,
       bySlackId: actor.slackUserId,
       claimantSlackId: claimant.slackUserId,
@@ -203,18 +193,17 @@ export async function decideDispute(
 async function closeDisputeMessages(
   trx: DbOrTrx,
   disputeId: string,
-  clicked: ClickedMessage | undefined,
   outcome: { status: DisputeOutcome; bySlackId: string | null; claimantSlackId: string; ownerSlackId: string | null; customerName: string; at: Date },
 ): Promise<MessageUpdate[]> {
   const updates: MessageUpdate[] = [];
-  for (const m of await listDisputeMessages(trx, disputeId)) {
+  const messages = await listDisputeMessages(trx, disputeId);
+  // Remember where the first post landed (the digest links to it).
+  const first = messages.find((m) => m.channel && m.ts);
+  if (first?.channel && first.ts) await setDisputeMessage(trx, disputeId, first.channel, first.ts);
+  for (const m of messages) {
     const decided = decidedDisputeMessage(m, outcome);
     if (m.status === 'pending') await rewritePendingNotification(trx, m.id, { text: decided.text, blocks: decided.blocks });
     else if (m.channel && m.ts) updates.push({ channel: m.channel, ts: m.ts, text: decided.text, blocks: decided.blocks });
-  }
-  if (clicked && !updates.some((u) => u.ts === clicked.ts && u.channel === clicked.channel)) {
-    const decided = decidedDisputeMessage(clicked, outcome);
-    updates.push({ channel: clicked.channel, ts: clicked.ts, text: decided.text, blocks: decided.blocks });
   }
   return updates;
 }
@@ -233,7 +222,7 @@ export async function supersedeOpenDispute(
     await outbox.notice(`dispute-${open.id}-superseded`, claimant, claimSuperseded({ customerName: o.customerName, bySlackId: o.actor.slackUserId }), o.customerId);
   }
   const owner = open.ownerMemberId === null ? null : await findMemberById(trx, open.ownerMemberId);
-  const updates = await closeDisputeMessages(trx, open.id, undefined, {
+  const updates = await closeDisputeMessages(trx, open.id, {
     status: 'superseded',
     bySlackId: o.actor.slackUserId,
     claimantSlackId: claimant?.slackUserId ?? '',
@@ -270,7 +259,7 @@ export async function escalateDueDisputes(ctx: AppContext): Promise<{ escalated:
           // Nobody to give it to any more: close it instead of escalating.
           await closeDispute(trx, dispute.id, 'expired', null, now);
           const owner = dispute.ownerMemberId === null ? null : await findMemberById(trx, dispute.ownerMemberId);
-          const messageUpdates = await closeDisputeMessages(trx, dispute.id, undefined, {
+          const messageUpdates = await closeDisputeMessages(trx, dispute.id, {
             status: 'expired',
             bySlackId: null,
             claimantSlackId: claimant.slackUserId,

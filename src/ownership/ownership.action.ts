@@ -3,22 +3,21 @@ import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
 import { escapeMrkdwn, mention } from '../slack/escape.js';
 import { guarded } from '../slack/guard.js';
-import { clickedMessageContent } from '../slack/interaction.js';
 import { ACTIONS } from '../slack/ids.js';
 import { toRespond } from '../slack/respond.js';
 import { managersPhrase, notMemberReply, refusalReply } from './ownership.blocks.js';
 import { findActor } from '../customers/roster.repository.js';
-import { decideDispute, type ClickedMessage } from './dispute.service.js';
+import { decideDispute } from './dispute.service.js';
 import { managersOf } from './ownership.service.js';
 
 /** Approve / Reject on a dispute message: who clicked → service → ephemeral answer (the message itself is updated by the service). */
 export async function handleDisputeClick(
   ctx: AppContext,
-  click: { userId: string; disputeId: string; verdict: 'approve' | 'reject'; clicked?: ClickedMessage },
+  click: { userId: string; disputeId: string; verdict: 'approve' | 'reject' },
 ): Promise<Reply> {
   const actor = await findActor(ctx.db, click.userId);
   if (!actor) return notMemberReply(click.userId);
-  const r = await decideDispute(ctx, actor, click.disputeId, click.verdict, click.clicked);
+  const r = await decideDispute(ctx, actor, click.disputeId, click.verdict);
   switch (r.kind) {
     case 'not_found':
       return plainReply('That ownership claim no longer exists.');
@@ -45,10 +44,7 @@ export function registerDisputeActions(app: App, ctx: AppContext): void {
   const listen = (actionId: string, verdict: 'approve' | 'reject') =>
     app.action<BlockButtonAction>(actionId, async ({ action, ack, body, respond }) => {
       await ack();
-      const clicked = clickedMessageContent(body);
-      const reply = await guarded(ctx.logger, `dispute ${verdict}`, () =>
-        handleDisputeClick(ctx, { userId: body.user.id, disputeId: action.value ?? '', verdict, ...(clicked ? { clicked } : {}) }),
-      );
+      const reply = await guarded(ctx.logger, `dispute ${verdict}`, () => handleDisputeClick(ctx, { userId: body.user.id, disputeId: action.value ?? '', verdict }));
       await respond({ ...toRespond(reply), response_type: 'ephemeral', replace_original: false });
     });
   listen(ACTIONS.approveDispute, 'approve');

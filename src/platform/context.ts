@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/index.js';
 import type { Queues } from '../jobs/queues.js';
 import type { ScoresWrittenHook } from '../scores/hooks.js';
 import type { SlackGateway } from '../slack/gateway.js';
+import type { SlackHealth } from '../slack/health.js';
 import type { SlashHandler } from '../slack/slash.js';
 import type { Clock } from './clock.js';
 import type { Db } from './db.js';
@@ -30,6 +31,8 @@ export interface AppContext {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly slack: SlackGateway;
+  /** Whether Slack takes the bot token right now (checked in the background); null in console mode. */
+  readonly slackHealth: SlackHealth | null;
   /** Producer side of the job queues; null where no Redis is wanted (pure CLI imports). */
   readonly queues: Queues | null;
   readonly wiring: Wiring;

@@ -1,6 +1,8 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { remainingMs } from './deadline.js';
+import { BusyError } from './errors.js';
 import type { Logger } from './logger.js';
 
 export type Db = Kysely<Database>;
@@ -19,24 +21,93 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
-export function createPool(url: string, logger: Logger, max = 10): pg.Pool {
+export interface PoolOptions {
+  max?: number;
+  /**
+   * Server-side limit per statement (0 = none). The web role's pool sets
+   * one: a query stuck behind a row lock or a slow plan is cancelled by
+   * Postgres in time to tell the person "busy" — jobs keep no limit.
+   */
+  statementTimeoutMs?: number;
+}
+
+export function createPool(url: string, logger: Logger, opts: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max,
+    max: opts.max ?? 10,
     // Never wait forever for a connection (pg's default): a slash command
     // must learn the database is down in time to say so within 3 seconds.
     connectionTimeoutMillis: 2_000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: 0,
+    statement_timeout: opts.statementTimeoutMs ?? 0,
   });
   // Without this an idle client's error kills the process.
   pool.on('error', (err: Error & { code?: string }) => logger.warn({ code: err.code }, 'postgres idle client error'));
   return pool;
 }
 
-export function createDb(url: string, logger: Logger, max = 10): DbHandle {
-  const pool = createPool(url, logger, max);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+const outOfTime = (what: string) => new BusyError(`the request ran out of time ${what}`);
+
+/**
+ * A client whose queries are bounded by the current request's deadline, on
+ * the client side: a server that stops answering altogether (frozen, a
+ * network partition) cannot enforce its own statement timeout. A client that
+ * ran out of time is destroyed on release, never handed to the next request
+ * with a query still pending (or a transaction still open) on it.
+ */
+function deadlineClient(client: pg.PoolClient): PostgresPoolClient {
+  let spoiled = false;
+  const query = (text: unknown, values?: ReadonlyArray<unknown>): unknown => {
+    if (typeof text !== 'string') return client.query(text as never);
+    const left = remainingMs();
+    if (left === undefined) return client.query(text, values as unknown[]);
+    if (spoiled || left <= 0) {
+      spoiled = true;
+      return Promise.reject(outOfTime('before its query was sent'));
+    }
+    return client.query({ text, values: values as unknown[], query_timeout: left } as pg.QueryConfig).catch((error: unknown) => {
+      if ((error as Error)?.message === 'Query read timeout') spoiled = true;
+      throw error;
+    });
+  };
+  return {
+    query: query as PostgresPoolClient['query'],
+    release: () => client.release(spoiled ? new Error('query outlived its request deadline') : undefined),
+  };
+}
+
+/** The pool as Kysely sees it: within a request, waiting for a client is bounded by the deadline too. */
+function deadlinePool(pool: pg.Pool): PostgresPool {
+  return {
+    async connect() {
+      const left = remainingMs();
+      if (left === undefined) return deadlineClient(await pool.connect());
+      if (left <= 0) throw outOfTime('waiting for a database connection');
+      const pending = pool.connect();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const client = await Promise.race([
+          pending,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(outOfTime('waiting for a database connection')), left);
+          }),
+        ]);
+        return deadlineClient(client);
+      } catch (error) {
+        // A client that arrives after the deadline goes straight back.
+        pending.then((c) => c.release(), () => undefined);
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    end: () => pool.end(),
+  };
+}
+
+export function createDb(url: string, logger: Logger, opts: number | PoolOptions = {}): DbHandle {
+  const pool = createPool(url, logger, typeof opts === 'number' ? { max: opts } : opts);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deadlinePool(pool) }) });
   return { db, pool, close: () => db.destroy() };
 }
 

@@ -45,7 +45,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 export function createHttpServer(routes: () => Route[], logger: Logger, fallback?: RouteHandler): Server {
   return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      // An absolute-form target Node's parser let through but URL cannot read.
+      return sendJson(res, 400, { error: 'bad request target' });
+    }
     const route = routes().find((r) => r.method === req.method && r.path === url.pathname);
     const run = async () => {
       if (route) return route.handler(req, res, url);

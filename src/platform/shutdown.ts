@@ -10,7 +10,7 @@ export class Shutdown {
 
   constructor(
     private readonly logger: Logger,
-    private readonly forceAfterMs = 15_000,
+    private readonly forceAfterMs = 10_000,
   ) {}
 
   /** Lower order runs first. Conventional: 10 http, 20 workers, 30 queues, 40 redis, 50 db. */

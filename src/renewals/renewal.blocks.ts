@@ -1,7 +1,7 @@
 import { CHURN_REASONS, type ChurnReason } from '../alerts/alert.table.js';
 import { BAND_EMOJI, formatMoney, shortDate } from '../customers/format.js';
 import type { Band, StoredDriver } from '../scores/score.table.js';
-import { actions, button, context, fields, header, section, withStatusLine, type Block } from '../slack/blocks.js';
+import { actions, button, context, fields, header, section, choiceAndNoteModal, withStatusLine, type Block } from '../slack/blocks.js';
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { RENEWAL_ACTIONS } from '../slack/ids.js';
 import { CHURN_REASON_LABELS, renewalHeadline } from './renewal.rules.js';
@@ -90,35 +90,15 @@ export function withRenewalStatus(original: readonly Block[], s: RenewalStatus):
 }
 
 export function churnModal(privateMetadata: string, customerName: string | null): Record<string, unknown> {
-  return {
-    type: 'modal',
-    callback_id: RENEWAL_ACTIONS.churnView,
-    private_metadata: privateMetadata,
-    title: { type: 'plain_text', text: 'Mark as churned' },
-    submit: { type: 'plain_text', text: 'Mark churned' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      section(customerName ? `Why did *${safeText(customerName, 200)}* churn?` : 'Why did the customer churn? The reasons feed the digest and the backtest.'),
-      {
-        type: 'input',
-        block_id: 'reason',
-        label: { type: 'plain_text', text: 'Main reason' },
-        element: {
-          type: 'static_select',
-          action_id: 'value',
-          placeholder: { type: 'plain_text', text: 'Choose a reason' },
-          options: CHURN_REASONS.map((r) => ({ text: { type: 'plain_text', text: CHURN_REASON_LABELS[r] }, value: r })),
-        },
-      },
-      {
-        type: 'input',
-        block_id: 'note',
-        optional: true,
-        label: { type: 'plain_text', text: 'What happened?' },
-        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 },
-      },
-    ],
-  };
+  return choiceAndNoteModal({
+    callbackId: RENEWAL_ACTIONS.churnView,
+    privateMetadata,
+    title: 'Mark as churned',
+    submit: 'Mark churned',
+    intro: customerName ? `Why did *${safeText(customerName, 200)}* churn?` : 'Why did the customer churn? The reasons feed the digest and the backtest.',
+    choice: { blockId: 'reason', label: 'Main reason', placeholder: 'Choose a reason', options: CHURN_REASONS.map((r) => ({ label: CHURN_REASON_LABELS[r], value: r })) },
+    noteLabel: 'What happened?',
+  });
 }
 
 /** The modal turned into an explanation when the clicker may not decide. */

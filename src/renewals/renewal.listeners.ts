@@ -32,7 +32,7 @@ export function registerRenewalListeners(app: App, ctx: AppContext): void {
     await ack();
     await answer(respond as never, 'renewal renewed', async () => {
       const ref = parseRenewalRef(action.value);
-      return ref ? decideRenewal(ctx, { ref, outcome: 'renewed', userId: body.user.id, message: clickedMessage(body) }) : null;
+      return ref ? decideRenewal(ctx, { ref, outcome: 'renewed', userId: body.user.id }) : null;
     });
   });
 
@@ -40,7 +40,7 @@ export function registerRenewalListeners(app: App, ctx: AppContext): void {
     await ack();
     await answer(respond as never, 'renewal snooze', async () => {
       const ref = parseRenewalRef(action.value);
-      return ref ? snoozeReminders(ctx, { ref, userId: body.user.id, message: clickedMessage(body) }) : null;
+      return ref ? snoozeReminders(ctx, { ref, userId: body.user.id }) : null;
     });
   });
 
@@ -85,7 +85,6 @@ export function registerRenewalListeners(app: App, ctx: AppContext): void {
         userId: body.user.id,
         reason,
         note,
-        message: meta.channel && meta.ts ? { channel: meta.channel, ts: meta.ts } : undefined,
       });
       done = outcome.kind === 'done';
       return plainReply(outcome.kind === 'done' ? `Marked *${outcome.customerName}* as churned.` : outcome.message);

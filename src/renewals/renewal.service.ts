@@ -111,7 +111,7 @@ export async function checkMayDecide(ctx: AppContext, customerId: string, userId
  */
 export async function decideRenewal(
   ctx: AppContext,
-  req: { ref: RenewalRef; outcome: 'renewed' | 'churned'; userId: string; reason?: ChurnReason; note?: string; message?: { channel: string; ts: string } | undefined },
+  req: { ref: RenewalRef; outcome: 'renewed' | 'churned'; userId: string; reason?: ChurnReason; note?: string },
 ): Promise<DecisionOutcome> {
   const now = ctx.clock.now();
   const actor = await actorFor(ctx, req.userId);
@@ -152,11 +152,11 @@ export async function decideRenewal(
     await resolveCustomerAlerts(trx, c.id, 'churned', now);
     return { kind: 'done', status: { kind: 'churned', by: req.userId, reason: reason!, note }, customerName: c.name };
   });
-  if (result.kind === 'done') await refreshReminder(ctx, req.ref, result.status, req.message);
+  if (result.kind === 'done') await refreshReminder(ctx, req.ref, result.status);
   return result;
 }
 
-export async function snoozeReminders(ctx: AppContext, req: { ref: RenewalRef; userId: string; message?: { channel: string; ts: string } | undefined }): Promise<DecisionOutcome> {
+export async function snoozeReminders(ctx: AppContext, req: { ref: RenewalRef; userId: string }): Promise<DecisionOutcome> {
   const now = ctx.clock.now();
   const [subject, actor] = await Promise.all([findDecisionSubject(ctx.db, req.ref.customerId), actorFor(ctx, req.userId)]);
   if (!subject) return { kind: 'gone', message: 'That customer no longer exists.' };
@@ -164,13 +164,14 @@ export async function snoozeReminders(ctx: AppContext, req: { ref: RenewalRef; u
   const until = new Date(now.getTime() + ctx.config.settings.alerts.snoozeDays * 86_400_000);
   await snoozeRenewal(ctx.db, subject.id, req.ref.renewalDate, until, now);
   const status: RenewalStatus = { kind: 'snoozed', by: req.userId, until };
-  await refreshReminder(ctx, req.ref, status, req.message);
+  await refreshReminder(ctx, req.ref, status);
   return { kind: 'done', status, customerName: subject.name };
 }
 
-async function refreshReminder(ctx: AppContext, ref: RenewalRef, status: RenewalStatus, clicked?: { channel: string; ts: string }): Promise<void> {
+/** The reminder as the outbox posted it, edited in place; where it is comes from that record, never from the click. */
+async function refreshReminder(ctx: AppContext, ref: RenewalRef, status: RenewalStatus): Promise<void> {
   const row = await getNotificationByKey(ctx.db, notificationKeys.renewalReminder(ref.customerId, ref.renewalDate, ref.reminderDay));
-  const where = clicked ?? (row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null);
+  const where = row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null;
   if (!row || !where) return;
   try {
     await ctx.slack.updateMessage({ channel: where.channel, ts: where.ts, text: row.payload.text, blocks: withRenewalStatus((row.payload.blocks ?? []) as Block[], status) });

@@ -23,7 +23,9 @@ export interface WatchResult {
  * batch ids are deterministic and batches idempotent, so nothing is scored
  * twice. A run open for a day is marked failed.
  */
-export async function watchRuns(ctx: AppContext): Promise<WatchResult> {
+export async function watchRuns(ctx: AppContext, opts: { stalledAfterMs?: number } = {}): Promise<WatchResult> {
+  // 0 when Redis is known to have lost its jobs: no reason to wait for a run to look stalled.
+  const stalledAfterMs = opts.stalledAfterMs ?? RUN_STALLED_AFTER_MS;
   const out: WatchResult = { stalled: 0, requeued: 0, abandoned: 0 };
   if (!ctx.queues) return out;
   const now = ctx.clock.now().getTime();
@@ -37,7 +39,7 @@ export async function watchRuns(ctx: AppContext): Promise<WatchResult> {
       continue;
     }
     // Not prepared yet: its rescore job prepares it (or BullMQ retries that job).
-    if (!run.context.preparedAt || now - run.last_progress_at.getTime() < RUN_STALLED_AFTER_MS) continue;
+    if (!run.context.preparedAt || now - run.last_progress_at.getTime() < stalledAfterMs) continue;
     out.stalled++;
     const lost: number[] = [];
     for (const batch of await unfinishedBatches(ctx.db, run.id, run.batches_total)) {

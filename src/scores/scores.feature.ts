@@ -1,5 +1,6 @@
 import type { Feature } from '../feature.js';
 import { rescoreHandlers } from './rescore.job.js';
+import { watchRuns } from './rescore.watchdog.service.js';
 import { scoresCli } from './scores.cli.js';
 
 /**
@@ -22,5 +23,7 @@ export const scoresFeature: Feature = {
       ];
     },
   ],
+  // Redis lost its jobs: open runs get their uncounted batches back at once.
+  refeed: [(ctx) => watchRuns(ctx, { stalledAfterMs: 0 })],
   cli: scoresCli,
 };

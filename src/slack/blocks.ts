@@ -17,6 +17,9 @@ export const LIMITS = {
   contextElements: 10,
   actionsElements: 25,
   fallbackText: 4_000,
+  /** A table block: rows including its header row, and cells a row. Slack shows one table per message. */
+  tableRows: 100,
+  tableCells: 20,
 } as const;
 
 export interface TextObject {
@@ -32,13 +35,24 @@ export interface ButtonElement {
   style?: 'primary' | 'danger';
   confirm?: unknown;
 }
+/** A menu of options (the first of each a person sees is its text). */
+export interface SelectElement {
+  type: 'static_select';
+  action_id: string;
+  placeholder: TextObject;
+  options: { text: TextObject; value: string }[];
+}
 export type Block =
   | { type: 'header'; text: TextObject; block_id?: string }
   | { type: 'section'; text?: TextObject; fields?: TextObject[]; accessory?: unknown; block_id?: string }
   | { type: 'context'; elements: TextObject[]; block_id?: string }
   | { type: 'actions'; elements: unknown[]; block_id?: string }
   | { type: 'divider'; block_id?: string }
-  | { type: 'input'; [key: string]: unknown };
+  | { type: 'input'; [key: string]: unknown }
+  | { type: 'table'; rows: TableCell[][]; column_settings?: ({ align?: 'left' | 'center' | 'right'; is_wrapped?: boolean } | null)[]; block_id?: string };
+
+/** A table cell: plain text (never parsed, so nothing in it can ping anyone), or rich text for a mention. */
+export type TableCell = { type: 'raw_text'; text: string } | { type: 'rich_text'; elements: unknown[] };
 
 export interface Reply {
   /** Fallback text: notifications, screen readers, console mode. */
@@ -73,10 +87,49 @@ export function button(actionId: string, label: string, value?: string, style?: 
     ...(style ? { style } : {}),
   };
 }
-export function actions(blockId: string | undefined, ...elements: ButtonElement[]): Block {
+export function actions(blockId: string | undefined, ...elements: (ButtonElement | SelectElement)[]): Block {
   return { type: 'actions', ...(blockId ? { block_id: blockId } : {}), elements: elements.slice(0, LIMITS.actionsElements) };
 }
 export const divider: Block = { type: 'divider' };
+
+export function rawCell(text: string): TableCell {
+  return { type: 'raw_text', text: clip(text.replace(/\s+/g, ' ').trim() || '–', LIMITS.fieldText) };
+}
+/** A cell naming a Slack user: rendered as their @name, and it notifies nobody. */
+export function userCell(slackUserId: string): TableCell {
+  return { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'user', user_id: slackUserId }] }] };
+}
+
+/**
+ * A table: a header row of column names, then up to 99 rows (Slack's limit is
+ * 100 rows of 20 cells). `align` sets each column's alignment. Rows beyond the
+ * limit are dropped; the caller says how many in the text around it.
+ */
+export function table(columns: string[], rows: TableCell[][], align: ('left' | 'center' | 'right')[] = []): Block {
+  const width = Math.min(columns.length, LIMITS.tableCells);
+  return {
+    type: 'table',
+    ...(align.length ? { column_settings: align.slice(0, width).map((a) => ({ align: a, is_wrapped: true })) } : {}),
+    rows: [columns.slice(0, width).map(rawCell), ...rows.slice(0, LIMITS.tableRows - 1).map((r) => r.slice(0, width))],
+  };
+}
+
+/** A cell as a person reads it: its text, or `@U123` for a user. */
+export function cellText(cell: TableCell): string {
+  if (cell.type === 'raw_text') return cell.text;
+  const parts: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as { type?: string; text?: string; user_id?: string; elements?: unknown };
+      if (o.type === 'user' && o.user_id) parts.push(`@${o.user_id}`);
+      else if (o.type === 'text' && typeof o.text === 'string') parts.push(o.text);
+      else walk(o.elements);
+    }
+  };
+  walk(cell.elements);
+  return parts.join('');
+}
 
 /** Hard cut for text already escaped (used as a last guard, not for user text). */
 function clip(text: string, max: number): string {
@@ -128,10 +181,13 @@ export function blocksToText(reply: { text: string; blocks?: unknown[] }): strin
         lines.push(`  ${raw.elements.map((e) => stripMrkdwn(e.text)).join('  ·  ')}`);
         break;
       case 'actions':
-        lines.push(`  [${(raw.elements as ButtonElement[]).map((e) => e.text?.text ?? '?').join('] [')}]`);
+        lines.push(`  [${(raw.elements as (ButtonElement | SelectElement)[]).map((e) => (e.type === 'static_select' ? `${e.placeholder.text} ▾` : (e.text?.text ?? '?'))).join('] [')}]`);
         break;
       case 'divider':
         lines.push('  ────────');
+        break;
+      case 'table':
+        for (const row of raw.rows) lines.push(`  ${row.map(cellText).join(' │ ')}`);
         break;
       default:
         break;
@@ -158,4 +214,53 @@ export function withStatusLine(original: readonly Block[], statusBlockId: string
   }
   if (!placed) out.push(status);
   return out;
+}
+
+/**
+ * A modal that asks for one choice and an optional note — the shape of every
+ * "tell us what happened" form (a follow-up's kind, a churn's reason). The
+ * choice's input block is `choice.blockId` and the note's is `note`; both
+ * inputs have action id `value`, which is what the listeners read back.
+ */
+export function choiceAndNoteModal(o: {
+  callbackId: string;
+  privateMetadata: string;
+  title: string;
+  submit: string;
+  intro: string | null;
+  choice: { blockId: string; label: string; options: { label: string; value: string }[]; initial?: string; placeholder?: string };
+  noteLabel: string;
+}): Record<string, unknown> {
+  const option = (x: { label: string; value: string }) => ({ text: { type: 'plain_text', text: x.label }, value: x.value });
+  const initial = o.choice.options.find((x) => x.value === o.choice.initial);
+  return {
+    type: 'modal',
+    callback_id: o.callbackId,
+    private_metadata: o.privateMetadata,
+    title: { type: 'plain_text', text: o.title },
+    submit: { type: 'plain_text', text: o.submit },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      ...(o.intro ? [section(o.intro)] : []),
+      {
+        type: 'input',
+        block_id: o.choice.blockId,
+        label: { type: 'plain_text', text: o.choice.label },
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          ...(initial ? { initial_option: option(initial) } : {}),
+          ...(o.choice.placeholder ? { placeholder: { type: 'plain_text', text: o.choice.placeholder } } : {}),
+          options: o.choice.options.map(option),
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'note',
+        optional: true,
+        label: { type: 'plain_text', text: o.noteLabel },
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 },
+      },
+    ],
+  };
 }

@@ -1,4 +1,4 @@
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { WebClient, WebClientOptions } from '@slack/web-api';
 import { blocksToText } from './blocks.js';
 import { createSlackCall } from './web-post.js';
 
@@ -35,8 +35,8 @@ export interface SlackGateway {
    * delivery interrupted mid-post find out whether Slack already has it.
    */
   findPosted(channel: string, sinceEpochSec: number, eventType: string, key: string): Promise<string | null>;
-  /** The underlying client (slack mode only), for calls this interface does not cover. */
-  readonly client?: WebClient;
+  /** Who the bot token belongs to (auth.test); throws what Slack or the network said. Slack mode only. */
+  authTest?(): Promise<{ botId?: string; userId?: string }>;
 }
 
 export function webClientOptions(apiUrl: string | undefined): WebClientOptions {
@@ -48,13 +48,15 @@ export function webClientOptions(apiUrl: string | undefined): WebClientOptions {
   };
 }
 
-export function createWebGateway(token: string, apiUrl: string | undefined, client?: WebClient): SlackGateway {
-  const web = client ?? new WebClient(token, webClientOptions(apiUrl));
+export function createWebGateway(token: string, apiUrl: string | undefined): SlackGateway {
+  // The SDK client serves the rarer calls (views, DMs, history) and loads on first use, so
+  // processes that never make one (CLI verbs, a worker that only posts) start without it.
+  let client: Promise<WebClient> | undefined;
+  const sdk = () => (client ??= import('@slack/web-api').then(({ WebClient }) => new WebClient(token, webClientOptions(apiUrl))));
   // Posts are the volume path (every outbox row): a lean JSON call, not the SDK (see web-post.ts).
   const call = createSlackCall(token, apiUrl);
   return {
     mode: 'slack',
-    client: web,
     async postMessage(msg) {
       const res = await call('chat.postMessage', {
         channel: msg.channel,
@@ -67,33 +69,37 @@ export function createWebGateway(token: string, apiUrl: string | undefined, clie
       return { ts: String(res.ts), channel: String(res.channel ?? msg.channel) };
     },
     async updateMessage(msg) {
-      await web.chat.update({ channel: msg.channel, ts: msg.ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}) });
+      await (await sdk()).chat.update({ channel: msg.channel, ts: msg.ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}) });
     },
     async postEphemeral(msg) {
-      await web.chat.postEphemeral({ channel: msg.channel, user: msg.user, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}) });
+      await (await sdk()).chat.postEphemeral({ channel: msg.channel, user: msg.user, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}) });
     },
     async openDm(userId) {
-      const res = await web.conversations.open({ users: userId });
+      const res = await (await sdk()).conversations.open({ users: userId });
       const id = res.channel?.id;
       if (!id) throw new Error('conversations.open returned no channel');
       return id;
     },
     async openView(triggerId, view) {
-      const opened = await web.views.open({ trigger_id: triggerId, view: view as never });
+      const opened = await (await sdk()).views.open({ trigger_id: triggerId, view: view as never });
       return opened.view?.id ?? null;
     },
     async updateView(viewId, view) {
-      await web.views.update({ view_id: viewId, view: view as never });
+      await (await sdk()).views.update({ view_id: viewId, view: view as never });
     },
     async publishHome(userId, view) {
-      await web.views.publish({ user_id: userId, view: view as never });
+      await (await sdk()).views.publish({ user_id: userId, view: view as never });
     },
     async permalink(channel, ts) {
-      const res = await web.chat.getPermalink({ channel, message_ts: ts });
+      const res = await (await sdk()).chat.getPermalink({ channel, message_ts: ts });
       return res.permalink ?? null;
     },
+    async authTest() {
+      const res = await (await sdk()).auth.test();
+      return { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { userId: res.user_id } : {}) };
+    },
     async findPosted(channel, sinceEpochSec, eventType, key) {
-      const res = await web.conversations.history({ channel, oldest: String(sinceEpochSec), include_all_metadata: true, limit: 200 });
+      const res = await (await sdk()).conversations.history({ channel, oldest: String(sinceEpochSec), include_all_metadata: true, limit: 200 });
       for (const m of res.messages ?? []) {
         const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
         if (meta?.event_type === eventType && meta.event_payload?.key === key && m.ts) return m.ts;

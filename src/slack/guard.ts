@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, isUnavailable } from '../platform/errors.js';
+import { AppError, isBusy, isUnavailable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Reply } from './blocks.js';
 import { plainReply } from './blocks.js';
 import { escapeMrkdwn } from './escape.js';
-import { failureReply, unavailableReply } from './replies.js';
+import { busyReply, failureReply, unavailableReply } from './replies.js';
 
 /**
  * Run a handler and always come back with a reply a person can act on:
- * a dependency outage → "try again shortly"; a known AppError → its message;
+ * overloaded or out of time → "busy, try again in a few seconds"; a
+ * dependency outage → "try again shortly"; a known AppError → its message;
  * anything else → a short apology with a reference that is in the logs.
  * Never a stack trace, never silence.
  */
@@ -16,6 +17,10 @@ export async function guarded(logger: Logger, what: string, run: () => Promise<R
   try {
     return await run();
   } catch (error) {
+    if (isBusy(error)) {
+      logger.warn({ what, code: (error as { code?: string }).code }, 'too busy to handle a request in time');
+      return busyReply();
+    }
     if (isUnavailable(error)) {
       logger.warn({ what, code: (error as { code?: string }).code }, 'dependency unavailable while handling a request');
       return unavailableReply();

@@ -4,6 +4,8 @@
  */
 export const ACTIONS = {
   openCard: 'customer_open_card',
+  /** A menu of accounts (the book's table) that opens the one picked. */
+  openCardMenu: 'customer_open_card_menu',
   /** A choice between customers that finishes the command the person typed (claim, log, /feedback…). */
   resumeCommand: 'customer_resume_command',
   shareCard: 'customer_share_card',

@@ -20,6 +20,15 @@ export function unavailableReply(): Reply {
   };
 }
 
+/** Overloaded or out of time (no connection in time, a slow query cut short): nothing is wrong, it is just busy. */
+export function busyReply(): Reply {
+  return {
+    text: 'retain is busy — try again in a few seconds.',
+    blocks: [section(':hourglass: retain is busy — try again in a few seconds.')],
+    responseType: 'ephemeral',
+  };
+}
+
 export function failureReply(ref: string): Reply {
   return {
     text: 'Something went wrong on our side.',

@@ -16,7 +16,7 @@ export class SlackCallError extends Error {
   constructor(
     readonly code: 'slack_webapi_platform_error' | 'slack_webapi_rate_limited_error' | 'slack_webapi_http_error' | 'slack_webapi_request_error',
     message: string,
-    readonly extra: { data?: { ok: false; error: string }; retryAfter?: number; statusCode?: number } = {},
+    readonly extra: { data?: { ok: false; error: string }; retryAfter?: number; statusCode?: number; causeCode?: string } = {},
   ) {
     super(message);
     this.name = 'SlackCallError';
@@ -29,6 +29,10 @@ export class SlackCallError extends Error {
   }
   get statusCode() {
     return this.extra.statusCode;
+  }
+  /** The network error behind a request error (ECONNREFUSED…): whether the request ever left. */
+  get causeCode() {
+    return this.extra.causeCode;
   }
 }
 
@@ -66,7 +70,9 @@ export function createSlackCall(token: string, apiUrl: string | undefined, timeo
         (res) => readAnswer(method, res).then(resolve, reject),
       );
       req.on('timeout', () => req.destroy(new SlackCallError('slack_webapi_request_error', `${method}: no answer within ${timeoutMs} ms`)));
-      req.on('error', (e) => reject(e instanceof SlackCallError ? e : new SlackCallError('slack_webapi_request_error', `${method}: ${e.message}`)));
+      req.on('error', (e: Error & { code?: string }) =>
+        reject(e instanceof SlackCallError ? e : new SlackCallError('slack_webapi_request_error', `${method}: ${e.message}`, e.code ? { causeCode: e.code } : {})),
+      );
       req.end(payload);
     });
 }

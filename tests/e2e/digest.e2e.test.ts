@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 describe('daily team digest', () => {
-  it('lists what needs attention, in compact sections with sparklines — and failed notifications', async () => {
+  it('lists what needs attention: one table of accounts with sparklines, compact lines for the rest — and failed notifications', async () => {
     app.slack.failChannel('C0GONE', 'channel_not_found');
     const { id } = await enqueueNotification(app.running.ctx, { dedupeKey: 'test-gone', kind: 'churn_warning', channel: 'C0GONE', text: 'x', teamId: roster.emea.id });
     await until(async () => (await db.db.selectFrom('notifications').select('status').where('id', '=', id).executeTakeFirst())?.status === 'failed');
@@ -75,17 +75,20 @@ describe('daily team digest', () => {
     expect(post.metadata?.event_payload.key).toBe(`digest:${roster.emea.id}:${cal.today}`);
     const text = visibleText(post.blocks);
     expect(text).toContain(`EMEA digest — ${cal.withWeekday(0)}`);
-    expect(text).toMatch(/Turned red\*\n• \*Red Today\* 55 → 33 · \$100\.0K · <@U0ALICE>/);
-    expect(text).toMatch(/Biggest movers\*\n• `[▁▂▃▄▅▆▇█]+` \*Big Mover\* 58 \(-30\)/);
-    expect(text).toMatch(new RegExp(`Renewals in the next 14 days\\*\\n• \\*Renews Soon\\* ${lit(cal.short(5))} \\(in 5 days\\)`));
-    expect(text).toMatch(/Overdue follow-ups, tier A\*\n• \*Tier A Quiet\* no touch in 50 days/);
+    expect(text).toContain('Why | Account | Health | Trend | Detail | ARR | Owner');
+    expect(text).toContain('🔴 Turned red | Red Today | 55 → 33 | – | entered the red band | $100.0K | <@U0ALICE>');
+    expect(text).toMatch(/📈 Mover \| Big Mover \| 58 \(-30\) \| [▁▂▃▄▅▆▇█]+ \| falling \|/);
+    expect(text).toMatch(new RegExp(`🔔 Renewal \\| Renews Soon \\| .* \\| ${lit(cal.short(5))} \\(in 5 days\\)`));
+    expect(text).toMatch(/⏰ Overdue, tier A \| Tier A Quiet \| – \| – \| no touch in 50 days \|/);
     expect(text).toMatch(/🚨 \*escalated\* \*Disputed\*: <@U0BOB> claims it from <@U0ALICE>, open 4 days/);
-    expect(text).toMatch(/Unowned accounts\*\n• \*Nobody's\* · \$8,000/);
+    expect(text).toMatch(/🙋 Unowned \| Nobody's \| – \| – \| no owner: claim it \| \$8,000 \| unowned/);
     expect(text).toMatch(/complaint on \*Red Today\* by <@U0BOB>: “Exports have been failing all week &lt;!channel&gt;”/);
-    expect(text).toMatch(new RegExp(`Renewals passed without an outcome\\*\\n• \\*Passed By\\* renewal was due ${lit(cal.short(-4))} \\(4 days ago\\)`));
+    expect(text).toMatch(new RegExp(`⌛ No outcome \\| Passed By \\| .* \\| renewal was due ${lit(cal.short(-4))} \\(4 days ago\\)`));
     expect(text).toMatch(/Notifications that failed\*\n• churn warning to <#C0GONE>: `channel_not_found`/);
     expect(text).toContain(`Renewal rate ${cal.quarter(0)}: *100%* (1 of 1 decided)`);
     expect(post.blocks.length).toBeLessThanOrEqual(50);
+    // Notifications and clients without tables read the same rows in the message's text.
+    expect(post.text).toContain('🔴 Turned red · Red Today · 55 → 33 · entered the red band · $100.0K · @U0ALICE');
   });
 
   it('posts once per team per local day: a second run, two workers at once, the catch-up', async () => {

@@ -170,13 +170,15 @@ describe('message shortcut “Log as customer feedback”', () => {
     expect(evil.json.options[0].text.type).toBe('plain_text'); // plain text: <!channel> stays inert
   });
 
+  // Each submission is its own interaction, with its own trigger_id (as Slack sends them): an identical body would be a replay.
+  let submissions = 0;
   const submission = (o: { userId?: string; customerId?: string | null; kind?: string; text?: string }) => ({
     type: 'view_submission',
     team: { id: 'T1', domain: 'test' },
     user: { id: o.userId ?? 'U0ALICE', name: 'alice', team_id: 'T1' },
     api_app_id: 'A1',
     token: 'legacy',
-    trigger_id: '333.444.def',
+    trigger_id: `333.${++submissions}.def`,
     view: {
       id: 'V1',
       type: 'modal',

@@ -113,6 +113,8 @@ describe('Socket Mode', () => {
     socket.disconnect('refresh_requested');
     await socket.waitForConnections(before + 1);
     expect(socket.opened).toBe(before + 1); // a fresh URL from apps.connections.open, not the old one
+    // The app opens the new connection first, then closes the old one itself.
+    await socket.waitForClosed(before);
     expect(socket.connections[before - 1]).toMatchObject({ open: false, closedBy: 'app' });
 
     const justAfter = typeCommand('globex', 'U0BOB');
@@ -124,28 +126,73 @@ describe('Socket Mode', () => {
     expect(socket.acksFor(inFlight.envelopeId)).toHaveLength(1);
     expect(repliesTo(inFlight.replyId)).toHaveLength(1);
     expect(repliesTo(justAfter.replyId)).toHaveLength(1);
+    expect(socket.connections.filter((c) => c.open)).toEqual([{ id: before + 1, open: true }]);
   });
 
-  // Known bug, kept as a failing expectation until fixed: @slack/socket-mode 3.1.0 closes the
-  // connection the moment it reads Slack's disconnect message, so an envelope read just before
-  // it cannot be acked ("client is not ready") and its command is lost — the person sees an
-  // error in Slack. The same close-first order leaves no connection at all for the 5 s before
-  // it reconnects. The fix is to open the new connection first and let in-flight envelopes
-  // finish on the old one; when that is done, this turns red: make it a plain `it`.
-  it.fails('KNOWN BUG: a command read just before disconnect (refresh_requested) is acked and answered', async () => {
+  it('a command read just before disconnect (refresh_requested) is acked on the connection it came by and answered once', async () => {
     const before = socket.connections.length;
+    // The envelope and Slack's disconnect arrive in one read: the app is still handling the command when told to go.
     const last = socket.together(() => {
       const typed = typeCommand('globex');
       socket.disconnect('refresh_requested');
       return typed;
     });
+    await socket.waitForConnections(before + 1);
+    // The old connection closes only after what it read is acked, and the ack goes back over it.
+    await socket.waitForClosed(before);
+    expect(socket.acksFor(last.envelopeId)).toEqual([expect.objectContaining({ connection: before })]);
+    expect((await replyOf(last.replyId)).blocks[0]).toMatchObject({ type: 'header', text: { text: 'Globex' } });
+
+    await settle();
+    expect(socket.acksFor(last.envelopeId)).toHaveLength(1);
+    expect(repliesTo(last.replyId)).toHaveLength(1);
+    expect(socket.connections[before - 1]).toMatchObject({ open: false, closedBy: 'app' });
+    expect(socket.connections.filter((c) => c.open)).toEqual([{ id: before + 1, open: true }]);
+  });
+
+  it('a command typed during the refresh (after disconnect, before the new hello) is answered once', async () => {
+    const before = socket.connections.length;
+    socket.holdHellos();
+    let typed: ReturnType<typeof typeCommand>;
     try {
-      await socket.waitForConnections(before + 1);
-      expect(socket.acksFor(last.envelopeId)).toHaveLength(1);
-      await replyOf(last.replyId);
+      socket.disconnect('refresh_requested');
+      await socket.waitForHeld(1); // the app has opened its new connection; Slack has not greeted it yet
+      // The old connection is still the only greeted one, so the command comes that way and is acked there.
+      typed = typeCommand('initech', 'U0BOB');
+      expect((await socket.waitForAck(typed.envelopeId)).connection).toBe(before);
+      expect((await replyOf(typed.replyId)).blocks[0]).toMatchObject({ type: 'header', text: { text: 'Initech' } });
+      expect(socket.connections[before - 1]!.open).toBe(true); // not closed before its successor is up
     } finally {
-      await socket.waitForConnections(before + 1);
+      socket.releaseHellos();
     }
+    await socket.waitForConnections(before + 1);
+    await socket.waitForClosed(before);
+
+    await settle();
+    expect(socket.acksFor(typed.envelopeId)).toHaveLength(1);
+    expect(repliesTo(typed.replyId)).toHaveLength(1);
+    expect(socket.connections[before - 1]).toMatchObject({ open: false, closedBy: 'app' });
+    expect(socket.connections.filter((c) => c.open)).toEqual([{ id: before + 1, open: true }]);
+  });
+
+  it('a refresh whose new connection fails to open retries it, while the old one keeps serving', async () => {
+    const before = socket.connections.length;
+    const openCalls = () => slack.calls.filter((c) => c.method === 'apps.connections.open').length;
+    const callsBefore = openCalls();
+    socket.failNextOpen('internal_error');
+    socket.disconnect('refresh_requested');
+    await slack.waitFor(() => openCalls() > callsBefore); // the first attempt, answered with an error
+
+    const meanwhile = typeCommand('globex');
+    expect((await socket.waitForAck(meanwhile.envelopeId)).connection).toBe(before);
+    expect((await replyOf(meanwhile.replyId)).blocks[0]).toMatchObject({ type: 'header', text: { text: 'Globex' } });
+
+    await socket.waitForConnections(before + 1);
+    expect(openCalls()).toBe(callsBefore + 2);
+    await socket.waitForClosed(before);
+    await settle();
+    expect(repliesTo(meanwhile.replyId)).toHaveLength(1);
+    expect(socket.connections.filter((c) => c.open)).toEqual([{ id: before + 1, open: true }]);
   });
 
   it('reconnects when the connection drops without a word: nothing answered twice, the next command answered once', async () => {
@@ -168,5 +215,21 @@ describe('Socket Mode', () => {
     expect(socket.acksFor(next.envelopeId)).toEqual([expect.objectContaining({ connection: before + 1 })]);
     // One live connection: the app did not keep a second one (which would split or double deliveries).
     expect(socket.connections.filter((c) => c.open)).toHaveLength(1);
+  });
+
+  // Last: it stops the app's Slack side.
+  it('stopping in the middle of a refresh closes every connection, the one still opening too', async () => {
+    const before = socket.connections.length;
+    socket.holdHellos();
+    socket.disconnect('refresh_requested');
+    await socket.waitForHeld(1);
+    expect(socket.openSockets()).toBe(2);
+    const opened = socket.opened;
+    await app.running.slackApp!.stop();
+    await slack.waitFor(() => socket.openSockets() === 0);
+    socket.releaseHellos();
+    expect(socket.connections[before - 1]).toMatchObject({ open: false, closedBy: 'app' });
+    expect(socket.connections).toHaveLength(before);
+    expect(socket.opened).toBe(opened);
   });
 });

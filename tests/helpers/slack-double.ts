@@ -74,7 +74,8 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   return out;
 }
 
-export async function startSlackDouble(): Promise<SlackDouble> {
+/** `port`: listen there (a test that starts Slack only after the app, at the address the app was given). */
+export async function startSlackDouble(opts: { port?: number } = {}): Promise<SlackDouble> {
   const calls: RecordedCall[] = [];
   const posted: Posted[] = [];
   const updates: Posted[] = [];
@@ -195,7 +196,7 @@ export async function startSlackDouble(): Promise<SlackDouble> {
         return send(200, { ok: true });
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', () => resolve()));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   double.url = `http://127.0.0.1:${port}/api/`;

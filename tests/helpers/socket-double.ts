@@ -12,7 +12,10 @@ import type { SlackDouble } from './slack-double.js';
  *
  * Like Slack, it delivers an envelope over one open connection and never
  * re-sends a slash command or an interaction: if the app does not ack one in
- * time, the person sees an error in Slack instead.
+ * time, the person sees an error in Slack instead. After asking a connection
+ * to go away (`disconnect`), it delivers over another greeted one, and over
+ * the old one only while there is no other. Each ack is recorded with the
+ * connection that carried it.
  */
 export const APP_TOKEN = 'xapp-1-A0RETAIN-1-test';
 const APP_ID = 'A0RETAIN';
@@ -43,6 +46,18 @@ export interface SocketModeDouble {
   acks: Ack[];
   /** Wait until `count` connections in all have been greeted (1 after start, 2 after one reconnect…). */
   waitForConnections(count: number, timeoutMs?: number): Promise<void>;
+  /** Wait until connection `id` has closed. */
+  waitForClosed(id: number, timeoutMs?: number): Promise<void>;
+  /** Connections opened from now on wait for `hello` (Slack still setting them up) until `releaseHellos()`. */
+  holdHellos(): void;
+  /** Wait until `count` connections are open and waiting for their `hello`. */
+  waitForHeld(count?: number, timeoutMs?: number): Promise<void>;
+  /** Greet the waiting connections, and greet new ones at once again. */
+  releaseHellos(): void;
+  /** Answer the next apps.connections.open with this error (Slack having a bad moment). */
+  failNextOpen(error: string): void;
+  /** WebSockets the app holds open right now, greeted or not. */
+  openSockets(): number;
   slashCommand(o: { command: string; text: string; userId: string; responseUrl: string; channelId?: string }): Envelope;
   interactive(payload: Record<string, unknown>): Envelope;
   event(event: Record<string, unknown>, o?: { eventId?: string; retryAttempt?: number; retryReason?: string }): Envelope;
@@ -79,6 +94,9 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
   const connections: SocketModeDouble['connections'] = [];
   const delivered: SocketModeDouble['delivered'] = [];
   const acks: Ack[] = [];
+  const held: WebSocket[] = [];
+  let holding = false;
+  let openFailure: string | undefined;
 
   const wss = new WebSocketServer({
     host: '127.0.0.1',
@@ -98,6 +116,11 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
     if (!token) return { ok: false, error: 'not_authed' };
     if (!token.startsWith('xapp-')) return { ok: false, error: 'not_allowed_token_type' };
     if (token !== APP_TOKEN) return { ok: false, error: 'invalid_auth' };
+    if (openFailure) {
+      const error = openFailure;
+      openFailure = undefined;
+      return { ok: false, error };
+    }
     const ticket = randomUUID();
     tickets.add(ticket);
     double.opened++;
@@ -105,6 +128,17 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
   });
 
   wss.on('connection', (ws) => {
+    ws.on('error', () => undefined);
+    if (!holding) return greet(ws);
+    held.push(ws);
+    ws.once('close', () => {
+      const at = held.indexOf(ws);
+      if (at >= 0) held.splice(at, 1);
+    });
+  });
+
+  function greet(ws: WebSocket): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
     const id = connections.length + 1;
     const record: SocketModeDouble['connections'][number] = { id, open: true };
     connections.push(record);
@@ -124,7 +158,6 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
         record.closedBy ??= 'app';
       }
     });
-    ws.on('error', () => undefined);
     ws.send(
       JSON.stringify({
         type: 'hello',
@@ -133,11 +166,12 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
         connection_info: { app_id: APP_ID },
       }),
     );
-  });
+  }
 
-  /** Slack picks one open connection it has not asked to go away. */
+  /** Slack picks one open connection it has not asked to go away, or else one it has but that is still open. */
   function deliver(envelope: Envelope): Envelope {
-    const conn = [...live].reverse().find((c) => !c.draining && c.ws.readyState === WebSocket.OPEN);
+    const open = [...live].reverse().filter((c) => c.ws.readyState === WebSocket.OPEN);
+    const conn = open.find((c) => !c.draining) ?? open[0];
     if (!conn) throw new Error(`no open Socket Mode connection: Slack would show the person "dispatch_failed" for ${envelope.type}`);
     conn.ws.send(JSON.stringify(envelope));
     delivered.push({ ...envelope, connection: conn.id });
@@ -150,6 +184,19 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
     delivered,
     acks,
     waitForConnections: (count, timeoutMs = 20_000) => waitUntil(() => connections.length >= count && live.some((c) => c.id === count), `connection ${count}`, timeoutMs),
+    waitForClosed: (id, timeoutMs = 10_000) => waitUntil(() => connections[id - 1]?.open === false, `connection ${id} to close`, timeoutMs),
+    holdHellos() {
+      holding = true;
+    },
+    waitForHeld: (count = 1, timeoutMs = 10_000) => waitUntil(() => held.length >= count, `${count} connection(s) waiting for hello`, timeoutMs),
+    releaseHellos() {
+      holding = false;
+      for (const ws of held.splice(0)) greet(ws);
+    },
+    failNextOpen(error) {
+      openFailure = error;
+    },
+    openSockets: () => [...wss.clients].filter((ws) => ws.readyState === WebSocket.OPEN).length,
     slashCommand(o) {
       return deliver({
         type: 'slash_commands',
@@ -223,6 +270,7 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
       return acks.find((a) => a.envelope_id === envelopeId)!;
     },
     async close() {
+      for (const ws of held.splice(0)) ws.terminate();
       for (const c of [...live]) c.ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -7,11 +7,24 @@
 
 type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string };
 
+/** A table cell as a person reads it: raw text, or a mention written `<@U123>` as elsewhere. */
+function cellText(cell: unknown): string {
+  const c = cell as { type?: string; text?: string; user_id?: string; elements?: unknown[] };
+  if (c.type === 'raw_text' || c.type === 'text') return c.text ?? '';
+  if (c.type === 'user') return `<@${c.user_id}>`;
+  return (c.elements ?? []).map(cellText).join('');
+}
+
 function textObjects(x: unknown, out: TextObject[] = []): TextObject[] {
   if (Array.isArray(x)) {
     for (const v of x) textObjects(v, out);
   } else if (x && typeof x === 'object') {
     const o = x as Record<string, unknown>;
+    // A table reads row by row, its cells separated by " | "; raw text is never parsed, so it is plain.
+    if (o.type === 'table' && Array.isArray(o.rows)) {
+      for (const row of o.rows as unknown[][]) out.push({ type: 'plain_text', text: row.map(cellText).join(' | ') });
+      return out;
+    }
     if ((o.type === 'mrkdwn' || o.type === 'plain_text') && typeof o.text === 'string') out.push(o as TextObject);
     // A message's own `text` is its notification fallback (a string), not a text object.
     for (const v of Object.values(o)) if (v && typeof v === 'object') textObjects(v, out);

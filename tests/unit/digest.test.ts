@@ -4,7 +4,7 @@ import { buildDigest, digestDue, type DigestInput, type DigestSettings } from '.
 import { fitRenewalModel } from '../../src/renewals/renewal-model.rules.js';
 import { retentionRate } from '../../src/scoring/index.js';
 import { LIMITS } from '../../src/slack/blocks.js';
-import { visibleText } from '../helpers/text.js';
+import { mrkdwnText, visibleText } from '../helpers/text.js';
 
 const NOW = new Date('2026-11-24T08:00:00Z');
 const S: DigestSettings = { cap: 5, renewalWindowDays: 14, cadenceDaysA: 30, escalateAfterDays: 3, minMove: 10 };
@@ -182,10 +182,17 @@ describe('digest selection', () => {
     const msg = digestMessage(m, { name: 'EMEA' });
     expect(msg.blocks.length).toBeLessThanOrEqual(LIMITS.blocksPerMessage);
     for (const b of msg.blocks as any[]) if (b.type === 'section') expect(Array.from(b.text.text as string).length).toBeLessThanOrEqual(LIMITS.sectionText);
+    const tables = (msg.blocks as any[]).filter((b) => b.type === 'table');
+    expect(tables).toHaveLength(1); // Slack shows one table per message
+    expect(tables[0].rows.length).toBeLessThanOrEqual(LIMITS.tableRows);
+    for (const row of tables[0].rows) expect(row.length).toBeLessThanOrEqual(LIMITS.tableCells);
     const out = visibleText(msg.blocks);
     expect(out).toMatch(/…and 2\d\d more/);
-    expect(out).not.toContain('<!channel>');
-    expect(out).toContain('&lt;!channel&gt;');
+    // Names in table cells are raw text, which Slack never parses; everything it parses is escaped.
+    expect(mrkdwnText(msg.blocks)).not.toContain('<!channel>');
+    expect(msg.text).not.toContain('<!channel>');
+    expect(msg.text).toContain('&lt;!channel&gt;');
+    expect(Array.from(msg.text).length).toBeLessThanOrEqual(LIMITS.fallbackText);
   });
 
   it('forecasts the quarter’s open renewals in one line: expected renewal rate and ARR at risk with its interval', () => {

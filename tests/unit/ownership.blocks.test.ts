@@ -149,18 +149,27 @@ describe('mine', () => {
     lastTouch: i % 3 ? { kind: 'call', at: new Date('2026-11-01T00:00:00Z') } : null,
   });
 
-  it('one page fits in a message, with an Open button per account and the next page named', () => {
+  it('one page fits in a message: a table of the accounts, a menu that opens each, and the next page named', () => {
     const accounts = Array.from({ length: MINE_PAGE_SIZE }, (_, i) => line(i));
     const r = mineReply({ accounts, total: 95, page: 1, pages: 5, outOfRange: false, now });
     expectWithinLimits(r.blocks);
-    const rows = (r.blocks as any[]).filter((b) => b.accessory);
-    expect(rows).toHaveLength(MINE_PAGE_SIZE);
-    expect(rows[0].accessory).toMatchObject({ action_id: ACTIONS.openCard, value: '0' });
-    expect(rows[0].text.text).toContain('🔴 *10* red');
-    expect(rows[15].text.text).toContain('not scored');
-    expect(rows[1].text.text).toContain('last touch call 23 days ago');
+    const table = (r.blocks as any[]).find((b) => b.type === 'table');
+    expect(table.rows).toHaveLength(MINE_PAGE_SIZE + 1);
+    const rows = visibleText([table]).split('\n');
+    expect(rows[0]).toBe('Health | Account | Tier | ARR | Renewal | Last touch');
+    expect(rows[1]!.startsWith(`🔴 10 red | ${EVIL} | A | `)).toBe(true);
+    expect(rows[16]).toContain('not scored');
+    expect(rows[2]).toMatch(/\| call 23 days ago$/);
+    const menu = (r.blocks as any[]).find((b) => b.type === 'actions').elements[0];
+    expect(menu).toMatchObject({ type: 'static_select', action_id: ACTIONS.openCardMenu });
+    expect(menu.options).toHaveLength(MINE_PAGE_SIZE);
+    expect(menu.options[0].value).toBe('0');
     expect(visibleText(r.blocks)).toContain('`/customer mine 2`');
+    // A table cell is raw text, never parsed: a customer named <!channel> pings nobody.
     expect(mrkdwnText(r.blocks)).not.toContain('<!channel>');
+    expect(r.text).toContain('Your accounts, page 1 of 5:');
+    expect(r.text).toContain('🔴 10 red · &lt;!channel&gt;');
+    expect(r.text).not.toContain('<!channel>');
   });
 });
 
