@@ -1,7 +1,9 @@
 /**
- * Fit benchmark for the buy-till-you-die models.
+ * Fit benchmark for the buy-till-you-die models, and (--book) for the nightly
+ * fit of a large book in PostgreSQL.
  *
  *   npx tsx bench/fit.bench.ts
+ *   npm run bench:fit-book -- [--customers 1000000] [--reuse] [--keep]
  *
  * 1. CDNOW (2,357 customers, calibration rebuilt from the transaction log):
  *    median wall time of BG/NBD and Gamma-Gamma fits after warm-up.
@@ -9,6 +11,17 @@
  *    generative process with day-granular purchase times, so (x, t_x, T)
  *    patterns repeat as in real logs: simulation, grouping and fit times,
  *    distinct patterns, and the parameters recovered vs the true ones.
+ * 3. --book: a book of 1,000,000 customers built with set-based SQL in its own
+ *    database (retain_bench_fit): plans, contract starts over five years,
+ *    churn drawn per customer from a latent risk (yearly churn spread across
+ *    customers as the sBG assumes), and
+ *    ~12M signals over the last 450 days whose mix follows the same risk
+ *    (usage falls, complaints and failed payments rise, NPS drops — more so
+ *    in the 90 days before a churn). Times the nightly fit as the `fit` job
+ *    runs it — purchase models, the health model (4 origins, held-out
+ *    validation, sampled replays), the sBG by plan — with the peak RSS of
+ *    this process (run with a 256 MB old-space cap, as `retain` runs).
+ *    --reuse keeps a book of the requested size; --keep leaves the database.
  */
 import { fitBgNbd, groupBgNbdObservations, type BgNbdParams } from '../src/scoring/bgnbd.js';
 import { fitGammaGamma, type GammaGammaParams } from '../src/scoring/gammagamma.js';
@@ -18,7 +31,7 @@ import { simulateCustomers } from '../tests/unit/scoring/simulate.js';
 
 const TRUE_BGNBD: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 const TRUE_GG: GammaGammaParams = { p: 6.25, q: 3.74, gamma: 15.44 };
-const SYNTHETIC_CUSTOMERS = Number(process.argv[2] ?? 1_000_000);
+const SYNTHETIC_CUSTOMERS = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 1_000_000);
 
 function time<T>(fn: () => T): [T, number] {
   const start = performance.now();
@@ -102,6 +115,11 @@ console.log(
 compare('BG/NBD', contFit as unknown as Record<string, number>, TRUE_BGNBD as unknown as Record<string, number>);
 }
 
-cdnow();
-synthetic();
-continuousControl();
+if (process.argv.includes('--book')) {
+  const { benchBook } = await import('./fit-book.js');
+  await benchBook(process.argv.slice(2));
+} else {
+  cdnow();
+  synthetic();
+  continuousControl();
+}

@@ -110,6 +110,18 @@ export const fileConfigSchema = z
           .strict()
           .prefault({}),
         batchSize: z.number().int().min(10).max(50_000).default(2_000),
+        /** The health model `retain fit` learns from the book's history (see scores/health-fit.service.ts). */
+        churnModel: z
+          .object({
+            horizonDays: days.max(730).default(90),
+            origins: z.number().int().min(2).max(12).default(4),
+            churn: z.enum(['auto', 'status', 'lapse']).default('auto'),
+            targetPrecision: z.number().gt(0).max(1).default(0.5),
+            l2: z.number().min(0).max(10).default(0.001),
+            sampleCustomers: z.number().int().min(1_000).max(2_000_000).default(100_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -127,6 +139,13 @@ export const fileConfigSchema = z
       .object({
         reminderDays: z.array(days).min(1).default([90, 60, 30, 14, 7, 1]),
         freezeDays: z.number().int().min(0).default(30),
+        /** The renewal model: discount rate per contract year (DERL), interval of the forecast, weight of the health model's churn chance. */
+        discountRate: z.number().gt(0).max(1).default(0.1),
+        forecastLevel: z.number().gt(0).lt(1).default(0.8),
+        healthWeight: z.number().min(0).max(1).default(0.5),
+        /** What the nightly fit segments by, and which model it fits (`retain renewals fit` defaults). */
+        segmentBy: z.enum(['plan', 'tier', 'none']).default('plan'),
+        model: z.enum(['sbg', 'bdw']).default('sbg'),
       })
       .strict()
       .prefault({}),

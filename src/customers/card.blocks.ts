@@ -4,7 +4,7 @@ import { ACTIONS } from '../slack/ids.js';
 import { USAGE } from '../commands/command.parser.js';
 import type { CardData } from './customer.repository.js';
 import type { Candidate } from './lookup.rules.js';
-import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from './format.js';
+import { age, BAND_EMOJI, churnPercent, formatMoney, relativeDays, shortDate } from './format.js';
 
 /**
  * Pure Block Kit builders for the lookup card and its siblings (choices, not
@@ -28,7 +28,8 @@ export function customerCard(card: CardData, opts: CardOptions): Reply {
   const s = card.score;
   if (s) {
     const delta = s.previousHealth !== null && s.previousHealth !== s.health ? ` (${s.health > s.previousHealth ? '+' : ''}${s.health - s.previousHealth})` : '';
-    const lines = [`${BAND_EMOJI[s.band]} *Health ${s.health}*${delta} · ${s.band}${opts.trend ? `   ${opts.trend}` : ''}`];
+    const churn = s.churnProbability != null && s.churnHorizonDays ? ` · chance of churn in the next ${s.churnHorizonDays} days: ${churnPercent(s.churnProbability)}` : '';
+    const lines = [`${BAND_EMOJI[s.band]} *Health ${s.health}*${delta} · ${s.band}${churn}${opts.trend ? `   ${opts.trend}` : ''}`];
     if (s.drivers.length) lines.push(...s.drivers.slice(0, 4).map((d) => `${d.direction === 'down' ? '↓' : '↑'} ${escapeMrkdwn(d.text)}`));
     if (s.stale.length) lines.push(...s.stale.slice(0, 3).map((t) => `⚠️ ${escapeMrkdwn(t)}`));
     blocks.push(section(lines.join('\n')));

@@ -109,6 +109,9 @@ export interface CardData {
     scoredAt: Date;
     newestDataAt: Date | null;
     previousHealth: number | null;
+    /** Calibrated chance of churn within churnHorizonDays, from the health model in use; null without one. */
+    churnProbability?: number | null;
+    churnHorizonDays?: number | null;
   };
   history: number[];
   lastInteraction: null | { kind: string; note: string; occurredAt: Date; authorSlackId: string };
@@ -126,7 +129,7 @@ export async function loadCard(db: DbOrTrx, customerId: string, historyPoints = 
       'c.id', 'c.external_id', 'c.name', 'c.domain', 'c.plan', 'c.arr', 'c.currency', 'c.renewal_date', 'c.status', 'c.owner_since',
       'm.slack_user_id as owner_slack_id', 't.name as team_name', 't.key as team_key',
       's.health', 's.band', 's.tier', 's.rfm_segment', 's.p_alive', 's.clv', 's.expected_orders_90d', 's.drivers', 's.measures',
-      's.stale', 's.scored_at', 's.newest_data_at', 's.previous_health',
+      's.stale', 's.scored_at', 's.newest_data_at', 's.previous_health', 's.churn_probability', 's.churn_horizon_days',
     ])
     .where('c.id', '=', customerId)
     .executeTakeFirst();
@@ -196,6 +199,8 @@ export async function loadCard(db: DbOrTrx, customerId: string, historyPoints = 
             scoredAt: new Date(row.scored_at),
             newestDataAt: row.newest_data_at ? new Date(row.newest_data_at) : null,
             previousHealth: row.previous_health,
+            churnProbability: row.churn_probability,
+            churnHorizonDays: row.churn_horizon_days,
           },
     history: history.map((h) => h.health).reverse(),
     lastInteraction: interaction

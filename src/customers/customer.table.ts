@@ -47,6 +47,8 @@ export interface CustomerTable {
   team_id: number | null;
   status: Generated<CustomerStatus>;
   churned_at: Timestamp | null;
+  /** Contract start (the renewal model's tenure); null = unknown. */
+  started_at: Timestamp | null;
   data_changed_at: Timestamp;
   created_at: Timestamp;
   updated_at: Timestamp;

@@ -46,3 +46,9 @@ export function shortDate(date: Date | string): string {
   const d = typeof date === 'string' ? new Date(`${date.slice(0, 10)}T00:00:00Z`) : date;
   return d.toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
 }
+
+/** A chance as a rep reads it: whole percent, "<1%" and ">99%" rather than a false 0% or 100%. */
+export function churnPercent(p: number): string {
+  const v = Math.round(p * 100);
+  return v < 1 ? '<1%' : v > 99 ? '>99%' : `${v}%`;
+}

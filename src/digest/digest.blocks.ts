@@ -120,12 +120,24 @@ function renewalRateLine(m: DigestModel): string {
   return `Renewal rate ${rate.quarter}: *${formatRate(rate.rate!)}* (${rate.renewed} of ${rate.decided} decided)${reasons}`;
 }
 
+/** The quarter's open renewals as forecast: expected renewal rate and ARR at risk with its interval; null without a forecast. */
+function renewalForecastLine(m: DigestModel): string | null {
+  const f = m.renewalForecast;
+  if (!f) return null;
+  if (f.open === 0) return `Renewal forecast ${f.quarter}: no open renewals left`;
+  return (
+    `Renewal forecast ${f.quarter}: *${formatRate(f.expectedRate ?? 0)}* expected to renew (${f.open} open) · ARR at risk ${formatMoney(f.arrAtRisk, null)} ` +
+    `(${Math.round(f.level * 100)}%: ${formatMoney(f.low, null)}–${formatMoney(f.high, null)})`
+  );
+}
+
 export function digestMessage(m: DigestModel, team: { name: string }): { text: string; blocks: Block[] } {
   const title = digestTitle(team.name, m.localDate);
   const rateLine = renewalRateLine(m);
+  const forecastLine = renewalForecastLine(m);
 
   if (m.quiet) {
-    const line = `✅ ${safeText(title, 200)}: nothing needs attention today. ${rateLine}.`;
+    const line = `✅ ${safeText(title, 200)}: nothing needs attention today. ${rateLine}.${forecastLine ? ` ${forecastLine}.` : ''}`;
     return { text: `${title}: nothing needs attention today.`, blocks: [section(line)] };
   }
 
@@ -151,7 +163,7 @@ export function digestMessage(m: DigestModel, team: { name: string }): { text: s
     ),
     sectionBlock('💬 Feedback since yesterday', m.feedback, (f) => `${escapeMrkdwn(f.kind)} on ${name(f.customerName)} by ${mention(f.authorSlackId)}: “${safeText(f.text.replace(/\s+/g, ' '), 160)}”`),
     sectionBlock('⚠️ Notifications that failed', m.failed, (f) => `${escapeMrkdwn(f.kind.replace(/_/g, ' '))} to ${/^[UW]/.test(f.channelId) ? mention(f.channelId) : channelLink(f.channelId)}: \`${escapeMrkdwn(f.reason ?? 'unknown')}\``),
-    context(rateLine),
+    context(forecastLine ? `${rateLine}\n${forecastLine}` : rateLine),
   ];
   const kept = blocks.filter((b): b is Block => b !== null);
   const counts = [m.turnedRed, m.renewalsSoon, m.overdueTierA, m.disputes].map((s) => s.items.length + s.more);

@@ -2,6 +2,9 @@ import { sql } from 'kysely';
 import { listFailedForTeam } from '../alerts/outbox.repository.js';
 import type { DbOrTrx } from '../platform/db.js';
 import { decidedRenewals } from '../renewals/renewal.repository.js';
+import { openRenewalsBetween } from '../renewals/renewal-model.repository.js';
+import { parseRenewalModel } from '../renewals/renewal-model.rules.js';
+import { latestFit } from '../scores/fit.repository.js';
 import type { Band } from '../scores/score.table.js';
 import type { DigestInput } from './digest.rules.js';
 
@@ -25,7 +28,7 @@ const num = (v: string | number | null) => (v === null ? null : Number(v));
 export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<DigestInput> {
   const now = q.now.toISOString();
   const since = new Date(q.now.getTime() - 86_400_000);
-  const [scores, movers, renewals, tierA, disputes, unowned, feedback, decided, failed] = await Promise.all([
+  const [scores, movers, renewals, tierA, disputes, unowned, feedback, decided, failed, open, renewalFit] = await Promise.all([
     sql<{ customer_id: string; name: string; owner_slack_id: string | null; arr: string | null; currency: string | null; health: number; band: Band; previous_band: Band | null; previous_health: number | null; scored_at: Date }>`
       SELECT c.id::text AS customer_id, c.name, m.slack_user_id AS owner_slack_id, c.arr, c.currency,
              s.health, s.band, b.band AS previous_band, b.health AS previous_health, s.scored_at
@@ -108,6 +111,8 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
     `.execute(db),
     decidedRenewals(db, { from: q.quarter.start, to: q.quarter.end, teamId: q.teamId }),
     listFailedForTeam(db, q.teamId, since, 200),
+    openRenewalsBetween(db, { from: q.quarter.start, to: q.quarter.end, teamId: q.teamId }),
+    latestFit(db, 'renewal'),
   ]);
   return {
     now: q.now,
@@ -138,6 +143,13 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
     decidedThisQuarter: decided.map((r) => ({ renewalDate: r.renewal_date, outcome: r.outcome, team: r.team_key, owner: r.owner_slack_id, tier: r.tier, churnReason: r.churn_reason })),
     quarter: q.quarter.key,
     failed: failed.map((f) => ({ id: f.id, kind: f.kind, channelId: f.channel_id, reason: f.last_error, at: new Date(f.updated_at) })),
+    renewalOutlook: {
+      model: parseRenewalModel(renewalFit?.details),
+      open: open.map((r) => ({
+        customerId: r.customer_id, arr: num(r.arr) ?? 0, renewalDate: r.renewal_date, startedAt: r.started_at ? new Date(r.started_at) : null,
+        plan: r.plan, tier: r.tier, team: r.team_key, churnProbability: r.churn_probability,
+      })),
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import type { ChurnReason } from '../alerts/alert.table.js';
 import { daysFrom } from '../alerts/localtime.js';
 import type { Band } from '../scores/score.table.js';
 import { churnReasonCounts, renewalRates, type DecidedRenewal } from '../renewals/renewal.rules.js';
+import { forecastOpenRenewals, type OpenRenewal, type RenewalModel } from '../renewals/renewal-model.rules.js';
 
 /**
  * What the daily team digest shows, decided from candidate
@@ -85,6 +86,8 @@ export interface DigestInput {
   decidedThisQuarter: DecidedRenewal[];
   quarter: string;
   failed: FailedNotification[];
+  /** The quarter's open renewals and the latest renewal model, for the quarter's forecast. */
+  renewalOutlook?: { model: RenewalModel | null; open: OpenRenewal[] } | null;
 }
 
 export interface DigestSettings {
@@ -94,6 +97,7 @@ export interface DigestSettings {
   escalateAfterDays: number;
   /** A mover moved at least this many points. */
   minMove: number;
+  renewalForecast?: { healthWeight: number; level: number };
 }
 
 export const DEFAULT_MIN_MOVE = 10;
@@ -116,8 +120,20 @@ export interface DigestModel {
   passedNoOutcome: Section<RenewalCandidate & { daysAgo: number }>;
   failed: Section<FailedNotification>;
   renewalRate: { quarter: string; renewed: number; decided: number; rate: number | null; reasons: { reason: ChurnReason | 'unknown'; count: number }[] };
+  /** The quarter's open renewals as forecast (renewal model, pooled with the health model's chance); null without either. */
+  renewalForecast: RenewalForecastLine | null;
   /** Nothing needs attention: the digest is one line. */
   quiet: boolean;
+}
+
+export interface RenewalForecastLine {
+  quarter: string;
+  open: number;
+  expectedRate: number | null;
+  arrAtRisk: number;
+  low: number;
+  high: number;
+  level: number;
 }
 
 const DAY = 86_400_000;
@@ -180,6 +196,23 @@ export function buildDigest(input: DigestInput, s: DigestSettings): DigestModel 
     reasons: churnReasonCounts(input.decidedThisQuarter),
   };
 
+  let renewalForecast: RenewalForecastLine | null = null;
+  const outlook = input.renewalOutlook;
+  if (outlook && s.renewalForecast) {
+    const f = forecastOpenRenewals(outlook.open, outlook.model, s.renewalForecast).overall;
+    if (outlook.model || f.renewals > 0) {
+      renewalForecast = {
+        quarter: input.quarter,
+        open: f.renewals,
+        expectedRate: f.expectedRenewalRate,
+        arrAtRisk: f.expectedArrAtRisk,
+        low: f.arrAtRiskInterval.low,
+        high: f.arrAtRiskInterval.high,
+        level: f.arrAtRiskInterval.level,
+      };
+    }
+  }
+
   const model: DigestModel = {
     localDate,
     turnedRed: cap(turnedRed, s.cap),
@@ -192,6 +225,7 @@ export function buildDigest(input: DigestInput, s: DigestSettings): DigestModel 
     passedNoOutcome: cap(passedNoOutcome, s.cap),
     failed: cap(failed, s.cap),
     renewalRate,
+    renewalForecast,
     quiet: false,
   };
   model.quiet = [model.turnedRed, model.movers, model.renewalsSoon, model.overdueTierA, model.disputes, model.unowned, model.feedback, model.passedNoOutcome, model.failed].every(

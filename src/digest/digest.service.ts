@@ -34,6 +34,7 @@ export async function composeDigest(ctx: AppContext, team: { id: number; name: s
     cadenceDaysA: s.scoring.cadenceDays.A,
     escalateAfterDays: s.disputes.escalateAfterDays,
     minMove: DEFAULT_MIN_MOVE,
+    renewalForecast: { healthWeight: s.renewals.healthWeight, level: s.renewals.forecastLevel },
   });
   return { model, ...digestMessage(model, team) };
 }

@@ -42,13 +42,22 @@ export async function markChurned(trx: DbOrTrx, customerId: string, at: string):
     WHERE id = ${customerId}`.execute(trx);
 }
 
-/** ARR and renewal date from a subscription; an unknown value never erases a known one. */
-export async function applySubscription(trx: DbOrTrx, customerId: string, s: { arr: string | null; currency: string | null; renewalDate: string | null }): Promise<void> {
+/**
+ * ARR, renewal date and contract start from a subscription; an unknown value
+ * never erases a known one. The contract start is the earliest subscription
+ * start seen: a customer's tenure counts from their first contract.
+ */
+export async function applySubscription(
+  trx: DbOrTrx,
+  customerId: string,
+  s: { arr: string | null; currency: string | null; renewalDate: string | null; startedAt?: string | null },
+): Promise<void> {
   await sql`
     UPDATE customers SET
       arr = coalesce(${s.arr}::numeric, arr),
       currency = CASE WHEN ${s.arr}::numeric IS NOT NULL THEN coalesce(${s.currency}::text, currency) ELSE currency END,
       renewal_date = coalesce(${s.renewalDate}::date, renewal_date),
+      started_at = least(started_at, ${s.startedAt ?? null}::timestamptz),
       data_changed_at = clock_timestamp(), updated_at = now()
     WHERE id = ${customerId}`.execute(trx);
 }

@@ -51,13 +51,19 @@ export function stripeSignatureHeader(payload: string | Buffer, secret: string, 
 
 // ───────────────────────── events ─────────────────────────
 
-export const STRIPE_EVENT_TYPES = ['invoice.paid', 'invoice.payment_failed', 'customer.subscription.deleted', 'customer.subscription.updated'] as const;
+export const STRIPE_EVENT_TYPES = [
+  'invoice.paid',
+  'invoice.payment_failed',
+  'customer.subscription.deleted',
+  'customer.subscription.updated',
+  'customer.subscription.created',
+] as const;
 export type StripeEventType = (typeof STRIPE_EVENT_TYPES)[number];
 
 export type StripeEffect =
   | { kind: 'signal'; signal: { kind: 'order' | 'payment_failed'; occurredAt: string; value: string | null; externalId: string }; amount: string | null; currency: string | null }
   | { kind: 'churned'; at: string }
-  | { kind: 'subscription'; arr: string | null; currency: string | null; renewalDate: string | null };
+  | { kind: 'subscription'; arr: string | null; currency: string | null; renewalDate: string | null; startedAt: string | null };
 
 export type StripePlan =
   | { kind: 'invalid'; reason: string }
@@ -169,9 +175,12 @@ export function planStripeEvent(event: unknown, ignoreEmailDomains: readonly str
       if (!at) return { kind: 'invalid', reason: 'the event has no created time' };
       return { ...base, effect: { kind: 'churned', at } };
     }
+    case 'customer.subscription.created':
     case 'customer.subscription.updated': {
       const { arr, currency: subCurrency } = subscriptionArr(object);
-      return { ...base, effect: { kind: 'subscription', arr, currency: subCurrency, renewalDate: renewalDateOf(object) } };
+      // start_date: when the subscription began — the contract start the renewal model counts tenure from.
+      const startedAt = isoOfUnix(int(object.start_date));
+      return { ...base, effect: { kind: 'subscription', arr, currency: subCurrency, renewalDate: renewalDateOf(object), startedAt } };
     }
   }
 }

@@ -1,10 +1,12 @@
 import { sql } from 'kysely';
 import type { DbOrTrx, Trx } from '../platform/db.js';
+import type { ChurnDefinition } from './health-model.rules.js';
 
 /**
- * What only a backtest queries: its own `backtest` run row (the one thing it
- * leaves behind), the temporary population table of its transaction, and
- * who churned in the horizon it is judged against.
+ * What only replays of the past query: a backtest's own `backtest` run row
+ * (the one thing it leaves behind), the temporary population table of a
+ * replay's transaction, who churned in the horizon after a date, and what
+ * kind of churn the book records.
  */
 
 /** Opens the backtest's run row; returns its id. */
@@ -38,19 +40,61 @@ export async function createBacktestPopulation(trx: Trx): Promise<void> {
   await sql`CREATE TEMP TABLE bt_population (LIKE run_population INCLUDING ALL) ON COMMIT DROP`.execute(trx);
 }
 
-/** Every customer of one replay's population (the active base at its date). */
-export async function backtestPopulationIds(trx: Trx, key: string): Promise<string[]> {
-  const base = await sql<{ id: string }>`SELECT customer_id::text AS id FROM bt_population WHERE run_id = ${key}`.execute(trx);
-  return base.rows.map((r) => r.id);
+/** Empties one replay's rows of the backtest population table (the next replay in the transaction writes its own). */
+export async function clearBacktestPopulation(trx: Trx, key: string): Promise<void> {
+  await sql`DELETE FROM bt_population WHERE run_id = ${key}::bigint`.execute(trx);
 }
 
-/** Customers that churned in (after, until]: marked churned on the account, or a renewal decided as churned. */
-export async function churnedBetween(db: DbOrTrx, after: Date, until: Date): Promise<Set<string>> {
-  const churned = await sql<{ id: string }>`
-    SELECT c.id::text AS id FROM customers c
-    WHERE c.churned_at > ${after}::timestamptz AND c.churned_at <= ${until}::timestamptz
-    UNION
-    SELECT r.customer_id::text FROM renewals r
-    WHERE r.outcome = 'churned' AND r.decided_at > ${after}::timestamptz AND r.decided_at <= ${until}::timestamptz`.execute(db);
-  return new Set(churned.rows.map((r) => r.id));
+const DAY_MS = 86_400_000;
+
+/**
+ * Of these customers, the ids that churned within the horizon after as-of:
+ * - status: marked churned (customers.churned_at) or a renewal decided as
+ *   churned, in (as-of, as-of + horizon];
+ * - lapse: no order in the whole UTC days after as-of's day, up to horizon
+ *   days — days as the purchase models count them, so same-day orders are one
+ *   purchase and an order later on the as-of day belongs to the past.
+ * Lapse is only meaningful for customers with an order by as-of; the caller
+ * judges only those.
+ */
+export async function churnedAmong(
+  db: DbOrTrx,
+  ids: readonly string[],
+  churn: ChurnDefinition,
+  asOf: Date,
+  horizonDays: number,
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  if (churn === 'status') {
+    const until = new Date(asOf.getTime() + horizonDays * DAY_MS);
+    const r = await sql<{ id: string }>`
+      SELECT c.id::text AS id FROM customers c
+      WHERE c.id = ANY(${[...ids]}::bigint[]) AND c.churned_at > ${asOf}::timestamptz AND c.churned_at <= ${until}::timestamptz
+      UNION
+      SELECT r.customer_id::text FROM renewals r
+      WHERE r.customer_id = ANY(${[...ids]}::bigint[]) AND r.outcome = 'churned'
+        AND r.decided_at > ${asOf}::timestamptz AND r.decided_at <= ${until}::timestamptz`.execute(db);
+    return new Set(r.rows.map((x) => x.id));
+  }
+  const firstDay = Math.floor(asOf.getTime() / DAY_MS) + 1;
+  const from = new Date(firstDay * DAY_MS);
+  const to = new Date((firstDay + horizonDays) * DAY_MS);
+  const r = await sql<{ id: string }>`
+    SELECT i.id::text AS id FROM unnest(${[...ids]}::bigint[]) AS i(id)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM signals s
+      WHERE s.customer_id = i.id AND s.kind = 'order' AND s.occurred_at >= ${from}::timestamptz AND s.occurred_at < ${to}::timestamptz
+    )`.execute(db);
+  return new Set(r.rows.map((x) => x.id));
+}
+
+/** What the book records: contractual churn (an account marked churned, a renewal lost) and orders. */
+export async function bookChurnEvidence(db: DbOrTrx): Promise<{ contractual: boolean; orders: boolean }> {
+  const r = await sql<{ contractual: boolean; orders: boolean }>`
+    SELECT
+      (EXISTS (SELECT 1 FROM customers WHERE status = 'churned' OR churned_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM renewals WHERE outcome = 'churned')) AS contractual,
+      EXISTS (SELECT 1 FROM signals WHERE kind = 'order') AS orders`.execute(db);
+  const row = r.rows[0]!;
+  return { contractual: row.contractual, orders: row.orders };
 }

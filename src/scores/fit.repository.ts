@@ -51,22 +51,26 @@ export async function fitData(db: DbOrTrx, asOf: Date): Promise<FitData> {
 }
 
 export type ModelName = 'bgnbd' | 'gammagamma';
+/** Every kind of fit model_fits keeps: the purchase models, the health model, the renewal model. */
+export type FitKind = ModelName | 'health' | 'renewal';
 
 export interface StoredFit {
   id: string;
-  model: ModelName;
+  model: FitKind;
   params: Record<string, number>;
+  /** The health and renewal models' structure; null for the purchase models. */
+  details: Record<string, unknown> | null;
   logLikelihood: number | null;
   customers: number;
   asOf: string;
   fittedAt: Date;
 }
 
-export async function latestFit(db: DbOrTrx, model: ModelName): Promise<StoredFit | null> {
-  const row = await db
-    .selectFrom('model_fits')
-    .selectAll()
-    .where('model', '=', model)
+/** The latest fit of a kind; with `asOfOnOrBefore`, the latest fitted as of that date or earlier (what was known then). */
+export async function latestFit(db: DbOrTrx, model: FitKind, opts: { asOfOnOrBefore?: string } = {}): Promise<StoredFit | null> {
+  let q = db.selectFrom('model_fits').selectAll().where('model', '=', model);
+  if (opts.asOfOnOrBefore) q = q.where('as_of', '<=', opts.asOfOnOrBefore);
+  const row = await q
     .orderBy('fitted_at', 'desc')
     .orderBy('id', 'desc')
     .limit(1)
@@ -76,6 +80,7 @@ export async function latestFit(db: DbOrTrx, model: ModelName): Promise<StoredFi
     id: String(row.id),
     model: row.model,
     params: row.params,
+    details: row.details ?? null,
     logLikelihood: row.log_likelihood,
     customers: row.customers,
     asOf: row.as_of,
@@ -85,13 +90,22 @@ export async function latestFit(db: DbOrTrx, model: ModelName): Promise<StoredFi
 
 export async function insertFit(
   db: DbOrTrx,
-  fit: { model: ModelName; params: Record<string, number>; logLikelihood: number; customers: number; asOf: string; fittedAt: Date },
+  fit: {
+    model: FitKind;
+    params: Record<string, number>;
+    details?: Record<string, unknown> | null;
+    logLikelihood: number | null;
+    customers: number;
+    asOf: string;
+    fittedAt: Date;
+  },
 ): Promise<string> {
   const row = await db
     .insertInto('model_fits')
     .values({
       model: fit.model,
       params: JSON.stringify(fit.params),
+      details: fit.details ? JSON.stringify(fit.details) : null,
       log_likelihood: fit.logLikelihood,
       customers: fit.customers,
       as_of: fit.asOf,

@@ -3,6 +3,7 @@ import type { Logger } from '../platform/logger.js';
 import { isoDate } from '../platform/clock.js';
 import { fitBgNbd, fitGammaGamma, ScoringError, type BgNbdParams, type GammaGammaParams } from '../scoring/index.js';
 import { fitData, insertFit, latestFit, type ModelName, type StoredFit } from './fit.repository.js';
+import { parseHealthModel, type HealthModel } from './health-model.rules.js';
 
 /**
  * Refits BG/NBD and Gamma-Gamma by maximum likelihood from the orders on or
@@ -123,6 +124,8 @@ function emptyReport(model: ModelName, note: string | null): ModelFitReport {
 export interface CurrentModels {
   bgnbd: { fitId: string | null; params: BgNbdParams; asOf: string } | null;
   gammagamma: { fitId: string | null; params: GammaGammaParams; asOf: string } | null;
+  /** The health model in use (`retain fit`): the scorecard's weights and the churn chance's calibration. */
+  health?: { fitId: string | null; model: HealthModel; asOf: string } | null;
 }
 
 export function bgParams(p: Record<string, number> | null | undefined): BgNbdParams | null {
@@ -137,12 +140,14 @@ export function ggParams(p: Record<string, number> | null | undefined): GammaGam
   return [pp, q, gamma].every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0) ? { p: pp!, q: q!, gamma: gamma! } : null;
 }
 
-function toCurrent(bg: StoredFit | null, gg: StoredFit | null): CurrentModels {
+function toCurrent(bg: StoredFit | null, gg: StoredFit | null, health: StoredFit | null): CurrentModels {
   const b = bgParams(bg?.params);
   const g = ggParams(gg?.params);
+  const h = parseHealthModel(health?.details);
   return {
     bgnbd: bg && b ? { fitId: bg.id, params: b, asOf: bg.asOf } : null,
     gammagamma: gg && g ? { fitId: gg.id, params: g, asOf: gg.asOf } : null,
+    health: health && h ? { fitId: health.id, model: h, asOf: health.asOf } : null,
   };
 }
 
@@ -155,7 +160,7 @@ export async function currentModels(db: DbOrTrx, opts: { now: Date; logger?: Log
     bg = await latestFit(db, 'bgnbd');
     gg = await latestFit(db, 'gammagamma');
   }
-  return toCurrent(bg, gg);
+  return toCurrent(bg, gg, await latestFit(db, 'health'));
 }
 
 /** Fits as of a past date, not stored (backtests). */

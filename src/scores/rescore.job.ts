@@ -6,6 +6,9 @@ import { enqueueBatches } from './rescore.fanout.service.js';
 import { prepareRun } from './rescore.prepare.service.js';
 import { watchRuns } from './rescore.watchdog.service.js';
 import { fitModels } from './fit.service.js';
+import { fitRenewals } from '../renewals/renewal-model.service.js';
+import { fitHealthModel } from './health-fit.service.js';
+import { scoringConfigFrom } from './scoring.config.js';
 import { parseAsOf } from './as-of.js';
 
 /** True on the job's last attempt: after this failure BullMQ gives up. */
@@ -53,6 +56,14 @@ export const rescoreHandlers: HandlerMap = {
       { asOf: report.asOfDate, bgnbd: report.bgnbd.params, gammagamma: report.gammagamma.params, stored: [report.bgnbd.stored, report.gammagamma.stored] },
       'purchase models refitted',
     );
-    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId };
+    const health = await fitHealthModel(ctx.db, scoringConfigFrom(ctx.config.settings), asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger });
+    ctx.logger.info(
+      { asOf: health.asOfDate, use: health.model.use, reason: health.model.reason, fitId: health.fitId, ms: Math.round(health.ms) },
+      'health model refitted',
+    );
+    const r = ctx.config.settings.renewals;
+    const renewal = await fitRenewals(ctx.db, r, asOf, { by: r.segmentBy, kind: r.model, store: true, now: ctx.clock.now() });
+    ctx.logger.info({ asOf: renewal.asOfDate, customers: renewal.model.pooled.customers, segments: renewal.model.segments.length, fitId: renewal.fitId }, 'renewal model refitted');
+    return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId, health: health.fitId, renewal: renewal.fitId };
   },
 };

@@ -19,7 +19,8 @@ import {
   type PopulationCuts,
 } from './population.repository.js';
 import { getRun, lockRun, markRunPrepared, openRun, type RunRow } from './run.repository.js';
-import { tameBgNbd, type FeedPresence, type RunScoringInputs } from './score.rules.js';
+import { calibrationApplies, parseHealthModel } from './health-model.rules.js';
+import { tameBgNbd, type ChurnCalibration, type FeedPresence, type RunScoringInputs } from './score.rules.js';
 import { scoringConfigFrom, type ScoringSettings } from './scoring.config.js';
 
 /**
@@ -76,8 +77,20 @@ export async function feedState(db: DbOrTrx, asOf: Date, staleAfterDays: number)
 }
 
 export function runInputs(context: RunContext, settings: ScoringSettings): RunScoringInputs {
+  // The health model fitted on the book's history: its learned weights when
+  // they beat the configured ones out of sample, and the calibration that
+  // turns health into a chance of churn (void for configured weights that
+  // have changed since the fit).
+  const health = parseHealthModel(context.models?.health?.model);
+  let config = settings.health;
+  let churn: ChurnCalibration | null = null;
+  if (health) {
+    if (health.use === 'learned') config = { ...config, weights: health.weights };
+    if (health.calibration && calibrationApplies(health, settings.health.weights)) churn = { ...health.calibration, horizonDays: health.horizonDays };
+  }
   return {
-    config: settings.health,
+    config,
+    churn,
     bgnbd: tameBgNbd(bgParams(context.models?.bgnbd?.params as unknown as Record<string, number>)),
     gammagamma: ggParams(context.models?.gammagamma?.params as unknown as Record<string, number>),
     feeds: context.feeds ?? { complaints: false, payments: false, interactions: false },

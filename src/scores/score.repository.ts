@@ -27,12 +27,15 @@ function rowsJson(scores: readonly ComputedScore[]): string {
       drivers: s.drivers,
       measures: s.measures,
       newest_data_at: s.newestDataAt ? s.newestDataAt.toISOString() : null,
+      churn_probability: s.churnProbability ?? null,
+      churn_horizon_days: s.churnHorizonDays ?? null,
     })),
   );
 }
 
 const RECORD_COLUMNS = sql`r(customer_id bigint, health smallint, band text, p_alive float8, expected_orders_90d float8, clv numeric,
-  rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment text, tier text, drivers jsonb, measures jsonb, newest_data_at timestamptz)`;
+  rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment text, tier text, drivers jsonb, measures jsonb, newest_data_at timestamptz,
+  churn_probability float8, churn_horizon_days smallint)`;
 
 export interface LatestWritten {
   customerId: string;
@@ -70,9 +73,11 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
         rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment, tier = excluded.tier, newest_data_at = excluded.newest_data_at
     )
     INSERT INTO customer_scores AS cs (customer_id, run_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
-      rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at, previous_health, previous_band)
+      rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at, previous_health, previous_band,
+      churn_probability, churn_horizon_days)
     SELECT r.customer_id, ${runId}::bigint, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
-      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at, NULL, NULL
+      r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at, NULL, NULL,
+      r.churn_probability, r.churn_horizon_days
     FROM r
     ON CONFLICT (customer_id) DO UPDATE SET
       previous_health = CASE WHEN cs.run_id = excluded.run_id THEN cs.previous_health ELSE cs.health END,
@@ -81,7 +86,8 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
       p_alive = excluded.p_alive, expected_orders_90d = excluded.expected_orders_90d, clv = excluded.clv,
       rfm_r = excluded.rfm_r, rfm_f = excluded.rfm_f, rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment,
       tier = excluded.tier, drivers = excluded.drivers, measures = excluded.measures, stale = excluded.stale,
-      newest_data_at = excluded.newest_data_at
+      newest_data_at = excluded.newest_data_at,
+      churn_probability = excluded.churn_probability, churn_horizon_days = excluded.churn_horizon_days
     WHERE (cs.scored_at, cs.run_id) <= (excluded.scored_at, excluded.run_id)
     RETURNING cs.customer_id::text AS customer_id, cs.previous_health, cs.previous_band`.execute(db);
   return r.rows.map((row) => ({ customerId: row.customer_id, previousHealth: row.previous_health, previousBand: row.previous_band }));

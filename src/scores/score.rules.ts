@@ -3,10 +3,9 @@
  * the run's shared context in, one score row out. No database, no clock.
  */
 import {
-  bgnbdExpectedRepeat,
-  bgnbdPAlive,
   conditionalExpectedOrderValue,
   customerLifetimeValue,
+  purchaseOutlook,
   rfmSegment,
   scoreHealth,
   WEEKS_PER_YEAR,
@@ -14,9 +13,11 @@ import {
   type GammaGammaParams,
   type HealthInput,
   type MeasureKey,
+  type PurchaseOutlook,
   type Quintile,
   type ScoringConfig,
   type ValueTier,
+  sigmoid,
 } from '../scoring/index.js';
 import type { Band, StoredDriver, StoredMeasure, Tier } from './score.table.js';
 
@@ -67,12 +68,30 @@ export interface RunScoringInputs {
   /** Sentences naming the stale feeds, shown on every card of the run. */
   staleTexts: readonly string[];
   clv: { horizonMonths: number; annualDiscountRate: number };
+  /** The health model's calibration: the chance of churn within its horizon from the health score; absent without a model. */
+  churn?: ChurnCalibration | null;
+}
+
+/** P(churn within horizonDays) = σ(intercept + slope · health), health unrounded (0–100). */
+export interface ChurnCalibration {
+  readonly intercept: number;
+  readonly slope: number;
+  readonly horizonDays: number;
+}
+
+export function churnChance(calibration: ChurnCalibration, health: number): number {
+  return sigmoid(calibration.intercept + calibration.slope * health);
 }
 
 export interface ComputedScore {
   customerId: string;
   health: number;
+  /** The weighted mean before rounding: what rankings and the churn chance use (scoreCustomer always sets it). */
+  healthExact?: number;
   band: Band;
+  /** Chance of churn within the health model's horizon; null or absent without a calibrated model. */
+  churnProbability?: number | null;
+  churnHorizonDays?: number | null;
   pAlive: number | null;
   expectedOrders90d: number | null;
   clv: number | null;
@@ -120,12 +139,20 @@ export function tameBgNbd(params: BgNbdParams | null): BgNbdParams | null {
   return { ...params, a: MAX_DROPOUT_SHAPE, b: params.b / scale };
 }
 
+/** What the purchase model says about one (x, t_x, T) pattern. */
+export interface PatternValues {
+  pAlive: number;
+  /** The purchase measure's outlook: expected orders in the next 90 days against a new customer's. */
+  outlook: PurchaseOutlook;
+  discountedPurchases: number | null;
+}
+
 /**
  * Per-batch cache of model values by purchase pattern: with day-granular data
  * many customers share (x, t_x, T), and CLV is linear in the expected order
  * value, so the series behind it is summed once per pattern.
  */
-export type PatternMemo = Map<string, { pAlive: number; expected90: number; discountedPurchases: number | null }>;
+export type PatternMemo = Map<string, PatternValues>;
 
 export function newPatternMemo(): PatternMemo {
   return new Map();
@@ -146,7 +173,7 @@ function patternValues(
   x: number,
   txDays: number,
   TDays: number,
-): { pAlive: number; expected90: number; discountedPurchases: number | null } | null {
+): PatternValues | null {
   const bg = inputs.bgnbd;
   if (!bg) return null;
   const key = `${x}|${txDays}|${TDays}`;
@@ -154,8 +181,8 @@ function patternValues(
   if (hit) return hit;
   const tx = txDays / WEEK_DAYS;
   const T = TDays / WEEK_DAYS;
-  const pAlive = bgnbdPAlive(bg, x, tx, T);
-  const expected90 = bgnbdExpectedRepeat(bg, 90 / WEEK_DAYS, x, tx, T);
+  // E[Y(90 days) | x, t_x, T] and P(alive) in one place; the outlook's score ranks.
+  const outlook = purchaseOutlook(bg, x, tx, T, { horizonDays: 90, unitDays: WEEK_DAYS });
   let discountedPurchases: number | null = null;
   if (inputs.gammagamma) {
     // Σ_k ΔE[Y(t_k)] · discount_k, i.e. CLV per unit of expected order
@@ -173,7 +200,7 @@ function patternValues(
     });
     discountedPurchases = r.expectedOrderValue > 0 ? r.clv / r.expectedOrderValue : 0;
   }
-  const v = { pAlive, expected90, discountedPurchases };
+  const v = { pAlive: outlook.pAlive, outlook, discountedPurchases };
   memo.set(key, v);
   return v;
 }
@@ -187,13 +214,19 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
   if (facts.newestDataAt === null) return null;
 
   let pAlive: number | null = null;
+  let outlook: PurchaseOutlook | null = null;
   let expectedOrders90d: number | null = null;
   let clv: number | null = null;
   if (facts.x !== null && facts.txDays !== null && facts.TDays !== null) {
     const pattern = patternValues(inputs, memo, facts.x, facts.txDays, facts.TDays);
     if (pattern) {
-      pAlive = pAliveInformative(inputs.bgnbd) ? pattern.pAlive : null;
-      expectedOrders90d = pattern.expected90;
+      // A fit that sees no dropout cannot tell lapsed customers from live
+      // ones: P(alive) and the purchase measure are left out (unknown).
+      if (pAliveInformative(inputs.bgnbd)) {
+        pAlive = pattern.pAlive;
+        outlook = pattern.outlook;
+      }
+      expectedOrders90d = pattern.outlook.expectedOrders;
       if (pattern.discountedPurchases !== null && inputs.gammagamma) {
         try {
           const eov = conditionalExpectedOrderValue(inputs.gammagamma, facts.x, facts.x === 0 ? 0 : (facts.meanRepeat ?? 0));
@@ -210,10 +243,11 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
   const input: HealthInput = {
     usageLast30: facts.hasUsage ? facts.usageLast30 : null,
     usagePrev60: facts.hasUsage ? facts.usagePrev60 : null,
-    // BG/NBD says a one-order customer is alive by assumption (dropout only
-    // follows a purchase); that says nothing about liveliness, so the
-    // purchase measure needs at least one repeat purchase day.
-    pAlive: facts.x !== null && facts.x >= 1 ? pAlive : null,
+    // Expected orders in the next 90 days against a new customer's, for
+    // one-time buyers too: their expectation falls as they stay quiet, where
+    // P(alive) — 1 for every one-time buyer by the model's assumption — scored
+    // them all 100.
+    purchaseOutlook: outlook,
     complaintAgesDays: inputs.feeds.complaints ? facts.complaintAgesDays : null,
     sentimentMean: facts.feedbackCount90d > 0 ? facts.sentimentMean90d : null,
     sentimentCount: facts.feedbackCount90d,
@@ -228,11 +262,20 @@ export function scoreCustomer(facts: CustomerFacts, inputs: RunScoringInputs, me
   const scored = scoreHealth(input, { config: inputs.config, exclude: inputs.excluded });
   if (scored.health === null || scored.band === null) return null;
 
+  let healthExact = 0;
+  for (const m of scored.measures) healthExact += m.weight * m.score;
+  healthExact = Math.min(100, Math.max(0, healthExact));
+  const churn = inputs.churn ?? null;
+  const churnProbability = churn ? churnChance(churn, healthExact) : null;
+
   const rfm = facts.rfm;
   return {
     customerId: facts.customerId,
     health: scored.health,
+    healthExact,
     band: scored.band,
+    churnProbability: finiteOrNull(churnProbability, 4),
+    churnHorizonDays: churn && churnProbability !== null && Number.isFinite(churnProbability) ? churn.horizonDays : null,
     // Degenerate fits (parameters at the optimizer's wall) can make the series
     // behind these non-finite: stored as unknown rather than as a number.
     pAlive: finiteOrNull(pAlive, 6),

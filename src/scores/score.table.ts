@@ -53,6 +53,9 @@ export interface CustomerScoreTable extends ScoreColumns {
   run_id: string;
   previous_health: number | null;
   previous_band: Band | null;
+  /** Chance of churn within churn_horizon_days from the health model in use; null without one. */
+  churn_probability: ColumnType<number | null, number | null | undefined, number | null>;
+  churn_horizon_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ScoringRunTable {
@@ -95,8 +98,10 @@ export interface RunPopulationTable {
 
 export interface ModelFitTable {
   id: Generated<string>;
-  model: 'bgnbd' | 'gammagamma';
+  model: 'bgnbd' | 'gammagamma' | 'health' | 'renewal';
   params: JSONColumnType<Record<string, number>, string, string>;
+  /** The health and renewal models' structure (weights, segments, validation figures); null for the purchase models. */
+  details: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   log_likelihood: number | null;
   customers: number;
   as_of: ColumnType<string, string, string>;

@@ -4,6 +4,8 @@ import { DAY_MS, isoDate } from '../platform/clock.js';
 import { parseAsOf } from './as-of.js';
 import { formatBacktestReport, runBacktest } from './backtest.service.js';
 import { fitModels, formatFitReport } from './fit.service.js';
+import { fitHealthModel, formatHealthFit } from './health-fit.service.js';
+import { scoringConfigFrom } from './scoring.config.js';
 import { formatRescoreSummary, rescoreNow } from './rescore.runner.js';
 
 /** `retain rescore`, `retain fit`, `retain backtest`. */
@@ -27,27 +29,41 @@ export const scoresCli: CliCommand[] = [
   },
   {
     path: ['fit'],
-    usage: 'retain fit [--as-of YYYY-MM-DD]',
-    summary: 'refit the purchase models (BG/NBD, Gamma-Gamma) from orders up to a date (default today)',
-    help: 'Stores each model in model_fits (a fit that did not converge keeps the previous one in use) and prints its parameters (time in weeks), log-likelihood and customers seen.',
+    usage: 'retain fit [--as-of YYYY-MM-DD] [--churn status|lapse]',
+    summary: 'refit the purchase models (BG/NBD, Gamma-Gamma) and the health model from the history up to a date (default today)',
+    help:
+      'Stores each model in model_fits (a purchase fit that did not converge keeps the previous one in use) and prints its parameters ' +
+      '(time in weeks), log-likelihood and customers seen. Then fits the health model: replays the scoring at scoring.churnModel.origins ' +
+      'past dates one horizon apart (only the data known at each), labels churn within the horizon after each, learns the measures\' ' +
+      'weights by regularised logistic regression on all but the latest date, and keeps them only if they rank churn better than the ' +
+      'configured weights on that held-out date; calibrates the chance of churn the card shows and picks the alert threshold that ' +
+      'reaches scoring.churnModel.targetPrecision. --churn overrides scoring.churnModel.churn (default: what the book records).',
     async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
+      const churn = flag(args, 'churn');
+      if (churn !== undefined && churn !== 'status' && churn !== 'lapse') throw new UsageError('--churn must be status or lapse');
       return withContext(config, {}, async ({ ctx }) => {
         const asOf = raw ? parseAsOf(raw) : ctx.clock.now();
+        const settings = scoringConfigFrom(ctx.config.settings);
         const report = await fitModels(ctx.db, asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger });
         for (const line of formatFitReport(report)) io.out(line);
+        const health = await fitHealthModel(ctx.db, settings, asOf, { store: true, now: ctx.clock.now(), logger: ctx.logger, ...(churn ? { churn } : {}) });
+        for (const line of formatHealthFit(health)) io.out(line);
         return report.bgnbd.params ? 0 : 1;
       });
     },
   },
   {
     path: ['backtest'],
-    usage: 'retain backtest --as-of YYYY-MM-DD [--horizon 90]',
+    usage: 'retain backtest --as-of YYYY-MM-DD [--horizon 90] [--churn status|lapse]',
     summary: 'replay the scoring as of a past date and report how well it ranked the accounts that churned',
     help:
-      'Scores every customer active at the date with only the data known then (models fitted as of the date too), ' +
-      'then compares with churn in the following --horizon days (customers.churned_at, or renewals marked churned). ' +
-      'Reports AUC and the precision / recall of the churn warning as configured. Writes nothing but a backtest run row.',
+      'Scores every customer active at the date with only the data known then (purchase and health models fitted as of the date too), ' +
+      'then compares with churn in the following --horizon days. --churn status: marked churned (customers.churned_at) or a renewal ' +
+      'marked churned; --churn lapse: no order within the horizon (customers with an order by the date). Without --churn the book ' +
+      'decides: status where it records contractual churn, else lapse — the report says which. Reports AUC with a bootstrap 95% ' +
+      'interval, PR-AUC, top-decile lift, the Brier score and a calibration table of the chance of churn, and the precision / recall ' +
+      'of the churn warning as configured and at the health model\'s fitted threshold. Writes nothing but a backtest run row.',
     async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
       if (!raw) throw new UsageError('--as-of is required (e.g. --as-of 2026-06-30)');
@@ -55,13 +71,15 @@ export const scoresCli: CliCommand[] = [
       const horizonRaw = flag(args, 'horizon') ?? '90';
       const horizonDays = Number(horizonRaw);
       if (!Number.isInteger(horizonDays) || horizonDays <= 0 || horizonDays > 3650) throw new UsageError('--horizon must be a whole number of days (1–3650)');
+      const churn = flag(args, 'churn') ?? 'auto';
+      if (churn !== 'auto' && churn !== 'status' && churn !== 'lapse') throw new UsageError('--churn must be status or lapse');
       return withContext(config, {}, async ({ ctx }) => {
         if (asOf.getTime() > ctx.clock.now().getTime()) throw new UsageError(`--as-of ${raw} is in the future`);
         const windowEnd = new Date(asOf.getTime() + horizonDays * DAY_MS);
         if (windowEnd.getTime() > ctx.clock.now().getTime()) {
           io.err(`note: the horizon ends ${isoDate(windowEnd)}, after today — churn after today is not known yet`);
         }
-        const report = await runBacktest(ctx, { asOf, horizonDays });
+        const report = await runBacktest(ctx, { asOf, horizonDays, churn });
         for (const line of formatBacktestReport(report)) io.out(line);
         return 0;
       });

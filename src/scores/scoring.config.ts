@@ -14,6 +14,21 @@ export interface ScoringSettings {
   readonly staleAfterDays: number;
   readonly clv: { readonly horizonMonths: number; readonly annualDiscountRate: number };
   readonly batchSize: number;
+  readonly churnModel: ChurnModelSettings;
+}
+
+/** How `retain fit` learns the health model (see health-fit.service.ts). */
+export interface ChurnModelSettings {
+  /** Churn is predicted within this many days (the card's "chance of churn in the next N days"). */
+  readonly horizonDays: number;
+  /** Past as-of dates replayed, one horizon apart; the latest is held out for validation. */
+  readonly origins: number;
+  readonly churn: 'auto' | 'status' | 'lapse';
+  /** The alert threshold is the churn chance that reaches this precision on the history. */
+  readonly targetPrecision: number;
+  readonly l2: number;
+  /** Customers replayed per origin at most (whole batches, evenly spread): bounds the fit's time and memory. */
+  readonly sampleCustomers: number;
 }
 
 type ScoringSection = FileConfig['scoring'];
@@ -55,6 +70,7 @@ export function scoringConfigFrom(settings: Pick<FileConfig, 'scoring'>): Scorin
     staleAfterDays: s.staleAfterDays,
     clv: Object.freeze({ horizonMonths: clv.horizonMonths, annualDiscountRate: clv.annualDiscountRate }),
     batchSize: s.batchSize,
+    churnModel: Object.freeze({ ...s.churnModel }),
   });
 }
 

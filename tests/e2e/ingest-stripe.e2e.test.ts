@@ -164,6 +164,16 @@ describe('events', () => {
     expect(c.currency).toBe('USD');
   });
 
+  it('a subscription’s start_date becomes the contract start (the earliest one seen)', async () => {
+    const sub = (id: string, start: number) =>
+      event('customer.subscription.created', { id, object: 'subscription', customer: 'cus_ACME', status: 'active', start_date: start, items: { data: [] } });
+    expect((await deliver(sub('sub_10', Date.UTC(2025, 2, 1) / 1000))).json).toMatchObject({ matched: true, effect: 'subscription' });
+    expect(new Date((await customer('S1')).started_at!).toISOString()).toBe('2025-03-01T00:00:00.000Z');
+    // A later subscription (an add-on) does not move the contract start.
+    await deliver(sub('sub_11', Date.UTC(2026, 5, 1) / 1000));
+    expect(new Date((await customer('S1')).started_at!).toISOString()).toBe('2025-03-01T00:00:00.000Z');
+  });
+
   it('customer.subscription.deleted → churned with churned_at', async () => {
     const endedAt = 1_796_000_000;
     const res = await deliver(event('customer.subscription.deleted', { id: 'sub_2', object: 'subscription', customer: { id: 'cus_GLOBEX', email: 'ap@globex.com' }, status: 'canceled', ended_at: endedAt }));

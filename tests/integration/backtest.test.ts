@@ -147,6 +147,26 @@ describe('backtest', () => {
     expect(report.rules.map((r) => r.rule)).toEqual(['red band', 'P(alive) < 0.3', 'drop ≥ 15 in 14 days']);
   });
 
+  it('says which churn it judged by: contractual, since the book records it', () => {
+    expect(report.churn).toBe('status');
+    expect(formatBacktestReport(report).join('\n')).toContain('churn: status: marked churned or a renewal lost within 90 days — the book records contractual churn');
+  });
+
+  it('reports the AUC with a bootstrap interval, PR-AUC, lift, and the health model it replayed with', () => {
+    expect(report.aucInterval!.low).toBeLessThanOrEqual(report.auc!);
+    expect(report.aucInterval!.high).toBeGreaterThanOrEqual(report.auc!);
+    expect(report.averagePrecision!).toBeGreaterThan(11 / 41);
+    expect(report.lift!.lift!).toBeGreaterThan(1);
+    // The history before the date holds no churn to learn from: configured weights, no chance of churn, said so.
+    expect(report.health.model.use).toBe('configured');
+    expect(report.brier).toBeNull();
+    expect(report.atThreshold).toBeNull();
+    const text = formatBacktestReport(report).join('\n');
+    expect(text).toMatch(/AUC \(risk = 100 − health\): \d\.\d{3} \(95% bootstrap interval \d\.\d{3}–\d\.\d{3}\)/);
+    expect(text).toMatch(/PR-AUC \d\.\d{3}/);
+    expect(text).toMatch(/health model fitted as of \d{4}-\d{2}-\d{2} on 3 earlier dates, 1 more held out \(not stored\): configured weights — no churn in the history/);
+  });
+
   it('does not see what happened after the date', async () => {
     // Survivors got two complaints each after the date; as of the date they had none.
     expect(report.bandsOfSurvivors.green).toBeGreaterThanOrEqual(25);

@@ -5,6 +5,7 @@ import { buildContext, type Built } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { fitData } from '../../src/scores/fit.repository.js';
 import { fitModels } from '../../src/scores/fit.service.js';
+import { rescoreHandlers } from '../../src/scores/rescore.job.js';
 import { rescoreNow } from '../../src/scores/rescore.runner.js';
 import { bgnbdPAlive, groupBgNbdObservations, summarizePurchases, type Order } from '../../src/scoring/index.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
@@ -111,5 +112,17 @@ describe('model fits', () => {
     const s = summarizePurchases((await ordersByCustomer(asOf)).get(thriveId)!, asOf)!;
     const score = await db.db.selectFrom('customer_scores').select('p_alive').where('customer_id', '=', thriveId).executeTakeFirstOrThrow();
     expect(score.p_alive!).toBeCloseTo(bgnbdPAlive(params, s.x, s.tx, s.T), 5);
+  });
+
+  it('the nightly fit job refits the purchase models, the health model and the renewal model, and stores each', async () => {
+    await sql`UPDATE customers SET started_at = now() - interval '400 days', plan = 'pro'`.execute(db.db);
+    const asOf = new Date(now.getTime() - 3600_000).toISOString();
+    const out = (await rescoreHandlers.fit!(built.ctx, { asOf }, {} as never, undefined, new AbortController().signal)) as Record<string, string | null>;
+    expect(Object.keys(out).sort()).toEqual(['bgnbd', 'gammagamma', 'health', 'renewal']);
+    const kinds = await db.db.selectFrom('model_fits').select(['id', 'model']).where('as_of', '=', asOf.slice(0, 10)).execute();
+    expect(kinds.map((k) => k.model)).toEqual(expect.arrayContaining(['health', 'renewal']));
+    expect(String(kinds.find((k) => k.model === 'health')!.id)).toBe(out.health);
+    expect(String(kinds.find((k) => k.model === 'renewal')!.id)).toBe(out.renewal);
+    await sql`UPDATE customers SET started_at = NULL`.execute(db.db);
   });
 });

@@ -75,6 +75,15 @@ describe('retain rescore / fit / backtest', () => {
     expect(r.out).toMatch(/BG\/NBD: r=\S+ alpha=\S+ a=\S+ b=\S+ +log-likelihood -\d+\.\d+ +customers 30 +patterns \d+/);
     expect(r.out).toMatch(/Gamma-Gamma: p=\S+ q=\S+ gamma=\S+ +log-likelihood -\d+\.\d+ +customers \d+/);
     expect(r.out).toMatch(/stored as fit \d+|stays in use/);
+    // The health model follows, fitted on the same history, with the reason its weights are (or are not) used.
+    expect(r.out).toContain(`health model as of ${date}`);
+    expect(r.out).toMatch(/using the configured weights: |USING LEARNED WEIGHTS: /);
+  });
+
+  it('`retain backtest --churn` accepts status or lapse only', async () => {
+    const r = await cli('backtest', '--as-of', '2026-01-01', '--churn', 'sometimes');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--churn must be status or lapse');
   });
 
   it('`retain backtest --as-of DATE --horizon 90` prints AUC and the warning’s precision and recall', async () => {

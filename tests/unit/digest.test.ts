@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { digestMessage } from '../../src/digest/digest.blocks.js';
 import { buildDigest, digestDue, type DigestInput, type DigestSettings } from '../../src/digest/digest.rules.js';
+import { fitRenewalModel } from '../../src/renewals/renewal-model.rules.js';
+import { retentionRate } from '../../src/scoring/index.js';
 import { LIMITS } from '../../src/slack/blocks.js';
 import { mrkdwnText, visibleText } from '../helpers/text.js';
 
@@ -191,6 +193,33 @@ describe('digest selection', () => {
     expect(msg.text).not.toContain('<!channel>');
     expect(msg.text).toContain('&lt;!channel&gt;');
     expect(Array.from(msg.text).length).toBeLessThanOrEqual(LIMITS.fallbackText);
+  });
+
+  it('forecasts the quarter’s open renewals in one line: expected renewal rate and ARR at risk with its interval', () => {
+    // A renewal model from a cohort of 100: 30 churned in year 1, 14 in year 2, 56 still active.
+    const model = fitRenewalModel(
+      [
+        { segment: 'pro', periods: 1, churned: true, n: 30 },
+        { segment: 'pro', periods: 2, churned: true, n: 14 },
+        { segment: 'pro', periods: 2, churned: false, n: 56 },
+      ],
+      { kind: 'sbg', by: 'plan', discountRate: 0.1 },
+    );
+    const open = [
+      { customerId: '1', arr: 50_000, renewalDate: '2026-12-10', startedAt: new Date('2024-12-10T00:00:00Z'), plan: 'pro', tier: 'A', team: 'emea', churnProbability: null },
+      { customerId: '2', arr: 10_000, renewalDate: '2026-12-20', startedAt: new Date('2025-12-20T00:00:00Z'), plan: 'pro', tier: 'C', team: 'emea', churnProbability: null },
+    ];
+    const settings = { ...S, renewalForecast: { healthWeight: 0.5, level: 0.8 } };
+    const m = buildDigest({ ...empty, renewalOutlook: { model, open } }, settings);
+    const p = { alpha: model.pooled.alpha!, beta: model.pooled.beta! };
+    const rate = (retentionRate(p, 2) + retentionRate(p, 1)) / 2;
+    expect(m.renewalForecast!.expectedRate!).toBeCloseTo(rate, 10);
+    expect(m.renewalForecast!.arrAtRisk).toBeCloseTo(50_000 * (1 - retentionRate(p, 2)) + 10_000 * (1 - retentionRate(p, 1)), 6);
+    const line = visibleText(digestMessage(m, { name: 'EMEA' }).blocks);
+    expect(line).toMatch(/Renewal forecast 2026-Q4: \*\d+(\.\d)?%\* expected to renew \(2 open\) · ARR at risk \$[\d.]+K \(80%: \$[\d.,K]+–\$[\d.]+K\)/);
+    // No renewal model and no chance of churn: no line.
+    expect(buildDigest({ ...empty, renewalOutlook: { model: null, open } }, settings).renewalForecast).toBeNull();
+    expect(visibleText(digestMessage(buildDigest(empty, S), { name: 'EMEA' }).blocks)).not.toContain('Renewal forecast');
   });
 
   it('a missed digest is due from the team hour for a few hours', () => {

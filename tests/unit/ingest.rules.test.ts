@@ -225,7 +225,9 @@ describe('Stripe events', () => {
       { ...base, type: 'customer.subscription.updated', data: { object: { customer: 'cus_3', items: { data: [{ current_period_end: 1_801_000_000, price: { unit_amount: 100, currency: 'usd', recurring: { interval: 'month' } } }] } } } },
       ignore,
     );
-    expect(updated).toMatchObject({ effect: { kind: 'subscription', arr: '12.00', currency: 'USD', renewalDate: new Date(1_801_000_000_000).toISOString().slice(0, 10) } });
+    expect(updated).toMatchObject({ effect: { kind: 'subscription', arr: '12.00', currency: 'USD', renewalDate: new Date(1_801_000_000_000).toISOString().slice(0, 10), startedAt: null } });
+    const created = planStripeEvent({ ...base, type: 'customer.subscription.created', data: { object: { customer: 'cus_4', start_date: 1_700_000_000 } } }, ignore);
+    expect(created).toMatchObject({ effect: { kind: 'subscription', arr: null, renewalDate: null, startedAt: new Date(1_700_000_000_000).toISOString() } });
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_DROPOUT_SHAPE, newPatternMemo, pAliveInformative, scoreCustomer, tameBgNbd, type CustomerFacts, type RunScoringInputs } from '../../src/scores/score.rules.js';
-import { bgnbdExpectedRepeat, bgnbdPAlive, customerLifetimeValue, rfmSegment, withScoringDefaults, WEEKS_PER_YEAR } from '../../src/scoring/index.js';
+import { bgnbdExpectedRepeat, bgnbdPAlive, customerLifetimeValue, purchaseOutlook, rfmSegment, withScoringDefaults, WEEKS_PER_YEAR } from '../../src/scoring/index.js';
 
 const bgnbd = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 const gammagamma = { p: 6.25, q: 3.74, gamma: 15.44 };
@@ -63,10 +63,27 @@ describe('scoreCustomer', () => {
     expect(other.clv!).toBeCloseTo(direct.clv, 2);
   });
 
-  it('leaves the purchase measure out for a one-order customer (alive by the model’s assumption)', () => {
-    const s = scoreCustomer(facts({ x: 0, txDays: 0, TDays: 100, meanRepeat: 0 }), inputs)!;
-    expect(s.pAlive).toBe(1);
-    expect(s.measures.map((m) => m.key)).not.toContain('purchase');
+  it('scores a one-order customer by the orders expected of them, sinking as they stay quiet (P(alive) is 1 for them all)', () => {
+    const fresh = scoreCustomer(facts({ x: 0, txDays: 0, TDays: 0, meanRepeat: 0 }), inputs)!;
+    const quiet = scoreCustomer(facts({ x: 0, txDays: 0, TDays: 300, meanRepeat: 0 }), inputs)!;
+    expect(quiet.pAlive).toBe(1);
+    const purchase = (s: typeof fresh) => s.measures.find((m) => m.key === 'purchase')!;
+    // A new customer is the reference: 50, the measure's neutral.
+    expect(purchase(fresh).score).toBeCloseTo(50, 1);
+    const outlook = purchaseOutlook(bgnbd, 0, 0, 300 / 7, { horizonDays: 90 });
+    expect(purchase(quiet).score).toBeCloseTo(outlook.score, 1);
+    expect(purchase(quiet).score).toBeLessThan(30);
+    expect(quiet.expectedOrders90d).toBeCloseTo(outlook.expectedOrders, 4);
+    const sentence = quiet.drivers.find((d) => d.key === 'purchase')?.text ?? '';
+    expect(sentence).toMatch(/^one order so far, 300 days ago; expected 0\.\d+ orders in the next 90 days vs 0\.\d+ for a new customer$/);
+  });
+
+  it('ranks a lapsed repeat buyer below a regular one', () => {
+    const regular = scoreCustomer(facts({ x: 6, txDays: 225, TDays: 230 }), inputs)!;
+    const lapsed = scoreCustomer(facts({ x: 6, txDays: 60, TDays: 230 }), inputs)!;
+    const purchase = (s: typeof regular) => s.measures.find((m) => m.key === 'purchase')!.score;
+    expect(purchase(regular)).toBeGreaterThan(50);
+    expect(purchase(lapsed)).toBeLessThan(purchase(regular));
   });
 
   it('treats a feed the book does not have as missing, not as good news', () => {
