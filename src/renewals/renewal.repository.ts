@@ -146,8 +146,9 @@ export async function rollRenewalForward(db: DbOrTrx, customerId: string, nextDa
   await db.updateTable('customers').set({ renewal_date: nextDate, updated_at: at }).where('id', '=', customerId).execute();
 }
 
-export async function markCustomerChurned(db: DbOrTrx, customerId: string, at: Date): Promise<void> {
-  await db.updateTable('customers').set({ status: 'churned', churned_at: at, updated_at: at }).where('id', '=', customerId).execute();
+/** The customer churned when its contract ended (`endedAt`), whenever someone clicks to say so. */
+export async function markCustomerChurned(db: DbOrTrx, customerId: string, endedAt: Date, at: Date): Promise<void> {
+  await db.updateTable('customers').set({ status: 'churned', churned_at: endedAt, updated_at: at }).where('id', '=', customerId).execute();
 }
 
 export async function snoozeRenewal(db: DbOrTrx, customerId: string, renewalDate: string, until: Date, at: Date): Promise<void> {

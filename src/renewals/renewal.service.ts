@@ -148,7 +148,10 @@ export async function decideRenewal(
       await rollRenewalForward(trx, c.id, nextDate, now);
       return { kind: 'done', status: { kind: 'renewed', by: req.userId, nextDate }, customerName: c.name };
     }
-    await markCustomerChurned(trx, c.id, now);
+    // The contract ended at the renewal it was not renewed on — not at the click, which may
+    // come days later (a late click would otherwise move the churn into the next contract
+    // year for the renewal model) or before it (a customer that announced it will leave).
+    await markCustomerChurned(trx, c.id, new Date(`${req.ref.renewalDate}T00:00:00Z`), now);
     await resolveCustomerAlerts(trx, c.id, 'churned', now);
     return { kind: 'done', status: { kind: 'churned', by: req.userId, reason: reason!, note }, customerName: c.name };
   });

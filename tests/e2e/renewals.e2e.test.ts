@@ -148,6 +148,8 @@ describe('renewal reminders', () => {
     const c = await app.db.db.selectFrom('customers').select(['status', 'churned_at']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(c.status).toBe('churned');
     expect(c.churned_at).not.toBeNull();
+    // The contract ended on the renewal date, not when the button was clicked.
+    expect(new Date(c.churned_at!).toISOString().slice(0, 10)).toBe(d(29));
   });
 
   it('Churned from a rep on someone else’s account: the modal turns into the refusal, and an ephemeral says why', async () => {
