@@ -53,6 +53,8 @@ export interface CustomerScoreTable extends ScoreColumns {
   run_id: string;
   previous_health: number | null;
   previous_band: Band | null;
+  /** The customer's data_changed_at as the scoring read saw it: the score covers every change up to it (null on older scores). */
+  data_seen_at: Timestamp | null;
 }
 
 export interface ScoringRunTable {

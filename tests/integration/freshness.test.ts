@@ -1,0 +1,87 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { buildContext, type Built } from '../../src/main.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { rescoreNow } from '../../src/scores/rescore.runner.js';
+import { createTestDb, type TestDb } from '../helpers/db.js';
+import { loadEventsCsv } from '../helpers/fixtures.js';
+import { customerIdOf, loadBook, plantedBook } from './rescore.book.js';
+
+/**
+ * Incremental runs pick exactly the customers whose data their score did not
+ * cover: a change that commits after a batch read the customer — even one
+ * stamped before the run began — is scored by the next run, and a change a
+ * batch saw is not scored again.
+ */
+const now = new Date();
+let db: TestDb;
+let built: Built;
+
+const selected = (run: { context: Record<string, unknown> }) => (run.context as { selected: number }).selected;
+const complaintsOf = async (id: string) => {
+  const s = await db.db.selectFrom('customer_scores').select(['drivers', 'data_seen_at']).where('customer_id', '=', id).executeTakeFirstOrThrow();
+  return { text: JSON.stringify(s.drivers), seen: s.data_seen_at };
+};
+
+beforeAll(async () => {
+  db = await createTestDb('freshness');
+  await loadBook(db, plantedBook(now), now);
+  built = buildContext({ config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }), logger: silentLogger, withQueues: false });
+  await rescoreNow(built.ctx, { mode: 'full' });
+});
+
+afterAll(async () => {
+  await built?.close();
+  await db?.drop();
+});
+
+describe('incremental selection', () => {
+  it('with nothing new since the full run, selects no one', async () => {
+    const run = await rescoreNow(built.ctx, { mode: 'incremental' });
+    expect(selected(run.run)).toBe(0);
+  });
+
+  it('a change committed after the batch read its customer, though stamped before the run began, is scored by the next run — and only once', async () => {
+    const thrive = await customerIdOf(db, 'THRIVE');
+    // THRIVE has new data, so the next run scores it…
+    const stamp = new Date(Date.now() - 60_000).toISOString();
+    await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nTHRIVE,usage,${stamp},140,fresh-1\n`);
+
+    // …while a writer that began before the run holds three complaints for it, uncommitted.
+    const writer = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(
+        `INSERT INTO signals (customer_id, kind, occurred_at, dedupe_key, source)
+         SELECT $1::bigint, 'complaint', now() - interval '1 hour', 'fresh-c' || g, 'api' FROM generate_series(1, 3) g`,
+        [thrive],
+      );
+      await writer.query(`UPDATE customers SET data_changed_at = clock_timestamp() WHERE id = $1`, [thrive]);
+
+      const during = await rescoreNow(built.ctx, { mode: 'incremental' });
+      expect(selected(during.run)).toBe(1);
+      // The run's score cannot know of the complaints: they were not committed when it read THRIVE.
+      expect((await complaintsOf(thrive)).text).not.toMatch(/complaints? in 30 days/);
+      await writer.query('COMMIT');
+    } finally {
+      await writer.end();
+    }
+
+    const after = await rescoreNow(built.ctx, { mode: 'incremental' });
+    expect(selected(after.run)).toBe(1);
+    expect((await complaintsOf(thrive)).text).toMatch(/3 complaints in 30 days/);
+
+    const again = await rescoreNow(built.ctx, { mode: 'incremental' });
+    expect(selected(again.run)).toBe(0);
+  });
+
+  it('stores the data_changed_at each score covers', async () => {
+    const r = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM customer_scores s JOIN customers c ON c.id = s.customer_id
+      WHERE s.data_seen_at IS DISTINCT FROM c.data_changed_at`.execute(db.db);
+    expect(r.rows[0]!.n).toBe(0);
+  });
+});
