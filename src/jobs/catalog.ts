@@ -19,7 +19,20 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 const isoDateTime = z.string().datetime({ offset: true }).or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
 
 export const JOBS = {
-  rescore: { queue: QUEUES.scoring, schema: z.object({ mode: z.enum(['full', 'incremental']).default('incremental'), asOf: isoDateTime.optional() }) },
+  /**
+   * Open a scoring run. `reason`: what asked for it — the schedule, a change
+   * in data (debounced), a worker catching up at start, or a person. A run
+   * asked for by a change or at start is a full one while the book has never
+   * had a full run (RFM and tier edges come from it).
+   */
+  rescore: {
+    queue: QUEUES.scoring,
+    schema: z.object({
+      mode: z.enum(['full', 'incremental']).default('incremental'),
+      asOf: isoDateTime.optional(),
+      reason: z.enum(['schedule', 'change', 'start', 'manual']).optional(),
+    }),
+  },
   rescoreBatch: {
     queue: QUEUES.scoring,
     schema: z.object({ runId: z.string().regex(/^\d+$/), batch: z.number().int().min(0), customerIds: z.array(z.string().regex(/^\d+$/)).min(1) }),

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { HandlerMap } from '../jobs/worker.js';
-import { failRun, findRunByJobKey } from './run.repository.js';
+import { failRun, findRunByJobKey, fullRunState } from './run.repository.js';
 import { failBatch, runBatch } from './rescore.batch.service.js';
 import { enqueueBatches } from './rescore.fanout.service.js';
 import { prepareRun } from './rescore.prepare.service.js';
@@ -24,7 +24,12 @@ export const rescoreHandlers: HandlerMap = {
     const asOf = data.asOf ? parseAsOf(data.asOf) : undefined;
     const jobKey = job.id ?? null;
     try {
-      const prepared = await prepareRun(ctx, { mode: data.mode, ...(asOf ? { asOf } : {}), jobKey });
+      // A change (or a worker's start) on a book never fully scored gets the
+      // full run its RFM and tier edges need; a re-run of this job finds its
+      // run by job key whatever it decides here.
+      const promote = data.mode === 'incremental' && (data.reason === 'change' || data.reason === 'start') && (await fullRunState(ctx.db)) === 'none';
+      const mode = promote ? 'full' : data.mode;
+      const prepared = await prepareRun(ctx, { mode, ...(asOf ? { asOf } : {}), jobKey });
       const batches = prepared.run.status === 'running' ? await enqueueBatches(ctx, prepared.run) : 0;
       return { runId: prepared.run.id, batches };
     } catch (e) {

@@ -143,3 +143,17 @@ export async function unfinishedBatches(db: DbOrTrx, runId: string, batchesTotal
     ORDER BY 1`.execute(db);
   return r.rows.map((x) => x.batch);
 }
+
+/**
+ * Whether the book has had a full run: 'done' (one finished), 'running' (the
+ * first is under way, started within a day — older ones are the watchdog's),
+ * or 'none'.
+ */
+export async function fullRunState(db: DbOrTrx): Promise<'done' | 'running' | 'none'> {
+  const r = await sql<{ done: boolean; running: boolean }>`
+    SELECT
+      EXISTS (SELECT 1 FROM scoring_runs WHERE kind = 'full' AND status = 'done') AS done,
+      EXISTS (SELECT 1 FROM scoring_runs WHERE kind = 'full' AND status = 'running' AND started_at > now() - interval '1 day') AS running`.execute(db);
+  const row = r.rows[0]!;
+  return row.done ? 'done' : row.running ? 'running' : 'none';
+}
