@@ -138,6 +138,7 @@ export async function start(opts: StartOptions): Promise<Running> {
       },
     ];
     baseRoutes.push(metricsRoute(ctx.queues));
+    for (const install of features.flatMap((f) => f.metrics ?? [])) install(ctx);
     const featureRoutes = features.flatMap((f) => f.routes ?? []).flatMap((f) => f(ctx, { redis: built.redis, queues: ctx.queues }));
     const handleSlack = slackApp?.handleHttp;
     baseRoutes.push({
@@ -166,6 +167,9 @@ export async function start(opts: StartOptions): Promise<Running> {
       const specs = [];
       for (const f of features.flatMap((x) => x.schedules ?? [])) specs.push(...(await f(ctx)));
       await registerSchedules(ctx.queues, specs, logger);
+      for (const catchUp of features.flatMap((x) => x.workerStart ?? [])) {
+        await catchUp(ctx).catch((err: Error) => logger.warn({ err: err.message }, 'start-up catch-up failed; the schedules will cover it'));
+      }
     }
     shutdown.add('workers', 20, () => Promise.all(workers.map((w) => w.close())));
     logger.info({ queues: workers.map((w) => w.name) }, 'worker role running');

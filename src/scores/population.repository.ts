@@ -76,6 +76,12 @@ export function changedCustomers(): RawBuilder<unknown> {
           END`;
 }
 
+/** Whether any customer has data its score does not cover (or was never scored). */
+export async function hasChangedCustomers(db: DbOrTrx): Promise<boolean> {
+  const r = await sql<{ any: boolean }>`SELECT EXISTS (${changedCustomers()}) AS any`.execute(db);
+  return r.rows[0]?.any === true;
+}
+
 function selection(kind: Selection): RawBuilder<unknown> {
   switch (kind) {
     case 'all':

@@ -1,11 +1,15 @@
 import type { Feature } from '../feature.js';
+import { catchUpScoring } from './catch-up.service.js';
+import { installFreshnessMetrics } from './freshness.service.js';
 import { rescoreHandlers } from './rescore.job.js';
 import { scoresCli } from './scores.cli.js';
 
 /**
  * Scoring: full and incremental rescoring runs fanned out in batches, the
  * purchase-model refits, and the watchdog that re-feeds runs whose batch jobs
- * were lost. Features that react to new scores contribute `scoresWritten` hooks.
+ * were lost. Changes in data are rescored by debounced runs (jobs/follow-ups);
+ * the schedules are the safety net. Features that react to new scores
+ * contribute `scoresWritten` hooks.
  */
 export const scoresFeature: Feature = {
   name: 'scores',
@@ -22,5 +26,7 @@ export const scoresFeature: Feature = {
       ];
     },
   ],
+  workerStart: [catchUpScoring],
+  metrics: [installFreshnessMetrics],
   cli: scoresCli,
 };
