@@ -17,7 +17,15 @@ export interface CardOptions {
   shareable?: boolean;
 }
 
-export function customerCard(card: CardData, opts: CardOptions): Reply {
+/** What the card says when the score is missing or behind its data (see scores/coverage.service). */
+const SCORING_NOW = '⏳ Scoring now — back in a few seconds: run `/customer` again for health, tier and drivers.';
+const NOT_SCORED = {
+  scoring: `_Not scored yet._ ${SCORING_NOW}`,
+  waiting: '_Not scored yet — it is scored as soon as a worker runs (`retain start` or `retain worker`)._',
+  current: '_Not scored yet — no signals, feedback or logged touches to score yet._',
+} as const;
+
+export function customerCard(card: CardData & { scoring?: 'scoring' | 'waiting' | 'current' }, opts: CardOptions): Reply {
   const { now } = opts;
   const blocks: Block[] = [header(card.name)];
   const idLine = [escapeMrkdwn(card.externalId), card.domain ? escapeMrkdwn(card.domain) : null, card.plan ? `plan ${escapeMrkdwn(card.plan)}` : null]
@@ -39,8 +47,9 @@ export function customerCard(card: CardData, opts: CardOptions): Reply {
       .join(', ');
     const newest = s.newestDataAt ? `newest data ${age(s.newestDataAt, now)}` : 'no signals yet';
     blocks.push(context(`scored ${age(s.scoredAt, now)} · ${newest}${weights ? ` · weights: ${weights}` : ''}`));
+    if (card.scoring === 'scoring') blocks.push(context('⏳ New data since this score — rescoring now, back in a few seconds.'));
   } else {
-    blocks.push(section('_Not scored yet — the next scoring run will add health, tier and drivers._'));
+    blocks.push(section(card.scoring ? NOT_SCORED[card.scoring] : '_Not scored yet — the next scoring run will add health, tier and drivers._'));
   }
 
   const owner = card.ownerSlackId
