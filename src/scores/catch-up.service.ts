@@ -2,8 +2,12 @@ import type { AppContext } from '../platform/context.js';
 import { hasChangedCustomers } from './population.repository.js';
 import { fullRunState } from './run.repository.js';
 
-/** Several workers starting together ask once. */
-const START_DEDUPLICATION = { id: 'rescore-on-start', ttl: 60_000 };
+/**
+ * Several workers starting together ask once: while one start-up run is
+ * queued or running, no other is added (BullMQ deduplication in simple mode,
+ * until that job completes or fails) — a later restart asks again.
+ */
+const START_DEDUPLICATION = { id: 'rescore-on-start' };
 
 /**
  * When a worker starts: customers never scored (a fresh install, a first
