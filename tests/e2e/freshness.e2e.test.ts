@@ -185,6 +185,15 @@ describe('freshness: the data, not the clock', () => {
       SELECT count(*)::int AS n FROM customers c JOIN customer_scores s ON s.customer_id = c.id
       WHERE c.external_id LIKE 'F%' AND c.data_changed_at > s.data_seen_at`.execute(db.db);
     expect(behind.rows[0]!.n).toBe(0);
+
+    // /metrics: nothing waits to be scored; the API delivered seconds ago.
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^retain_score_lag_seconds 0$/m);
+    expect(metrics).toMatch(/^retain_unscored_customers 0$/m);
+    const apiAge = Number(/^retain_newest_signal_age_seconds\{source="api"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(apiAge).toBeGreaterThanOrEqual(0);
+    expect(apiAge).toBeLessThan(120);
+    expect(metrics).toMatch(/^retain_last_run_customers\{kind="incremental"\} \d+$/m);
   }, 90_000);
 
   it('after a restart the 7-day reminder is not sent again', async () => {

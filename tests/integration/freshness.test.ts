@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { buildContext, type Built } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { rescoreNow } from '../../src/scores/rescore.runner.js';
-import { createTestDb, type TestDb } from '../helpers/db.js';
+import { runCli } from '../../src/cli.js';
+import { createTestDb, queuePrefix, REDIS_URL, type TestDb } from '../helpers/db.js';
 import { loadEventsCsv } from '../helpers/fixtures.js';
 import { customerIdOf, loadBook, plantedBook } from './rescore.book.js';
 
@@ -83,5 +84,30 @@ describe('incremental selection', () => {
       SELECT count(*)::int AS n FROM customer_scores s JOIN customers c ON c.id = s.customer_id
       WHERE s.data_seen_at IS DISTINCT FROM c.data_changed_at`.execute(db.db);
     expect(r.rows[0]!.n).toBe(0);
+  });
+});
+
+describe('retain status', () => {
+  it('prints the last runs, the score lag with the customers waiting, the outbox and the newest signal per source', async () => {
+    await db.db.updateTable('customers').set({ data_changed_at: sql`clock_timestamp()` }).where('external_id', 'in', ['SLIP', 'GONE']).execute();
+    const env = { DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: queuePrefix('freshstatus'), LOG_LEVEL: 'silent', RETAIN_CONFIG: '' };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const out: string[] = [];
+    try {
+      expect(await runCli(['status'], { out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    const text = out.join('\n');
+    expect(text).toMatch(/^ {2}scoring(\s+0){5}$/m);
+    expect(text).toMatch(/last full\s+run \d+ done, started \d+ s ago, took \d+\.\d s: 30 customers scored/);
+    expect(text).toMatch(/last incremental\s+run \d+ done/);
+    expect(text).toMatch(/score lag: oldest unscored change \d+ s old \(2 customers waiting\)/);
+    expect(text).toContain('outbox: 0 messages waiting, 0 failed');
+    expect(text).toMatch(/newest signal per source: .*api \d+ s ago.*csv \d+ s ago.*slack feedback/);
   });
 });
