@@ -27,6 +27,11 @@ export const JOBS = {
    */
   rescore: {
     queue: QUEUES.scoring,
+    // Its id is the run's job key in Postgres (a re-run of the job reuses the
+    // run): an id from the queue's own counter would start again at 1 after
+    // Redis is lost or the prefix changes, and a new job would find an old,
+    // finished run and score nobody.
+    uniqueIds: true,
     schema: z.object({
       mode: z.enum(['full', 'incremental']).default('incremental'),
       asOf: isoDateTime.optional(),
@@ -62,7 +67,7 @@ export const JOBS = {
   digestFanout: { queue: QUEUES.scans, schema: z.object({ onlyDue: z.boolean().default(true) }) },
   /** Re-register per-team digest schedulers (a team's tz or hour changed, a team was added or removed). */
   syncSchedules: { queue: QUEUES.scans, schema: z.object({}) },
-} as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
+} as const satisfies Record<string, { queue: QueueName; schema: z.ZodType; uniqueIds?: boolean }>;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['schema']>;

@@ -2,12 +2,13 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { buildContext, type Built } from '../../src/main.js';
+import { buildContext, start, type Built } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { rescoreNow } from '../../src/scores/rescore.runner.js';
 import { runCli } from '../../src/cli.js';
-import { createTestDb, queuePrefix, REDIS_URL, type TestDb } from '../helpers/db.js';
+import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_URL, type TestDb } from '../helpers/db.js';
 import { loadEventsCsv } from '../helpers/fixtures.js';
+import { until } from '../helpers/interact.js';
 import { customerIdOf, loadBook, plantedBook } from './rescore.book.js';
 
 /**
@@ -109,5 +110,41 @@ describe('retain status', () => {
     expect(text).toMatch(/score lag: oldest unscored change \d+ s old \(2 customers waiting\)/);
     expect(text).toContain('outbox: 0 messages waiting, 0 failed');
     expect(text).toMatch(/newest signal per source: .*api \d+ s ago.*csv \d+ s ago.*slack feedback/);
+  });
+});
+
+describe('rescore jobs after Redis lost its job counters', () => {
+  it('a rescore job queued under a fresh prefix (Redis flushed, or the prefix changed) opens a run of its own', async () => {
+    const runs: string[] = [];
+    for (const label of ['freshjobsa', 'freshjobsb']) {
+      const prefix = queuePrefix(label);
+      const running = await start({
+        roles: ['worker'],
+        config: loadConfig({ DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' }),
+        logger: silentLogger,
+        migrate: false,
+        schedules: false,
+      });
+      try {
+        await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nGONE,usage,${new Date(Date.now() - 60_000).toISOString()},3,${label}-1\n`);
+        const jobId = (await running.ctx.queues!.add('rescore', { mode: 'incremental', reason: 'change' }))!;
+        expect(jobId).not.toMatch(/^\d+$/);
+        const run = await until(async () => {
+          const r = await sql<{ id: string; status: string; customers_scored: number }>`
+            SELECT id::text AS id, status, customers_scored FROM scoring_runs WHERE job_key = ${jobId} AND status <> 'running'`.execute(db.db);
+          return r.rows[0];
+        }, 20_000);
+        expect(run.customers_scored).toBeGreaterThanOrEqual(1);
+        const gone = await sql<{ current: boolean }>`
+          SELECT s.data_seen_at = c.data_changed_at AS current FROM customers c JOIN customer_scores s ON s.customer_id = c.id
+          WHERE c.external_id = 'GONE'`.execute(db.db);
+        expect(gone.rows[0]!.current).toBe(true);
+        runs.push(run.id);
+      } finally {
+        await running.stop();
+        await cleanQueuePrefix(prefix);
+      }
+    }
+    expect(new Set(runs).size).toBe(2);
   });
 });
