@@ -2,6 +2,7 @@ import { actions, button, context, fields, header, LIMITS, quote, section, type 
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ACTIONS } from '../slack/ids.js';
 import { USAGE } from '../commands/command.parser.js';
+import type { ScoringStatus } from '../scores/coverage.service.js';
 import type { CardData } from './customer.repository.js';
 import type { Candidate } from './lookup.rules.js';
 import { age, BAND_EMOJI, formatMoney, relativeDays, shortDate } from './format.js';
@@ -25,7 +26,7 @@ const NOT_SCORED = {
   current: '_Not scored yet — no signals, feedback or logged touches to score yet._',
 } as const;
 
-export function customerCard(card: CardData & { scoring?: 'scoring' | 'waiting' | 'current' }, opts: CardOptions): Reply {
+export function customerCard(card: CardData & { scoring?: ScoringStatus }, opts: CardOptions): Reply {
   const { now } = opts;
   const blocks: Block[] = [header(card.name)];
   const idLine = [escapeMrkdwn(card.externalId), card.domain ? escapeMrkdwn(card.domain) : null, card.plan ? `plan ${escapeMrkdwn(card.plan)}` : null]
