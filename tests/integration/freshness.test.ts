@@ -148,3 +148,43 @@ describe('rescore jobs after Redis lost its job counters', () => {
     expect(new Set(runs).size).toBe(2);
   });
 });
+
+describe('incremental runs one at a time', () => {
+  it('a rescore that starts while another incremental run is scoring waits in the delayed set until that run closes, then runs', async () => {
+    const prefix = queuePrefix('freshserial');
+    const running = await start({
+      roles: ['worker'],
+      config: loadConfig({ DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' }),
+      logger: silentLogger,
+      migrate: false,
+      schedules: false,
+    });
+    try {
+      // Another incremental run, open and alive (its batches still to come).
+      const other = await db.db
+        .insertInto('scoring_runs')
+        .values({ kind: 'incremental', as_of: new Date(), status: 'running', started_at: new Date(), finished_at: null, job_key: null })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nSLIP,usage,${new Date(Date.now() - 60_000).toISOString()},5,serial-1\n`);
+      const jobId = (await running.ctx.queues!.add('rescore', { mode: 'incremental', reason: 'change' }))!;
+      const runOf = async () =>
+        (await sql<{ id: string; status: string; selected: string | null }>`
+          SELECT id::text AS id, status, context->>'selected' AS selected FROM scoring_runs WHERE job_key = ${jobId}`.execute(db.db)).rows[0];
+      // It waits in the delayed set while the other run is alive…
+      await until(async () => (await running.ctx.queues!.queue('scoring').getJob(jobId))?.isDelayed(), 10_000);
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(await runOf()).toBeUndefined();
+      // …and runs once it has closed.
+      await db.db.updateTable('scoring_runs').set({ status: 'done', finished_at: new Date() }).where('id', '=', other.id).execute();
+      const run = await until(async () => {
+        const r = await runOf();
+        return r && r.status !== 'running' ? r : undefined;
+      }, 20_000);
+      expect(Number(run.selected)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await running.stop();
+      await cleanQueuePrefix(prefix);
+    }
+  });
+});
