@@ -243,6 +243,12 @@ export async function latestFullRunCuts(db: DbOrTrx, asOf: Date): Promise<{ runI
  * orders are read, and each is placed by the last full run's edges (see
  * PopulationCuts) instead of ranking the whole base again — a few thousand
  * index probes instead of a pass over every order in the book.
+ *
+ * The changed customers are picked by one statement and handed to the next
+ * as an array: within one statement the planner cannot tell how few pass the
+ * change test, plans every later step for the whole book (hash joins over
+ * all customers, JIT compilation) and spends seconds where index probes take
+ * milliseconds.
  */
 export async function writePopulationFromCuts(
   db: DbOrTrx,
@@ -252,8 +258,13 @@ export async function writePopulationFromCuts(
   const { cuts } = opts;
   const quintile = (col: RawBuilder<unknown>, edges: (number | null)[]) =>
     sql`(1 + ${sql.join(edges.map((e) => (e === null ? sql`0` : sql`(${col} >= ${e}::numeric)::int`)), sql` + `)})::smallint`;
+  // The estimates through these CTEs would otherwise switch JIT compilation on.
+  await sql`SET LOCAL jit = off`.execute(db);
+  const changed = await sql<{ ids: string[] | null }>`SELECT array_agg(id::text ORDER BY id) AS ids FROM (${changedCustomers()}) x`.execute(db);
+  const ids = changed.rows[0]?.ids ?? [];
+  if (ids.length === 0) return { customers: 0, batches: 0 };
   const r = await sql<{ customers: number; batches: number }>`
-    WITH selected AS MATERIALIZED (${selection('changed')}),
+    WITH selected AS MATERIALIZED (SELECT unnest(${ids}::bigint[]) AS id),
     base AS MATERIALIZED (
       SELECT a.id, a.arr FROM (${activeBase(asOf)}) a JOIN selected s ON s.id = a.id
     ),
