@@ -91,7 +91,8 @@ describe('incremental selection', () => {
 describe('retain status', () => {
   it('prints the last runs, the score lag with the customers waiting, the outbox and the newest signal per source', async () => {
     await db.db.updateTable('customers').set({ data_changed_at: sql`clock_timestamp()` }).where('external_id', 'in', ['SLIP', 'GONE']).execute();
-    const env = { DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: queuePrefix('freshstatus'), LOG_LEVEL: 'silent', RETAIN_CONFIG: '' };
+    const prefix = queuePrefix('freshstatus');
+    const env = { DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', RETAIN_CONFIG: '' };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     const out: string[] = [];
@@ -102,6 +103,7 @@ describe('retain status', () => {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
+      await cleanQueuePrefix(prefix);
     }
     const text = out.join('\n');
     expect(text).toMatch(/^ {2}scoring(\s+0){5}$/m);
