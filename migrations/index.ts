@@ -8,6 +8,7 @@ import * as m0500 from './20261124_0500_delivery_jobs.js';
 import * as m0600 from './20261124_0600_lean_history.js';
 import * as m1210_0100 from './20261210_0100_delivery_lease.js';
 import * as m1212 from './20261212_0100_churn_models.js';
+import * as m1213 from './20261213_0100_freshness.js';
 
 /**
  * Static migration provider: FileMigrationProvider breaks
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '20261124_0600_lean_history': m0600,
   '20261210_0100_delivery_lease': m1210_0100,
   '20261212_0100_churn_models': m1212,
+  '20261213_0100_freshness': m1213,
 };
 
 export const migrationProvider: MigrationProvider = {

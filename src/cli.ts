@@ -81,7 +81,7 @@ export const commands: CliCommand[] = [...baseCommands, ...cliCommandsOf(feature
 /** The order verbs are listed in: getting started first, then operations. */
 const LISTING_ORDER = [
   'demo', 'migrate', 'start', 'web', 'worker', 'team add', 'member add', 'import customers', 'import events', 'slash',
-  'rescore', 'fit', 'backtest', 'outbox', 'alerts stats', 'renewals stats', 'digest preview', 'schedules sync',
+  'status', 'rescore', 'fit', 'backtest', 'outbox', 'alerts stats', 'renewals stats', 'digest preview', 'schedules sync',
 ];
 const rank = (c: { path: string[] }) => {
   const i = LISTING_ORDER.indexOf(c.path.join(' '));

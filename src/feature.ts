@@ -38,7 +38,15 @@ export interface Feature {
   readonly jobs?: HandlerMap;
   readonly schedules?: readonly ScheduleFactory[];
   readonly refeed?: readonly RefeedHook[];
+  /**
+   * Run once when a worker starts, with the schedules: catch up on what
+   * happened while no worker ran (customers never scored, reminders due).
+   * Each must be safe to run from several workers at once.
+   */
+  readonly workerStart?: readonly ((ctx: AppContext) => Promise<unknown>)[];
   readonly routes?: readonly RouteFactory[];
+  /** Gauges computed at scrape time on the web role's GET /metrics: each installs its collectors once the context exists. */
+  readonly metrics?: readonly ((ctx: AppContext) => void)[];
   readonly cli?: readonly CliCommand[];
   /** Called after a scoring batch commits its scores (never for backtests). */
   readonly scoresWritten?: readonly ScoresWrittenHook[];

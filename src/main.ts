@@ -192,6 +192,7 @@ export async function start(opts: StartOptions): Promise<Running> {
       },
     ];
     baseRoutes.push(metricsRoute(ctx.queues));
+    for (const install of features.flatMap((f) => f.metrics ?? [])) install(ctx);
     const featureRoutes = features.flatMap((f) => f.routes ?? []).flatMap((f) => f(ctx, { redis: built.redis, queues: ctx.queues }));
     const handleSlack = slackApp?.handleHttp;
     baseRoutes.push({
@@ -230,6 +231,11 @@ export async function start(opts: StartOptions): Promise<Running> {
         // Redis lost (or may have lost) queued jobs: each feature puts its own back from Postgres.
         if (reason !== 'start') for (const refeed of features.flatMap((f) => f.refeed ?? [])) await refeed(ctx);
         await bindQueuePrefix(ctx.db, redis, prefix, logger);
+        // Catch up on what happened while no worker ran, or while Redis held no jobs:
+        // customers never scored or changed since, reminders due.
+        for (const catchUp of features.flatMap((x) => x.workerStart ?? [])) {
+          await catchUp(ctx).catch((err: Error) => logger.warn({ err: err.message }, 'catch-up failed; the schedules will cover it'));
+        }
       };
       const watch = createRedisWatch({ redis, prefix, logger, intervalMs: config.settings.recovery.redisCheckMs, restore });
       // Redis down at start is not fatal: the watch restores once it answers.

@@ -4,6 +4,7 @@ import type { Block } from '../slack/blocks.js';
 import type { AlertActivity } from './alert.table.js';
 import type { DbOrTrx } from '../platform/db.js';
 import { loadAlertsForAction, lockAlert, recordFollowUp, updateAlertAfterAction, type AlertForAction } from './alert.repository.js';
+import { followUpDataChange } from '../jobs/follow-ups.js';
 import { notificationKeys } from './destination.rules.js';
 import { getNotificationByKey, sentMessagesByKey, type NewNotification } from './outbox.repository.js';
 import { canActOnWarning, type Actor } from './permissions.rules.js';
@@ -91,6 +92,8 @@ export async function actOnWarning(ctx: AppContext, req: ActionRequest): Promise
     }
   });
   if (result.kind === 'done' && result.alert) await refreshWarningMessage(ctx, result.alert);
+  // A logged follow-up is a touch: the customer's cadence measure changes.
+  if (result.kind === 'done' && req.action === 'follow_up') await followUpDataChange(ctx);
   const { alert: _drop, ...outcome } = result;
   return outcome;
 }

@@ -164,6 +164,13 @@ export const fileConfigSchema = z
         rescoreFull: cron.default('30 2 * * *'),
         fit: cron.default('0 2 * * *'),
         renewalScan: cron.default('15 * * * *'),
+        /**
+         * A change in data (import, ingest API, Segment, Stripe, feedback, a
+         * logged touch, a renewal decided) is rescored — and renewal dates
+         * rescanned — this long after it arrives; changes within the window
+         * share the run. The cron patterns above are the safety net.
+         */
+        debounceMs: z.number().int().min(100, 'must be ≥ 100 ms').max(600_000, 'must be ≤ 600000 ms (10 minutes)').default(5_000),
       })
       .strict()
       .prefault({}),

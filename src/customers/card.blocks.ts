@@ -2,6 +2,7 @@ import { actions, button, context, fields, header, LIMITS, quote, section, type 
 import { escapeMrkdwn, mention, safeText } from '../slack/escape.js';
 import { ACTIONS } from '../slack/ids.js';
 import { USAGE } from '../commands/command.parser.js';
+import type { ScoringStatus } from '../scores/coverage.service.js';
 import type { CardData } from './customer.repository.js';
 import type { Candidate } from './lookup.rules.js';
 import { age, BAND_EMOJI, churnPercent, formatMoney, relativeDays, shortDate } from './format.js';
@@ -17,7 +18,15 @@ export interface CardOptions {
   shareable?: boolean;
 }
 
-export function customerCard(card: CardData, opts: CardOptions): Reply {
+/** What the card says when the score is missing or behind its data (see scores/coverage.service). */
+const SCORING_NOW = '⏳ Scoring now — back in a few seconds: run `/customer` again for health, tier and drivers.';
+const NOT_SCORED = {
+  scoring: `_Not scored yet._ ${SCORING_NOW}`,
+  waiting: '_Not scored yet — it is scored as soon as a worker runs (`retain start` or `retain worker`)._',
+  current: '_Not scored yet — no signals, feedback or logged touches to score yet._',
+} as const;
+
+export function customerCard(card: CardData & { scoring?: ScoringStatus }, opts: CardOptions): Reply {
   const { now } = opts;
   const blocks: Block[] = [header(card.name)];
   const idLine = [escapeMrkdwn(card.externalId), card.domain ? escapeMrkdwn(card.domain) : null, card.plan ? `plan ${escapeMrkdwn(card.plan)}` : null]
@@ -40,8 +49,9 @@ export function customerCard(card: CardData, opts: CardOptions): Reply {
       .join(', ');
     const newest = s.newestDataAt ? `newest data ${age(s.newestDataAt, now)}` : 'no signals yet';
     blocks.push(context(`scored ${age(s.scoredAt, now)} · ${newest}${weights ? ` · weights: ${weights}` : ''}`));
+    if (card.scoring === 'scoring') blocks.push(context('⏳ New data since this score — rescoring now, back in a few seconds.'));
   } else {
-    blocks.push(section('_Not scored yet — the next scoring run will add health, tier and drivers._'));
+    blocks.push(section(card.scoring ? NOT_SCORED[card.scoring] : '_Not scored yet — the next scoring run will add health, tier and drivers._'));
   }
 
   const owner = card.ownerSlackId

@@ -1,4 +1,5 @@
 import type { AppContext } from '../platform/context.js';
+import { scoringStatusOf, type ScoringStatus } from '../scores/coverage.service.js';
 import { findCandidates, loadCard, nearestNames, type CardData } from './customer.repository.js';
 import { decideLookup, type Candidate } from './lookup.rules.js';
 
@@ -24,7 +25,8 @@ export async function searchCustomers(ctx: AppContext, query: string, limit: num
   return q ? findCandidates(ctx.readDb, q, limit) : [];
 }
 
-/** Everything the lookup card shows, or null when the customer is gone. */
-export function loadCustomerCard(ctx: AppContext, customerId: string): Promise<CardData | null> {
-  return loadCard(ctx.readDb, customerId);
+/** Everything the lookup card shows — with whether its score is being computed right now — or null when the customer is gone. */
+export async function loadCustomerCard(ctx: AppContext, customerId: string): Promise<(CardData & { scoring: ScoringStatus }) | null> {
+  const [card, scoring] = await Promise.all([loadCard(ctx.readDb, customerId), scoringStatusOf(ctx, customerId)]);
+  return card ? { ...card, scoring } : null;
 }

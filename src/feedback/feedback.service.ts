@@ -2,6 +2,7 @@ import { notificationKeys } from '../alerts/destination.rules.js';
 import { claimNotification } from '../alerts/outbox.repository.js';
 import { scheduleDelivery } from '../alerts/outbox.service.js';
 import { findActor } from '../customers/roster.repository.js';
+import { followUpDataChange } from '../jobs/follow-ups.js';
 import type { AppContext } from '../platform/context.js';
 import { lexiconCounts, sentimentFor, sentimentFromCounts } from './classify.rules.js';
 import { complaintAlertNotice } from './feedback.blocks.js';
@@ -20,7 +21,7 @@ import type { FeedbackKind, FeedbackKindSource, InteractionKind } from './feedba
 /**
  * Feedback and interactions logged from Slack. Each write bumps the
  * customer's data_changed_at in the same transaction, so the incremental
- * rescore picks it up. A complaint on a tier-A account raises a
+ * rescore picks it up, and asks for that (debounced) rescore once committed. A complaint on a tier-A account raises a
  * complaint_tier_a alert and claims the owner's notice in the outbox in that
  * same transaction: the alert exists exactly when the feedback does, once.
  */
@@ -118,6 +119,7 @@ export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<F
     return { result, notifications };
   });
   await scheduleDelivery(ctx, tx.notifications);
+  if (tx.result.kind === 'recorded') await followUpDataChange(ctx);
   return tx.result;
 }
 
@@ -137,13 +139,15 @@ export async function logInteraction(
   i: { authorSlackId: string; customerId: string; kind: InteractionKind; note: string },
 ): Promise<{ interactionId: string; at: Date } | null> {
   const now = ctx.clock.now();
-  return ctx.db.transaction().execute(async (trx) => {
+  const logged = await ctx.db.transaction().execute(async (trx) => {
     const exists = await trx.selectFrom('customers').select('id').where('id', '=', i.customerId).executeTakeFirst();
     if (!exists) return null;
     const interactionId = await insertInteraction(trx, { customerId: i.customerId, authorSlackId: i.authorSlackId, kind: i.kind, note: i.note, at: now });
     await bumpDataChanged(trx, i.customerId, now);
     return { interactionId, at: now };
   });
+  if (logged) await followUpDataChange(ctx);
+  return logged;
 }
 
 /**

@@ -201,7 +201,8 @@ export async function importEvents(
         ON CONFLICT (customer_id, kind, occurred_at, dedupe_key) DO NOTHING
         RETURNING customer_id
       ), touched AS (
-        UPDATE customers SET data_changed_at = now() WHERE id IN (SELECT DISTINCT customer_id FROM ins)
+        -- clock_timestamp(), not now(): the stamp must follow any change a scoring batch read while this import ran.
+        UPDATE customers SET data_changed_at = clock_timestamp() WHERE id IN (SELECT DISTINCT customer_id FROM ins)
       )
       SELECT count(*) AS inserted FROM ins`,
       [source],

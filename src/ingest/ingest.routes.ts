@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { RouteFactory } from '../feature.js';
+import { followUpDataChange, type DataChange } from '../jobs/follow-ups.js';
 import type { AppContext } from '../platform/context.js';
 import { HttpError, type Route } from '../platform/http.js';
 import { checkArray, credentialOf, parseJson, tokenMatches } from './api.rules.js';
@@ -13,7 +14,9 @@ import { applyStripeEvent } from './stripe.service.js';
 /**
  * HTTP ingest: POST /api/v1/customers, /api/v1/events,
  * /api/v1/segment and /api/v1/stripe. Each answers only after
- * its transaction committed; none touches Redis or Slack.
+ * its transaction committed; none touches Slack. What was stored is then
+ * handed on for a debounced rescore (one Redis call, which never fails the
+ * request: with Redis down, a worker finds the change when it can).
  */
 function bearerAuth(ctx: AppContext, allowBasic: boolean): (req: IncomingMessage) => void {
   const token = ctx.config.env.API_TOKEN;
@@ -46,19 +49,24 @@ export const ingestRoutes: RouteFactory = (ctx) => {
   const limit = new InFlightLimit(settings.maxInFlight);
   const timeouts = { statementTimeoutMs: settings.statementTimeoutMs };
   const apiAuth = bearerAuth(ctx, false);
+  const followUp = async <T>(stored: T, changed: (o: T) => boolean, change: DataChange = {}): Promise<T> => {
+    if (changed(stored)) await followUpDataChange(ctx, change);
+    return stored;
+  };
+  const anyAccepted = (o: { accepted: number }) => o.accepted > 0;
 
   const endpoints: IngestEndpoint[] = [
     {
       name: 'customers',
       path: '/api/v1/customers',
       authenticate: apiAuth,
-      handle: async (body) => ok(await ingestCustomers(ctx.db, itemsOf(body, 'customers', settings.maxItems), timeouts)),
+      handle: async (body) => ok(await followUp(await ingestCustomers(ctx.db, itemsOf(body, 'customers', settings.maxItems), timeouts), anyAccepted, { renewals: true })),
     },
     {
       name: 'events',
       path: '/api/v1/events',
       authenticate: apiAuth,
-      handle: async (body) => ok(await ingestEvents(ctx.db, itemsOf(body, 'events', settings.maxItems), timeouts)),
+      handle: async (body) => ok(await followUp(await ingestEvents(ctx.db, itemsOf(body, 'events', settings.maxItems), timeouts), anyAccepted)),
     },
     {
       name: 'segment',
@@ -69,7 +77,8 @@ export const ingestRoutes: RouteFactory = (ctx) => {
         if (!found.ok) throw new HttpError(400, found.message);
         const checked = checkArray(found.messages, 'messages', settings.maxItems);
         if (!checked.ok) throw new HttpError(checked.status, checked.message);
-        return ok(await ingestSegment(ctx.db, checked.value, settings.segment, timeouts));
+        // A group call may create a customer or change its renewal date.
+        return ok(await followUp(await ingestSegment(ctx.db, checked.value, settings.segment, timeouts), anyAccepted, { renewals: true }));
       },
     },
     {
@@ -88,7 +97,8 @@ export const ingestRoutes: RouteFactory = (ctx) => {
         const plan = planStripeEvent(jsonOf(body), settings.segment.ignoreEmailDomains);
         if (plan.kind === 'invalid') throw new HttpError(400, plan.reason);
         if (plan.kind === 'ignored') return { status: 200, body: { received: true, handled: false }, log: { type: plan.type } };
-        const outcome = await applyStripeEvent(ctx.db, ctx.logger, plan, timeouts);
+        // A subscription event may change ARR, the renewal date or the status.
+        const outcome = await followUp(await applyStripeEvent(ctx.db, ctx.logger, plan, timeouts), (o) => o.matched && !o.duplicate, { renewals: true });
         return { status: 200, body: outcome, log: { type: plan.type, matched: outcome.matched, duplicate: outcome.duplicate ?? false } };
       },
     },

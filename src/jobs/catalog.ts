@@ -19,7 +19,25 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 const isoDateTime = z.string().datetime({ offset: true }).or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
 
 export const JOBS = {
-  rescore: { queue: QUEUES.scoring, schema: z.object({ mode: z.enum(['full', 'incremental']).default('incremental'), asOf: isoDateTime.optional() }) },
+  /**
+   * Open a scoring run. `reason`: what asked for it — the schedule, a change
+   * in data (debounced), a worker catching up at start, or a person. A run
+   * asked for by a change or at start is a full one while the book has never
+   * had a full run (RFM and tier edges come from it).
+   */
+  rescore: {
+    queue: QUEUES.scoring,
+    // Its id is the run's job key in Postgres (a re-run of the job reuses the
+    // run): an id from the queue's own counter would start again at 1 after
+    // Redis is lost or the prefix changes, and a new job would find an old,
+    // finished run and score nobody.
+    uniqueIds: true,
+    schema: z.object({
+      mode: z.enum(['full', 'incremental']).default('incremental'),
+      asOf: isoDateTime.optional(),
+      reason: z.enum(['schedule', 'change', 'start', 'manual']).optional(),
+    }),
+  },
   rescoreBatch: {
     queue: QUEUES.scoring,
     schema: z.object({ runId: z.string().regex(/^\d+$/), batch: z.number().int().min(0), customerIds: z.array(z.string().regex(/^\d+$/)).min(1) }),
@@ -49,7 +67,7 @@ export const JOBS = {
   digestFanout: { queue: QUEUES.scans, schema: z.object({ onlyDue: z.boolean().default(true) }) },
   /** Re-register per-team digest schedulers (a team's tz or hour changed, a team was added or removed). */
   syncSchedules: { queue: QUEUES.scans, schema: z.object({}) },
-} as const satisfies Record<string, { queue: QueueName; schema: z.ZodType }>;
+} as const satisfies Record<string, { queue: QueueName; schema: z.ZodType; uniqueIds?: boolean }>;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.input<(typeof JOBS)[N]['schema']>;

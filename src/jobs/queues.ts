@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../platform/logger.js';
@@ -28,7 +29,7 @@ export class Queues {
   async add<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}): Promise<string | undefined> {
     const def = JOBS[name];
     def.schema.parse(payload);
-    const job = await this.queue(def.queue).add(name, payload, opts);
+    const job = await this.queue(def.queue).add(name, payload, withJobId(name, opts));
     return job.id;
   }
 
@@ -36,7 +37,7 @@ export class Queues {
     if (items.length === 0) return;
     const def = JOBS[name];
     for (const item of items) def.schema.parse(item.data);
-    await this.queue(def.queue).addBulk(items.map((i) => ({ name, data: i.data, opts: i.opts ?? {} })));
+    await this.queue(def.queue).addBulk(items.map((i) => ({ name, data: i.data, opts: withJobId(name, i.opts ?? {}) })));
   }
 
   async counts(): Promise<Record<string, Record<string, number>>> {
@@ -48,4 +49,10 @@ export class Queues {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
+}
+
+/** Jobs whose id is kept in Postgres get one no counter reset can repeat (no ':', not all digits). */
+function withJobId(name: JobName, opts: JobsOptions): JobsOptions {
+  const def = JOBS[name];
+  return 'uniqueIds' in def && def.uniqueIds && !opts.jobId ? { ...opts, jobId: `${name}-${randomUUID()}` } : opts;
 }

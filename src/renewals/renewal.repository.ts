@@ -26,14 +26,21 @@ export interface ReminderCandidate {
 
 /**
  * Active customers whose renewal is between today and `maxDays` ahead (today
- * in their team's time zone), undecided and not snoozed — one page, keyed by
- * customer id. `days_left` is computed in SQL from the team's local date.
+ * in their team's time zone), undecided and not snoozed, whose reminder due
+ * today (the smallest reminder day ≥ days left, as dueReminderDay decides)
+ * has not been claimed yet — one page, keyed by customer id. `days_left` is
+ * computed in SQL from the team's local date. Reminders already sent are left
+ * out here, not by a failed claim per row: the scan runs whenever renewal
+ * dates change, and then costs what is due, not the whole window.
  */
-export async function reminderCandidates(db: DbOrTrx, o: { now: Date; defaultTz: string; maxDays: number; afterId: string; limit: number }): Promise<ReminderCandidate[]> {
+export async function reminderCandidates(
+  db: DbOrTrx,
+  o: { now: Date; defaultTz: string; maxDays: number; reminderDays: readonly number[]; afterId: string; limit: number },
+): Promise<ReminderCandidate[]> {
   const now = o.now.toISOString();
   const { rows } = await sql<ReminderCandidate>`
     SELECT c.id::text AS customer_id, c.name, c.arr, c.currency, c.renewal_date, c.team_id,
-           (c.renewal_date - (${now}::timestamptz AT TIME ZONE coalesce(t.tz, ${o.defaultTz}))::date) AS days_left,
+           d.days_left,
            t.channel_id AS team_channel_id, m.slack_user_id AS owner_slack_id, m.alert_channel_id AS owner_alert_channel_id,
            m.active AS owner_active, s.health, s.band, s.tier, s.drivers,
            (SELECT array_agg(x.health ORDER BY x.scored_at) FROM (
@@ -44,9 +51,18 @@ export async function reminderCandidates(db: DbOrTrx, o: { now: Date; defaultTz:
     LEFT JOIN members m ON m.id = c.owner_member_id
     LEFT JOIN customer_scores s ON s.customer_id = c.id
     LEFT JOIN renewals r ON r.customer_id = c.id AND r.renewal_date = c.renewal_date
+    CROSS JOIN LATERAL (
+      SELECT (c.renewal_date - (${now}::timestamptz AT TIME ZONE coalesce(t.tz, ${o.defaultTz}))::date) AS days_left
+    ) d
+    CROSS JOIN LATERAL (SELECT min(x) AS day FROM unnest(${[...o.reminderDays]}::int[]) AS x WHERE x >= d.days_left) due
     WHERE c.status = 'active'
       AND c.renewal_date BETWEEN (${now}::timestamptz AT TIME ZONE 'UTC')::date - 1 AND (${now}::timestamptz AT TIME ZONE 'UTC')::date + ${o.maxDays + 1}::int
       AND (r.id IS NULL OR (r.outcome IS NULL AND (r.snoozed_until IS NULL OR r.snoozed_until <= ${now}::timestamptz)))
+      AND d.days_left >= 0 AND due.day IS NOT NULL
+      -- The reminder's de-duplication key (notificationKeys.renewalReminder).
+      AND NOT EXISTS (
+        SELECT 1 FROM notifications n WHERE n.dedupe_key = 'renewal:' || c.id || ':' || to_char(c.renewal_date, 'YYYY-MM-DD') || ':' || due.day
+      )
       AND c.id > ${o.afterId}::bigint
     ORDER BY c.id
     LIMIT ${o.limit}

@@ -6,6 +6,7 @@ import { addYear } from '../alerts/localtime.js';
 import { getNotificationByKey, type NewNotification } from '../alerts/outbox.repository.js';
 import { enqueueNotifications } from '../alerts/outbox.service.js';
 import { canDecideRenewal } from '../alerts/permissions.rules.js';
+import { followUpDataChange } from '../jobs/follow-ups.js';
 import type { AppContext } from '../platform/context.js';
 import { metrics } from '../platform/metrics.js';
 import { sparkline } from '../scoring/sparkline.js';
@@ -27,7 +28,8 @@ import { dueReminderDay } from './renewal.rules.js';
 const PAGE = 1000;
 
 /**
- * The renewal scan (hourly; idempotent): for every active, undecided,
+ * The renewal scan (hourly, at a worker's start, and shortly after customer
+ * records change; idempotent): for every active, undecided,
  * unsnoozed customer whose renewal is within the reminder window, the reminder
  * due today — claimed under customer + renewal date + reminder day, so each
  * reminder goes out once however often the scan runs.
@@ -41,7 +43,7 @@ export async function scanRenewals(ctx: AppContext): Promise<{ due: number; sent
   let due = 0;
   let sent = 0;
   for (;;) {
-    const page = await reminderCandidates(ctx.db, { now, defaultTz: s.schedules.timezone, maxDays, afterId, limit: PAGE });
+    const page = await reminderCandidates(ctx.db, { now, defaultTz: s.schedules.timezone, maxDays, reminderDays, afterId, limit: PAGE });
     if (page.length === 0) break;
     afterId = page[page.length - 1]!.customer_id;
     const batch: NewNotification[] = [];
@@ -155,7 +157,11 @@ export async function decideRenewal(
     await resolveCustomerAlerts(trx, c.id, 'churned', now);
     return { kind: 'done', status: { kind: 'churned', by: req.userId, reason: reason!, note }, customerName: c.name };
   });
-  if (result.kind === 'done') await refreshReminder(ctx, req.ref, result.status);
+  if (result.kind === 'done') {
+    await refreshReminder(ctx, req.ref, result.status);
+    // Renewed rolls the date a year on: the next reminder is due from the new date.
+    await followUpDataChange(ctx, { scores: false, renewals: true });
+  }
   return result;
 }
 

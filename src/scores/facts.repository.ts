@@ -87,13 +87,15 @@ interface FactsRow {
   rfm_f: number | null;
   rfm_m: number | null;
   tier: ValueTier | null;
+  data_changed_at: string | null;
 }
 
 /**
  * One statement per batch: signals (purchase-day summary with same-day
  * orders merged, usage windows, complaint ages, payment failures, latest NPS,
  * newest signal), feedback (sentiment in 90 days, complaint ages), the last
- * interaction and the run's population row, for every customer of the batch.
+ * interaction and the run's population row, for every customer of the batch
+ * — and the customer's data_changed_at, which the batch stores with the score.
  */
 export async function aggregateBatch(
   db: DbOrTrx,
@@ -189,8 +191,12 @@ export async function aggregateBatch(
       fb.n90 AS fb_n90, fb.mean90 AS fb_mean90, fb.neg90 AS fb_neg90, fb.pos90 AS fb_pos90,
       (${asOfEpoch}::float8 - extract(epoch FROM t.last_at)::float8) / 86400 AS touch_age,
       nullif(greatest(coalesce(sa.newest_at, '-infinity'), coalesce(fb.newest_at, '-infinity'), coalesce(t.last_at, '-infinity')), '-infinity') AS newest_at,
-      p.rfm_r, p.rfm_f, p.rfm_m, p.tier
+      p.rfm_r, p.rfm_f, p.rfm_m, p.tier,
+      -- Read in the same snapshot as the data above: the score covers every change up to it.
+      -- As text: the stamp has microseconds, a JS Date only milliseconds.
+      c.data_changed_at::text AS data_changed_at
     FROM ids
+    LEFT JOIN customers c ON c.id = ids.customer_id
     LEFT JOIN sig_agg sa ON sa.customer_id = ids.customer_id
     LEFT JOIN orders o ON o.customer_id = ids.customer_id
     LEFT JOIN complaints cm ON cm.customer_id = ids.customer_id
@@ -228,5 +234,6 @@ function toFacts(row: FactsRow): CustomerFacts {
         ? { r: row.rfm_r as Quintile, f: row.rfm_f as Quintile, m: row.rfm_m as Quintile }
         : null,
     tier: row.tier,
+    dataChangedAt: row.data_changed_at,
   };
 }

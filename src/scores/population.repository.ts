@@ -15,8 +15,13 @@ import { utcDay } from './utc-day.sql.js';
 /** Where a population is written: a run's, or a backtest's temporary table. */
 export type PopulationTable = 'run_population' | 'bt_population';
 
-/** An incremental run rescores customers whose data changed up to this long before their last score (see `selection`). */
-export const CHANGE_MARGIN_MINUTES = 15;
+/**
+ * Scores written before customer_scores.data_seen_at existed say only when
+ * they were scored: for those, a change up to this long before the score
+ * counts as unseen (a write whose transaction began before the run but
+ * committed after it).
+ */
+export const LEGACY_CHANGE_MARGIN_MINUTES = 15;
 export type Selection = 'all' | 'changed' | 'base';
 
 /** Customers active at as-of: not churned on or before it, and known by then. */
@@ -47,19 +52,42 @@ function purchaseSummary(asOf: Date, customers: RawBuilder<unknown>): RawBuilder
     GROUP BY s.customer_id`;
 }
 
+/**
+ * Customers with data their score did not cover, or never scored.
+ * data_changed_at is bumped by every import, ingest, log and feedback, in the
+ * writer's transaction; a batch stores the value it read (data_seen_at) in the
+ * same snapshot as the signals it scored. A change committed after that read
+ * — even one whose transaction began long before the run — leaves
+ * data_changed_at past data_seen_at, so the next run picks the customer, and
+ * a change the batch did see is not rescored again. A change stamped after
+ * the score's as-of counts too: its signals may postdate the as-of the batch
+ * scored at, and writers stamping with the app's clock can land behind a
+ * stamp from the database's.
+ */
+export function changedCustomers(): RawBuilder<unknown> {
+  return sql`
+    SELECT c.id, c.data_changed_at, s.customer_id IS NULL AS never_scored
+    FROM customers c
+    LEFT JOIN customer_scores s ON s.customer_id = c.id
+    WHERE s.customer_id IS NULL
+       OR c.data_changed_at > CASE
+            WHEN s.data_seen_at IS NULL THEN s.scored_at - make_interval(mins => ${LEGACY_CHANGE_MARGIN_MINUTES}::int)
+            ELSE least(s.data_seen_at, s.scored_at)
+          END`;
+}
+
+/** Whether any customer has data its score does not cover (or was never scored). */
+export async function hasChangedCustomers(db: DbOrTrx): Promise<boolean> {
+  const r = await sql<{ any: boolean }>`SELECT EXISTS (${changedCustomers()}) AS any`.execute(db);
+  return r.rows[0]?.any === true;
+}
+
 function selection(kind: Selection): RawBuilder<unknown> {
   switch (kind) {
     case 'all':
       return sql`SELECT id FROM customers`;
     case 'changed':
-      // Changed since their last score (data_changed_at is bumped by every
-      // import, ingest, log and feedback), or never scored. The margin covers
-      // writes whose transaction began before the last run but committed after
-      // its snapshot: their data_changed_at predates the score they missed.
-      return sql`
-        SELECT c.id FROM customers c
-        LEFT JOIN customer_scores s ON s.customer_id = c.id
-        WHERE s.customer_id IS NULL OR c.data_changed_at > s.scored_at - make_interval(mins => ${CHANGE_MARGIN_MINUTES}::int)`;
+      return sql`SELECT id FROM (${changedCustomers()}) changed`;
     case 'base':
       return sql`SELECT id FROM base`;
   }
@@ -215,6 +243,12 @@ export async function latestFullRunCuts(db: DbOrTrx, asOf: Date): Promise<{ runI
  * orders are read, and each is placed by the last full run's edges (see
  * PopulationCuts) instead of ranking the whole base again — a few thousand
  * index probes instead of a pass over every order in the book.
+ *
+ * The changed customers are picked by one statement and handed to the next
+ * as an array: within one statement the planner cannot tell how few pass the
+ * change test, plans every later step for the whole book (hash joins over
+ * all customers, JIT compilation) and spends seconds where index probes take
+ * milliseconds.
  */
 export async function writePopulationFromCuts(
   db: DbOrTrx,
@@ -224,8 +258,13 @@ export async function writePopulationFromCuts(
   const { cuts } = opts;
   const quintile = (col: RawBuilder<unknown>, edges: (number | null)[]) =>
     sql`(1 + ${sql.join(edges.map((e) => (e === null ? sql`0` : sql`(${col} >= ${e}::numeric)::int`)), sql` + `)})::smallint`;
+  // The estimates through these CTEs would otherwise switch JIT compilation on.
+  await sql`SET LOCAL jit = off`.execute(db);
+  const changed = await sql<{ ids: string[] | null }>`SELECT array_agg(id::text ORDER BY id) AS ids FROM (${changedCustomers()}) x`.execute(db);
+  const ids = changed.rows[0]?.ids ?? [];
+  if (ids.length === 0) return { customers: 0, batches: 0 };
   const r = await sql<{ customers: number; batches: number }>`
-    WITH selected AS MATERIALIZED (${selection('changed')}),
+    WITH selected AS MATERIALIZED (SELECT unnest(${ids}::bigint[]) AS id),
     base AS MATERIALIZED (
       SELECT a.id, a.arr FROM (${activeBase(asOf)}) a JOIN selected s ON s.id = a.id
     ),

@@ -86,8 +86,9 @@ export async function runBatch(ctx: AppContext, input: BatchInput, settings?: Sc
     if (s) scores.push(s);
   }
   const staleTexts = inputs.staleTexts;
+  const seen = new Map(facts.map((f) => [f.customerId, f.dataChangedAt ?? null]));
   const { written, finish } = await ctx.db.transaction().execute(async (trx) => {
-    const written = await writeScores(trx, run.id, run.as_of, staleTexts, scores);
+    const written = await writeScores(trx, run.id, run.as_of, staleTexts, scores, seen);
     const finish = await finishBatch(trx, run.id, input.batch, { status: 'done', customersScored: scores.length });
     return { written, finish };
   });

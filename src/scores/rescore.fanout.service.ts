@@ -17,6 +17,17 @@ export function batchJobId(runId: string, batch: number): string {
   return `rb-${runId}-${batch}`;
 }
 
+/**
+ * A full run's batches queue behind everything else on the scoring queue
+ * (BullMQ takes jobs without a priority first): a run that follows a change
+ * in data is scored within seconds, not after the nightly run's last batch.
+ */
+export const FULL_RUN_BATCH_PRIORITY = 10;
+
+export function batchJobOptions(run: Pick<RunRow, 'id' | 'kind'>, batch: number): { jobId: string; priority?: number } {
+  return { jobId: batchJobId(run.id, batch), ...(run.kind === 'full' ? { priority: FULL_RUN_BATCH_PRIORITY } : {}) };
+}
+
 /** Fans the run out as `rescoreBatch` jobs; deterministic ids make a re-run of this step add nothing twice. */
 export async function enqueueBatches(ctx: AppContext, run: RunRow): Promise<number> {
   if (!ctx.queues) throw new Error('enqueueBatches needs the job queues');
@@ -24,7 +35,7 @@ export async function enqueueBatches(ctx: AppContext, run: RunRow): Promise<numb
   for await (const rows of runBatches(ctx.db, run)) {
     await ctx.queues.addBulk(
       'rescoreBatch',
-      rows.map((r) => ({ data: { runId: run.id, batch: r.batch, customerIds: r.ids }, opts: { jobId: batchJobId(run.id, r.batch) } })),
+      rows.map((r) => ({ data: { runId: run.id, batch: r.batch, customerIds: r.ids }, opts: batchJobOptions(run, r.batch) })),
     );
     n += rows.length;
   }

@@ -1,6 +1,6 @@
 import type { AppContext } from '../platform/context.js';
 import { batchCustomerIds, deletePopulation } from './population.repository.js';
-import { batchJobId } from './rescore.fanout.service.js';
+import { batchJobId, batchJobOptions } from './rescore.fanout.service.js';
 import { failRun, openRuns, unfinishedBatches } from './run.repository.js';
 
 /** A run with no progress (no batch finished) for this long has its lost batch jobs re-added. */
@@ -52,7 +52,7 @@ export async function watchRuns(ctx: AppContext, opts: { stalledAfterMs?: number
     const rows = await batchCustomerIds(ctx.db, run.id, 0, run.batches_total, 'run_population', lost);
     await ctx.queues.addBulk(
       'rescoreBatch',
-      rows.map((r) => ({ data: { runId: run.id, batch: r.batch, customerIds: r.ids }, opts: { jobId: batchJobId(run.id, r.batch) } })),
+      rows.map((r) => ({ data: { runId: run.id, batch: r.batch, customerIds: r.ids }, opts: batchJobOptions(run, r.batch) })),
     );
     out.requeued += rows.length;
     ctx.logger.warn({ runId: run.id, kind: run.kind, batches: rows.length }, 'scoring run had lost batch jobs: re-added');

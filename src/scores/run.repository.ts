@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { DbOrTrx } from '../platform/db.js';
+import type { Db, DbOrTrx } from '../platform/db.js';
 
 /**
  * A scoring run's row (scoring_runs) and its batch markers
@@ -142,4 +142,47 @@ export async function unfinishedBatches(db: DbOrTrx, runId: string, batchesTotal
     WHERE NOT EXISTS (SELECT 1 FROM scoring_run_batches b WHERE b.run_id = ${runId} AND b.batch = g)
     ORDER BY 1`.execute(db);
   return r.rows.map((x) => x.batch);
+}
+
+/**
+ * Whether the book has had a full run: 'done' (one finished), 'running' (the
+ * first is under way, started within a day — older ones are the watchdog's),
+ * or 'none'.
+ */
+export async function fullRunState(db: DbOrTrx): Promise<'done' | 'running' | 'none'> {
+  const r = await sql<{ done: boolean; running: boolean }>`
+    SELECT
+      EXISTS (SELECT 1 FROM scoring_runs WHERE kind = 'full' AND status = 'done') AS done,
+      EXISTS (SELECT 1 FROM scoring_runs WHERE kind = 'full' AND status = 'running' AND started_at > now() - interval '1 day') AS running`.execute(db);
+  const row = r.rows[0]!;
+  return row.done ? 'done' : row.running ? 'running' : 'none';
+}
+
+/** Any number, the same in every process: the lock that serializes opening incremental runs. */
+const INCREMENTAL_OPEN_LOCK = 0x7265_7363; // 'resc'
+
+/**
+ * Opens an incremental run for this job unless another incremental run is
+ * open and alive (it started, was prepared or finished a batch within
+ * `aliveWithinMs`): 'busy'. Checked and opened under one lock, so of two
+ * jobs asking at once one opens and the other waits. A re-run of the job
+ * finds its own run.
+ */
+export async function openIncrementalUnlessBusy(
+  db: Db,
+  o: { asOf: Date; jobKey: string; aliveWithinMs: number },
+): Promise<{ run: RunRow } | 'busy'> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${INCREMENTAL_OPEN_LOCK}::bigint)`.execute(trx);
+    const own = await findRunByJobKey(trx, o.jobKey);
+    if (own) return { run: own };
+    const busy = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM scoring_runs r
+      WHERE r.kind = 'incremental' AND r.status = 'running'
+        AND greatest(r.started_at, (r.context->>'preparedAt')::timestamptz,
+                     (SELECT max(b.finished_at) FROM scoring_run_batches b WHERE b.run_id = r.id))
+            > now() - make_interval(secs => ${o.aliveWithinMs / 1000}::float8)`.execute(trx);
+    if (busy.rows[0]!.n > 0) return 'busy';
+    return { run: (await openRun(trx, 'incremental', o.asOf, o.jobKey)).run };
+  });
 }

@@ -10,9 +10,10 @@ import type { Band, StoredDriver, Tier } from './score.table.js';
  * band summary.
  */
 
-function rowsJson(scores: readonly ComputedScore[]): string {
+function rowsJson(scores: readonly ComputedScore[], seen: ReadonlyMap<string, string | null>): string {
   return JSON.stringify(
     scores.map((s) => ({
+      data_seen_at: seen.get(s.customerId) ?? null,
       customer_id: s.customerId,
       health: s.health,
       band: s.band,
@@ -35,7 +36,7 @@ function rowsJson(scores: readonly ComputedScore[]): string {
 
 const RECORD_COLUMNS = sql`r(customer_id bigint, health smallint, band text, p_alive float8, expected_orders_90d float8, clv numeric,
   rfm_r smallint, rfm_f smallint, rfm_m smallint, rfm_segment text, tier text, drivers jsonb, measures jsonb, newest_data_at timestamptz,
-  churn_probability float8, churn_horizon_days smallint)`;
+  churn_probability float8, churn_horizon_days smallint, data_seen_at timestamptz)`;
 
 export interface LatestWritten {
   customerId: string;
@@ -52,14 +53,23 @@ export interface LatestWritten {
  * previous_* shift only when the stored latest row came from another run, so
  * re-running a batch keeps them right; a latest row from a run with a later
  * as-of is never overwritten by an older run. Returns the latest rows written
- * (the customers whose current score is now this run's).
+ * (the customers whose current score is now this run's). `seen` holds each
+ * customer's data_changed_at as read with the facts scored (data_seen_at, as
+ * Postgres text: exact to the microsecond).
  */
-export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, stale: readonly string[], scores: readonly ComputedScore[]): Promise<LatestWritten[]> {
+export async function writeScores(
+  db: DbOrTrx,
+  runId: string,
+  scoredAt: Date,
+  stale: readonly string[],
+  scores: readonly ComputedScore[],
+  seen: ReadonlyMap<string, string | null> = new Map(),
+): Promise<LatestWritten[]> {
   if (scores.length === 0) return [];
   const staleJson = JSON.stringify(stale);
   const r = await sql<{ customer_id: string; previous_health: number | null; previous_band: Band | null }>`
     WITH r AS MATERIALIZED (
-      SELECT * FROM jsonb_to_recordset(${rowsJson(scores)}::jsonb) AS ${RECORD_COLUMNS}
+      SELECT * FROM jsonb_to_recordset(${rowsJson(scores, seen)}::jsonb) AS ${RECORD_COLUMNS}
     ),
     history AS (
       INSERT INTO score_history (run_id, customer_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
@@ -74,10 +84,10 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
     )
     INSERT INTO customer_scores AS cs (customer_id, run_id, scored_at, health, band, p_alive, expected_orders_90d, clv,
       rfm_r, rfm_f, rfm_m, rfm_segment, tier, drivers, measures, stale, newest_data_at, previous_health, previous_band,
-      churn_probability, churn_horizon_days)
+      churn_probability, churn_horizon_days, data_seen_at)
     SELECT r.customer_id, ${runId}::bigint, ${scoredAt}::timestamptz, r.health, r.band, r.p_alive, r.expected_orders_90d, r.clv,
       r.rfm_r, r.rfm_f, r.rfm_m, r.rfm_segment, r.tier, r.drivers, r.measures, ${staleJson}::jsonb, r.newest_data_at, NULL, NULL,
-      r.churn_probability, r.churn_horizon_days
+      r.churn_probability, r.churn_horizon_days, r.data_seen_at
     FROM r
     ON CONFLICT (customer_id) DO UPDATE SET
       previous_health = CASE WHEN cs.run_id = excluded.run_id THEN cs.previous_health ELSE cs.health END,
@@ -87,7 +97,7 @@ export async function writeScores(db: DbOrTrx, runId: string, scoredAt: Date, st
       rfm_r = excluded.rfm_r, rfm_f = excluded.rfm_f, rfm_m = excluded.rfm_m, rfm_segment = excluded.rfm_segment,
       tier = excluded.tier, drivers = excluded.drivers, measures = excluded.measures, stale = excluded.stale,
       newest_data_at = excluded.newest_data_at,
-      churn_probability = excluded.churn_probability, churn_horizon_days = excluded.churn_horizon_days
+      churn_probability = excluded.churn_probability, churn_horizon_days = excluded.churn_horizon_days, data_seen_at = excluded.data_seen_at
     WHERE (cs.scored_at, cs.run_id) <= (excluded.scored_at, excluded.run_id)
     RETURNING cs.customer_id::text AS customer_id, cs.previous_health, cs.previous_band`.execute(db);
   return r.rows.map((row) => ({ customerId: row.customer_id, previousHealth: row.previous_health, previousBand: row.previous_band }));

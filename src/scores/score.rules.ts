@@ -49,6 +49,12 @@ export interface CustomerFacts {
   newestDataAt: Date | null;
   rfm: { r: Quintile; f: Quintile; m: Quintile } | null;
   tier: ValueTier | null;
+  /**
+   * Not a scoring input: the customer's data_changed_at as read with these
+   * facts (stored as the score's data_seen_at), as Postgres text — exact to
+   * the microsecond, which a Date is not.
+   */
+  dataChangedAt?: string | null;
 }
 
 /** Which feeds exist in the book at all (as of the run): absent feeds are missing measures, not zeros. */

@@ -56,6 +56,8 @@ export interface CustomerScoreTable extends ScoreColumns {
   /** Chance of churn within churn_horizon_days from the health model in use; null without one. */
   churn_probability: ColumnType<number | null, number | null | undefined, number | null>;
   churn_horizon_days: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The customer's data_changed_at as the scoring read saw it: the score covers every change up to it (null on older scores). */
+  data_seen_at: Timestamp | null;
 }
 
 export interface ScoringRunTable {

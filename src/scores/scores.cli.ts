@@ -7,9 +7,29 @@ import { fitModels, formatFitReport } from './fit.service.js';
 import { fitHealthModel, formatHealthFit } from './health-fit.service.js';
 import { scoringConfigFrom } from './scoring.config.js';
 import { formatRescoreSummary, rescoreNow } from './rescore.runner.js';
+import { withDetachedQueues } from '../jobs/detached.js';
+import { freshnessReport } from './freshness.service.js';
+import { formatFreshness } from './freshness.rules.js';
 
-/** `retain rescore`, `retain fit`, `retain backtest`. */
+/** `retain rescore`, `retain fit`, `retain backtest`, `retain status`. */
 export const scoresCli: CliCommand[] = [
+  {
+    path: ['status'],
+    usage: 'retain status',
+    summary: 'for the person on call: queues, last runs, score lag, outbox backlog, newest signal per source',
+    help:
+      'Queue depths (waiting, active, delayed, prioritized, failed); the last full and incremental runs (when, how long, how many); ' +
+      'scoring runs open and started in the last hour; the oldest change in data no score has read yet and how many customers wait; ' +
+      'messages waiting in the outbox; and how long ago each signal source last delivered. The same figures are on GET /metrics.',
+    async run(_args, io, config, withContext) {
+      return withContext(config, {}, async ({ ctx }) => {
+        const withQueues = await withDetachedQueues(config, ctx.logger, (queues) => freshnessReport({ ...ctx, queues }));
+        const report = withQueues?.value ?? (await freshnessReport(ctx));
+        for (const line of formatFreshness(report)) io.out(line);
+        return 0;
+      });
+    },
+  },
   {
     path: ['rescore'],
     usage: 'retain rescore [--incremental]',

@@ -1,4 +1,6 @@
 import type { Feature } from '../feature.js';
+import { catchUpScoring } from './catch-up.service.js';
+import { installFreshnessMetrics } from './freshness.service.js';
 import { rescoreHandlers } from './rescore.job.js';
 import { watchRuns } from './rescore.watchdog.service.js';
 import { scoresCli } from './scores.cli.js';
@@ -6,7 +8,9 @@ import { scoresCli } from './scores.cli.js';
 /**
  * Scoring: full and incremental rescoring runs fanned out in batches, the
  * purchase-model refits, and the watchdog that re-feeds runs whose batch jobs
- * were lost. Features that react to new scores contribute `scoresWritten` hooks.
+ * were lost. Changes in data are rescored by debounced runs (jobs/follow-ups);
+ * the schedules are the safety net. Features that react to new scores
+ * contribute `scoresWritten` hooks.
  */
 export const scoresFeature: Feature = {
   name: 'scores',
@@ -25,5 +29,7 @@ export const scoresFeature: Feature = {
   ],
   // Redis lost its jobs: open runs get their uncounted batches back at once.
   refeed: [(ctx) => watchRuns(ctx, { stalledAfterMs: 0 })],
+  workerStart: [catchUpScoring],
+  metrics: [installFreshnessMetrics],
   cli: scoresCli,
 };

@@ -97,6 +97,19 @@ describe('lookup card', () => {
     expect(text).toContain('Not scored yet');
     expect(text).toContain('unowned');
   });
+
+  it('says a score being computed is on its way, never that it waits for the next scheduled run', () => {
+    const unscored = (scoring: 'scoring' | 'waiting' | 'current') => blocksToText(customerCard({ ...card({ score: null }), scoring }, { now, trend: '' }));
+    expect(unscored('scoring')).toMatch(/Not scored yet\..*⏳ Scoring now — back in a few seconds/);
+    expect(unscored('waiting')).toMatch(/scored as soon as a worker runs/);
+    expect(unscored('current')).toMatch(/no signals, feedback or logged touches to score yet/);
+    for (const s of ['scoring', 'waiting', 'current'] as const) expect(unscored(s)).not.toMatch(/next scoring run/);
+    // A scored customer with newer data keeps its score on the card, and says the new one is coming.
+    const behind = blocksToText(customerCard({ ...card(), scoring: 'scoring' }, { now, trend: '' }));
+    expect(behind).toMatch(/Health 34/);
+    expect(behind).toMatch(/New data since this score — rescoring now/);
+    expect(blocksToText(customerCard({ ...card(), scoring: 'current' }, { now, trend: '' }))).not.toMatch(/rescoring now/);
+  });
 });
 
 describe('choice and not-found replies', () => {

@@ -58,4 +58,14 @@ describe('config', () => {
     expect(errorLines({ RETAIN_CONFIG: bad })[0]).toContain('RETAIN_CONFIG');
     expect(errorLines({ RETAIN_CONFIG: join(dir, 'missing.json') })[0]).toContain('cannot read file');
   });
+
+  it('debounces changes in data by schedules.debounceMs: 5 s unless set, and a setting out of range names itself', () => {
+    expect(loadConfig({}).settings.schedules.debounceMs).toBe(5_000);
+    const dir = mkdtempSync(join(tmpdir(), 'retain-cfg-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ schedules: { debounceMs: 250 } }));
+    expect(loadConfig({ RETAIN_CONFIG: file }).settings.schedules.debounceMs).toBe(250);
+    writeFileSync(file, JSON.stringify({ schedules: { debounceMs: 10 } }));
+    expect(errorLines({ RETAIN_CONFIG: file }).join('\n')).toMatch(/schedules\.debounceMs.*≥ 100 ms/);
+  });
 });
