@@ -208,7 +208,9 @@ async function drainChannel(ctx: AppContext, exec: Execution, data: ChannelRows,
           if (verdict.globalSlot) holdsGlobal = true;
           const now = Date.now();
           if (verdict.until - now > INLINE_WAIT_MS) {
-            // Not soon: give the row back (nothing was posted) and wait in the delayed set.
+            // Not soon: give the row back (nothing was posted) and wait in the delayed set —
+            // and the global place it was given, which a later ask will take afresh.
+            if (verdict.globalSlot) await outsideSlack(() => pacer.releaseGlobal(verdict.until));
             await giveBack();
             return leaveFrom(i, verdict.until);
           }

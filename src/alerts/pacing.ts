@@ -69,9 +69,12 @@ if not holdsGlobal and perSecond > 0 then
   local taken = -1
   for k = 0, 600 do
     local key = KEYS[3] .. ':' .. string.format('%d', second + k)
-    local n = redis.call('INCR', key)
-    if n == 1 then redis.call('PEXPIRE', key, 7200000) end
-    if n <= perSecond then
+    -- Look before taking: a full second is never counted past the cap, so a
+    -- place given back (RELEASE) is a place someone else can have.
+    local n = tonumber(redis.call('GET', key) or '0')
+    if n < perSecond then
+      redis.call('INCR', key)
+      if n == 0 then redis.call('PEXPIRE', key, 7200000) end
       taken = k
       break
     end
@@ -110,6 +113,19 @@ if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return untilMs
 `;
 
+/**
+ * Give back a global place taken in the second starting at `secondStartMs`
+ * that the caller will not use (it waits in the delayed set instead). Without
+ * this, every delivery that re-asks later takes a second place, future seconds
+ * fill with places nobody uses, and deliveries stall behind them.
+ * KEYS: the bucket of that second.
+ */
+const RELEASE = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return n
+`;
+
 export type GateVerdict = { go: true } | { go: false; until: number; globalSlot: boolean; held?: true };
 
 export interface GateRequest {
@@ -132,6 +148,8 @@ export interface Pacer {
   posted(channel: string, holder: string, at?: number): Promise<void>;
   /** Nothing goes to this channel before `untilMs` (a 429's Retry-After); the holder lets go. */
   block(channel: string, holder: string, untilMs: number): Promise<void>;
+  /** Give back the global place a `globalSlot` verdict gave for the second starting at `secondStartMs`. */
+  releaseGlobal(secondStartMs: number): Promise<void>;
 }
 
 export interface PacingSettings {
@@ -145,6 +163,7 @@ type PacingRedis = Redis & {
   retainPaceGate(...args: (string | number)[]): Promise<[number, number]>;
   retainPacePosted(...args: (string | number)[]): Promise<number>;
   retainPaceBlock(...args: (string | number)[]): Promise<number>;
+  retainPaceRelease(...args: (string | number)[]): Promise<number>;
 };
 
 /** Scripts as ioredis commands: sent by SHA (EVALSHA), not re-sent as text on every call. */
@@ -154,6 +173,7 @@ function withPacingCommands(redis: Redis): PacingRedis {
     redis.defineCommand('retainPaceGate', { numberOfKeys: 3, lua: GATE });
     redis.defineCommand('retainPacePosted', { numberOfKeys: 2, lua: POSTED });
     redis.defineCommand('retainPaceBlock', { numberOfKeys: 2, lua: BLOCK });
+    redis.defineCommand('retainPaceRelease', { numberOfKeys: 1, lua: RELEASE });
   }
   return r;
 }
@@ -191,6 +211,10 @@ export function createPacer(connection: Redis, prefix: string, settings: PacingS
     },
     async block(channel, holder, untilMs) {
       await redis.retainPaceBlock(lastKey(channel), holderKey(channel), untilMs, spacing, ttl, holder);
+    },
+    async releaseGlobal(secondStartMs) {
+      if (settings.globalPerSecond <= 0) return;
+      await redis.retainPaceRelease(`${globalKey}:${Math.floor(secondStartMs / 1000)}`);
     },
   };
 }

@@ -1,5 +1,8 @@
 import type { AppConfig } from '../config/index.js';
 import type { Built } from '../main.js';
+
+/** The context a CLI verb is handed (features name it from here, never from the composition root). */
+export type { Built };
 import type { ParsedArgs } from './args.js';
 
 export interface Io {

@@ -1,7 +1,7 @@
 import { UsageError } from '../cli/args.js';
 import type { CliCommand } from '../cli/command.js';
 import { followUpDetached, type DataChange } from '../jobs/follow-ups.js';
-import type { Built } from '../main.js';
+import type { Built } from '../cli/command.js';
 import { formatImportReport, importCustomers, importEvents, type ImportReport } from './import.service.js';
 
 /** After an import that changed something: ask for the debounced rescore (and renewal scan), and say what happens next. */

@@ -70,6 +70,23 @@ describe('pacing in Redis (shared by every worker)', () => {
     expect(await pacer.gate('C4', { holder: 'job-4', holdsGlobal: true, at: t + 1000 })).toEqual({ go: true });
   });
 
+  it('a global place given back goes to the next asker; asking again and again takes no more places', async () => {
+    const pacer = pacerFor('g', 2);
+    const t = 7_000_000;
+    expect(await pacer.gate('C1', { holder: 'job-1', at: t })).toEqual({ go: true });
+    expect(await pacer.gate('C2', { holder: 'job-2', at: t })).toEqual({ go: true });
+    // a third asker is given a place in the next second, does not wait for it, and gives it back — many times over
+    for (let i = 0; i < 20; i++) {
+      const v = await pacer.gate('C3', { holder: 'job-3', at: t + 1 });
+      expect(v).toEqual({ go: false, until: t + 1000, globalSlot: true });
+      if (!v.go) await pacer.releaseGlobal(v.until);
+    }
+    // the next second still has both of its places
+    expect(await pacer.gate('C4', { holder: 'job-4', at: t + 1000 })).toEqual({ go: true });
+    expect(await pacer.gate('C5', { holder: 'job-5', at: t + 1001 })).toEqual({ go: true });
+    expect(await pacer.gate('C6', { holder: 'job-6', at: t + 1002 })).toMatchObject({ go: false, until: t + 2000, globalSlot: true });
+  });
+
   it('a place taken ahead of time does not hold back posts now', async () => {
     const pacer = pacerFor('f', 2);
     const t = 6_000_000;
