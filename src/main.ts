@@ -152,8 +152,10 @@ export async function start(opts: StartOptions): Promise<Running> {
   if (opts.roles.includes('web')) {
     // Slack's requests read through a pool of their own whose statements
     // Postgres cancels in time for an answer within Slack's 3 seconds.
-    const requestDb = createDb(config.env.DATABASE_URL, logger, { statementTimeoutMs: REQUEST_BUDGET_MS });
-    const requestReplica = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger, { statementTimeoutMs: REQUEST_BUDGET_MS }) : null;
+    // Enough connections that every admitted slash command (and a few clicks beside them) has one at once.
+    const requestPool = { statementTimeoutMs: REQUEST_BUDGET_MS, max: config.settings.slash.maxConcurrent + 4 };
+    const requestDb = createDb(config.env.DATABASE_URL, logger, requestPool);
+    const requestReplica = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger, requestPool) : null;
     const requestCtx: AppContext = { ...ctx, db: requestDb.db, readDb: requestReplica?.db ?? requestDb.db };
     if (config.slack.kind !== 'console') {
       // Bolt (and the web server under it) loads only where Slack is served: CLI verbs start faster without it.

@@ -186,6 +186,20 @@ export const fileConfigSchema = z
       .strict()
       .prefault({}),
     ingest: ingestSchema.prefault({}),
+    /**
+     * Slash commands one web process handles at once, how long a command may
+     * wait for its turn, and how many may wait; beyond that the person is told
+     * "retain is busy — try again in a few seconds" (nothing changed) instead
+     * of every command queueing past Slack's 3 seconds.
+     */
+    slash: z
+      .object({
+        maxConcurrent: z.number().int().min(1).max(200).default(8),
+        maxWaitMs: z.number().int().min(0).max(2_500, 'must be ≤ 2500 ms: a reply must reach Slack within 3 seconds').default(1_000),
+        maxQueued: z.number().int().min(0).max(10_000).default(64),
+      })
+      .strict()
+      .prefault({}),
     recovery: z
       .object({
         /** How often a worker checks that Redis still holds retain's queues (and restores them from Postgres when not). */

@@ -121,6 +121,9 @@ export class Registry {
 export const registry = new Registry();
 export const metrics = {
   slashLatency: registry.histogram('retain_slash_command_seconds', 'Time to handle a slash command, by command and outcome'),
+  slashShed: registry.counter('retain_slash_shed_total', 'Slash commands answered "busy" because the process was at its bound, by command'),
+  slashQueueWait: registry.histogram('retain_slash_queue_wait_seconds', 'Time a slash command waited for its turn', [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5]),
+  lookupLatency: registry.histogram('retain_lookup_seconds', 'Time to resolve a customer query, by how it matched', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
   signalsIngested: registry.counter('retain_signals_ingested_total', 'Signals stored, by kind and source'),
   itemsRejected: registry.counter('retain_ingest_rejected_total', 'Ingest items rejected, by endpoint and reason'),
   rescoreDuration: registry.histogram('retain_rescore_seconds', 'Duration of a rescore batch or run', [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600]),

@@ -1,9 +1,12 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { z } from 'zod';
 import type { AppContext } from '../platform/context.js';
+import { Admission } from '../platform/admission.js';
+import { isBusy } from '../platform/errors.js';
 import { metrics } from '../platform/metrics.js';
 import { plainReply, type Reply } from './blocks.js';
 import { ACTIONS } from './ids.js';
+import { busyReply } from './replies.js';
 import { toRespond } from './respond.js';
 
 /** Who typed the command, where, and what. The same for Bolt, the CLI and tests. */
@@ -42,11 +45,27 @@ function parseResume(value: string | undefined): z.infer<typeof resumeSchema> | 
  * clicker, so every permission check applies to them.
  */
 export function registerSlashCommands(app: App, ctx: AppContext): void {
+  const limits = ctx.config.settings.slash;
+  // One bound per process for every command: beyond it, "busy" at once rather than a queue that misses Slack's 3 seconds.
+  const admission = new Admission(limits);
+  const admitted = async (command: string, run: () => Promise<Reply>): Promise<Reply> => {
+    const started = Date.now();
+    try {
+      return await admission.run(async () => {
+        metrics.slashQueueWait.observe({}, (Date.now() - started) / 1000);
+        return run();
+      });
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      metrics.slashShed.inc({ command });
+      return busyReply();
+    }
+  };
   for (const [name, handler] of ctx.wiring.slash) {
     app.command(name, async ({ command, ack, respond }) => {
       await ack();
       const input: CommandInput = { userId: command.user_id, channelId: command.channel_id, text: command.text ?? '', triggerId: command.trigger_id };
-      const reply = await metrics.slashLatency.time({ command: name }, () => handler(ctx, input));
+      const reply = await metrics.slashLatency.time({ command: name }, () => admitted(name, () => handler(ctx, input)));
       await respond(toRespond(reply));
     });
   }
@@ -57,7 +76,7 @@ export function registerSlashCommands(app: App, ctx: AppContext): void {
     const handler = resume ? ctx.wiring.slash.get(resume.c) : undefined;
     const reply =
       resume && handler
-        ? await handler(ctx, { userId: body.user.id, channelId: body.channel?.id ?? '', text: resume.t })
+        ? await admitted(resume.c, () => handler(ctx, { userId: body.user.id, channelId: body.channel?.id ?? '', text: resume.t }))
         : plainReply('That choice has expired. Please type the command again.');
     await respond(toRespond({ ...reply, replaceOriginal: true }));
   });
