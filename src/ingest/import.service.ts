@@ -6,7 +6,7 @@ import { mergeCustomers } from './customer-merge.repository.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { headerIndex, readCsv } from './csv.js';
+import { headerIndex, readCsv, type CsvRecord } from './csv.js';
 import {
   checkCustomer,
   checkEvent,
@@ -44,6 +44,8 @@ export interface ImportReport {
 /** Customers merged per statement: large enough to be bulk, small enough for the parameter arrays. */
 const CUSTOMER_CHUNK = 5_000;
 
+const UNCLOSED_QUOTE = 'a quote opened on this line is never closed; the row was skipped and reading went on with the next line';
+
 export class ImportError extends Error {
   readonly code = 'IMPORT_FILE_INVALID';
 }
@@ -54,7 +56,7 @@ export function copyField(v: string | null): string {
   return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-async function* recordsOf(file: string | AsyncIterable<string | Buffer>): AsyncGenerator<{ line: number; fields: string[] }> {
+async function* recordsOf(file: string | AsyncIterable<string | Buffer>): AsyncGenerator<CsvRecord> {
   const source = typeof file === 'string' ? createReadStream(file, { highWaterMark: 1 << 20 }) : file;
   yield* readCsv(source as AsyncIterable<Buffer>);
 }
@@ -102,6 +104,10 @@ export async function importCustomers(db: Db, file: string | AsyncIterable<strin
       continue;
     }
     rows++;
+    if (rec.problem) {
+      problems.push({ line: rec.line, reason: UNCLOSED_QUOTE });
+      continue;
+    }
     const checked = checkCustomer(toRaw(rec.fields, index, CUSTOMER_COLUMNS));
     if (!checked.ok) {
       problems.push({ line: rec.line, reason: checked.reason });
@@ -172,6 +178,10 @@ export async function importEvents(
           continue;
         }
         rows++;
+        if (rec.problem) {
+          problems.push({ line: rec.line, reason: UNCLOSED_QUOTE });
+          continue;
+        }
         const checked = checkEvent(toRaw(rec.fields, index, EVENT_COLUMNS));
         if (!checked.ok) {
           problems.push({ line: rec.line, reason: checked.reason });

@@ -35,6 +35,31 @@ const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
+/**
+ * Longest value each column takes: a cell past its cap is rejected, never
+ * stored (a megabyte in `plan` would otherwise land on every card and digest).
+ */
+export const MAX_LENGTH = {
+  externalId: 200,
+  name: 300,
+  domain: 253,
+  plan: 100,
+  team: 100,
+  ownerSlackId: 32,
+  /** Numbers, dates, currencies, kinds: anything longer is not a valid value anyway. */
+  scalar: 40,
+} as const;
+
+/** A bad value quoted in a report: at most a short prefix, never a whole megabyte cell. */
+export function quoted(v: string, max = 40): string {
+  const chars = [...v.slice(0, max + 1)];
+  return chars.length > max ? `"${chars.slice(0, max).join('')}…"` : `"${v}"`;
+}
+
+function tooLong(column: string, v: string | null, max: number): string | null {
+  return v !== null && v.length > max ? `${column} is longer than ${max} characters` : null;
+}
+
 function blank(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   const s = String(v).trim();
@@ -66,18 +91,31 @@ export function parseTimestamp(v: string): string | null {
 export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInput> {
   const externalId = blank(raw.external_id);
   if (!externalId) return { ok: false, reason: 'external_id is missing' };
-  if (externalId.length > 200) return { ok: false, reason: 'external_id is longer than 200 characters' };
+  if (externalId.length > MAX_LENGTH.externalId) return { ok: false, reason: `external_id is longer than ${MAX_LENGTH.externalId} characters` };
   const name = blank(raw.name);
   if (!name) return { ok: false, reason: 'name is missing' };
-  if (name.length > 300) return { ok: false, reason: 'name is longer than 300 characters' };
+  if (name.length > MAX_LENGTH.name) return { ok: false, reason: `name is longer than ${MAX_LENGTH.name} characters` };
+  const plan = blank(raw.plan);
+  const team = blank(raw.team);
+  const long =
+    tooLong('plan', plan, MAX_LENGTH.plan) ??
+    tooLong('team', team, MAX_LENGTH.team) ??
+    tooLong('domain', blank(raw.domain), MAX_LENGTH.domain + 20) ??
+    tooLong('arr', blank(raw.arr), MAX_LENGTH.scalar) ??
+    tooLong('currency', blank(raw.currency), MAX_LENGTH.scalar) ??
+    tooLong('renewal_date', blank(raw.renewal_date), MAX_LENGTH.scalar) ??
+    tooLong('owner_slack_id', blank(raw.owner_slack_id), MAX_LENGTH.ownerSlackId);
+  if (long) return { ok: false, reason: long };
   const domainRaw = blank(raw.domain);
   const domain = domainRaw ? domainRaw.toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/\/.*$/, '') : null;
-  if (domain && !/^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u.test(domain)) return { ok: false, reason: `domain "${domainRaw}" is not a domain name (like acme.com)` };
+  if (domain && (domain.length > MAX_LENGTH.domain || !/^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u.test(domain))) {
+    return { ok: false, reason: `domain ${quoted(domainRaw!)} is not a domain name (like acme.com)` };
+  }
   const arrRaw = blank(raw.arr);
   let arr: string | null = null;
   if (arrRaw !== null) {
     const cleaned = arrRaw.replace(/[,_\s]/g, '');
-    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `arr "${arrRaw}" is not a number (write 12000 or 12000.50)` };
+    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `arr ${quoted(arrRaw)} is not a number (write 12000 or 12000.50)` };
     const n = Number(cleaned);
     if (n < 0) return { ok: false, reason: 'arr cannot be negative' };
     if (n >= 1e12) return { ok: false, reason: 'arr is too large' };
@@ -85,38 +123,46 @@ export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInp
   }
   const currencyRaw = blank(raw.currency);
   const currency = currencyRaw ? currencyRaw.toUpperCase() : null;
-  if (currency && !/^[A-Z]{3}$/.test(currency)) return { ok: false, reason: `currency "${currencyRaw}" is not a 3-letter ISO code (like USD)` };
+  if (currency && !/^[A-Z]{3}$/.test(currency)) return { ok: false, reason: `currency ${quoted(currencyRaw!)} is not a 3-letter ISO code (like USD)` };
   const renewalRaw = blank(raw.renewal_date);
   let renewalDate: string | null = null;
   if (renewalRaw) {
     const ts = parseTimestamp(renewalRaw);
-    if (!ts) return { ok: false, reason: `renewal_date "${renewalRaw}" is not an ISO date (YYYY-MM-DD)` };
+    if (!ts) return { ok: false, reason: `renewal_date ${quoted(renewalRaw)} is not an ISO date (YYYY-MM-DD)` };
     renewalDate = ts.slice(0, 10);
   }
   const owner = blank(raw.owner_slack_id);
-  if (owner && !/^[UW][A-Z0-9]{2,}$/.test(owner)) return { ok: false, reason: `owner_slack_id "${owner}" is not a Slack user id (like U012ABCDEF)` };
+  if (owner && !/^[UW][A-Z0-9]{2,}$/.test(owner)) return { ok: false, reason: `owner_slack_id ${quoted(owner)} is not a Slack user id (like U012ABCDEF)` };
   return {
     ok: true,
-    value: { externalId, name, domain, plan: blank(raw.plan), arr, currency, renewalDate, ownerSlackId: owner, team: blank(raw.team) },
+    value: { externalId, name, domain, plan, arr, currency, renewalDate, ownerSlackId: owner, team },
   };
 }
 
 export function checkEvent(raw: Record<string, unknown>): Checked<EventInput> {
   const customerExternalId = blank(raw.customer_external_id);
   if (!customerExternalId) return { ok: false, reason: 'customer_external_id is missing' };
+  const externalId = blank(raw.external_id);
+  const long =
+    tooLong('customer_external_id', customerExternalId, MAX_LENGTH.externalId) ??
+    tooLong('external_id', externalId, MAX_LENGTH.externalId) ??
+    tooLong('kind', blank(raw.kind), MAX_LENGTH.scalar) ??
+    tooLong('occurred_at', blank(raw.occurred_at), MAX_LENGTH.scalar) ??
+    tooLong('value', blank(raw.value), MAX_LENGTH.scalar);
+  if (long) return { ok: false, reason: long };
   const kindRaw = blank(raw.kind);
   if (!kindRaw) return { ok: false, reason: 'kind is missing' };
   const kind = kindRaw.toLowerCase() as SignalKind;
-  if (!(SIGNAL_KINDS as readonly string[]).includes(kind)) return { ok: false, reason: `kind "${kindRaw}" is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
+  if (!(SIGNAL_KINDS as readonly string[]).includes(kind)) return { ok: false, reason: `kind ${quoted(kindRaw)} is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
   const occurredRaw = blank(raw.occurred_at);
   if (!occurredRaw) return { ok: false, reason: 'occurred_at is missing' };
   const occurredAt = parseTimestamp(occurredRaw);
-  if (!occurredAt) return { ok: false, reason: `occurred_at "${occurredRaw}" is not an ISO date or timestamp` };
+  if (!occurredAt) return { ok: false, reason: `occurred_at ${quoted(occurredRaw)} is not an ISO date or timestamp` };
   const valueRaw = blank(raw.value);
   let value: string | null = null;
   if (valueRaw !== null) {
     const cleaned = valueRaw.replace(/[,_\s]/g, '');
-    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `value "${valueRaw}" is not a number` };
+    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `value ${quoted(valueRaw)} is not a number` };
     const n = Number(cleaned);
     if (Math.abs(n) >= 1e14) return { ok: false, reason: 'value is too large' };
     if (kind === 'nps' && (n < 0 || n > 10)) return { ok: false, reason: `nps value ${valueRaw} is outside 0–10` };
@@ -124,7 +170,5 @@ export function checkEvent(raw: Record<string, unknown>): Checked<EventInput> {
   } else if (kind === 'nps') {
     return { ok: false, reason: 'nps needs a value 0–10' };
   }
-  const externalId = blank(raw.external_id);
-  if (externalId && externalId.length > 200) return { ok: false, reason: 'external_id is longer than 200 characters' };
   return { ok: true, value: { customerExternalId, kind, occurredAt, value, externalId } };
 }
