@@ -34,10 +34,31 @@ export function createPool(url: string, logger: Logger, max = 10): pg.Pool {
   return pool;
 }
 
+/** The pool behind each handle, for the few operations Kysely cannot express (COPY). */
+const pools = new WeakMap<Db, pg.Pool>();
+
 export function createDb(url: string, logger: Logger, max = 10): DbHandle {
   const pool = createPool(url, logger, max);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
   return { db, pool, close: () => db.destroy() };
+}
+
+/**
+ * A Kysely handle over one checked-out client, for work that mixes COPY with
+ * queries in one transaction: repositories run on it like on a transaction.
+ * The caller owns the client (and releases it); destroying the handle does not.
+ */
+export function kyselyOnClient(client: pg.PoolClient): Db {
+  const single = { connect: async () => ({ query: client.query.bind(client), release: () => undefined }), end: async () => undefined };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: single as never }) });
+}
+
+/** The pg pool a handle made by createDb runs on. */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('this database handle was not made by createDb: no pool to run COPY on');
+  return pool;
 }
 
 /** The database named in the URL, and a URL to the server's maintenance database. */
