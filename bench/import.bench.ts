@@ -40,6 +40,7 @@ const KINDS = ['usage', 'usage', 'usage', 'order', 'ticket', 'complaint', 'nps']
 interface ChildResult {
   ms: number;
   maxRssMb: number;
+  phases: string;
   report: Omit<ImportReport, 'problems'> & { problems: number; firstProblem: string | null };
 }
 
@@ -47,12 +48,15 @@ interface ChildResult {
 async function child(kind: 'customers' | 'events', file: string): Promise<void> {
   const handle = createDb(DB_URL, silentLogger, 2);
   const t = performance.now();
-  const report = kind === 'customers' ? await importCustomers(handle.db, file, file) : await importEvents(handle.pool, file, file);
+  const timing = new Map<string, number>();
+  const onPhase = (phase: string, ms: number) => timing.set(phase, (timing.get(phase) ?? 0) + ms);
+  const report = kind === 'customers' ? await importCustomers(handle.db, file, file, { onPhase }) : await importEvents(handle.pool, file, file, 'csv', { onPhase });
   const ms = performance.now() - t;
   await handle.close();
   const out: ChildResult = {
     ms,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    phases: [...timing].map(([p, t]) => `${p} ${(t / 1000).toFixed(1)} s`).join(', '),
     report: { ...report, problems: report.problems.length, firstProblem: report.problems[0] ? `line ${report.problems[0].line}: ${report.problems[0].reason}` : null },
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -96,7 +100,7 @@ async function* eventsCsv(count: number, customers: number, from = 0): AsyncGene
 function line(label: string, rows: number, r: ChildResult): string {
   const rate = Math.round(rows / (r.ms / 1000)).toLocaleString();
   const p = r.report;
-  return `  ${label.padEnd(22)} ${(r.ms / 1000).toFixed(2).padStart(7)} s  ${rate.padStart(9)} rows/s  peak RSS ${r.maxRssMb.toFixed(0)} MB  (new ${p.inserted.toLocaleString()}, updated ${p.updated.toLocaleString()}, unchanged ${p.unchanged.toLocaleString()}, rejected ${p.problems}${p.firstProblem ? `: ${p.firstProblem}` : ''})`;
+  return `  ${label.padEnd(22)} ${(r.ms / 1000).toFixed(2).padStart(7)} s  ${rate.padStart(9)} rows/s  peak RSS ${r.maxRssMb.toFixed(0)} MB  (new ${p.inserted.toLocaleString()}, updated ${p.updated.toLocaleString()}, unchanged ${p.unchanged.toLocaleString()}, rejected ${p.problems}${p.firstProblem ? `: ${p.firstProblem}` : ''})\n${' '.repeat(26)}${r.phases}`;
 }
 
 async function main(): Promise<void> {

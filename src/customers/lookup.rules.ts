@@ -75,8 +75,9 @@ const SEPARATORS = /[^\p{L}\p{N}\p{M}]+/gu;
  * any other way.
  */
 export function searchText(text: string): string {
+  // ASCII is its own compatibility normal form.
+  if (!NON_ASCII.test(text)) return text.toLowerCase().replace(SEPARATORS_ASCII, ' ').trim();
   let t = text.normalize('NFKC').toLowerCase();
-  if (!NON_ASCII.test(t)) return t.replace(SEPARATORS_ASCII, ' ').trim();
   t = t.normalize('NFD').replace(DIACRITICS, '').replace(FOLDABLE, (c) => FOLD[c]!).normalize('NFC');
   return t.replace(SEPARATORS, ' ').trim();
 }

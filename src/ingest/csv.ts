@@ -206,27 +206,30 @@ class CsvParser {
   }
 }
 
-export async function* readCsv(chunks: AsyncIterable<string | Buffer>, opts: CsvOptions = {}): AsyncGenerator<CsvRecord> {
+/** Records in batches, one per input chunk: a bulk reader processes each batch without an await per row. */
+export async function* readCsvBatches(chunks: AsyncIterable<string | Buffer>, opts: CsvOptions = {}): AsyncGenerator<CsvRecord[]> {
   const parser = new CsvParser(opts.maxField ?? 10_000, opts.maxQuotedSpan ?? 65_536);
   const decoder = new TextDecoder('utf-8');
   let first = true;
-  const out: CsvRecord[] = [];
   for await (const raw of chunks) {
     let chunk = typeof raw === 'string' ? raw : decoder.decode(raw, { stream: true });
     if (first && chunk.length > 0) {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
       first = false;
     }
+    const out: CsvRecord[] = [];
     parser.push(chunk, out);
-    if (out.length) {
-      yield* out;
-      out.length = 0;
-    }
+    if (out.length) yield out;
   }
+  const out: CsvRecord[] = [];
   const tail = decoder.decode();
   if (tail) parser.push(tail, out);
   parser.end(out);
-  yield* out;
+  if (out.length) yield out;
+}
+
+export async function* readCsv(chunks: AsyncIterable<string | Buffer>, opts: CsvOptions = {}): AsyncGenerator<CsvRecord> {
+  for await (const batch of readCsvBatches(chunks, opts)) yield* batch;
 }
 
 /** Map a header row to column indexes; report missing required columns. */

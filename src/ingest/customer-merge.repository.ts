@@ -141,19 +141,11 @@ export async function dropEarlierStagedDuplicates(trx: DbOrTrx): Promise<{ exter
   return rows.map((r) => ({ externalId: r.external_id, lines: r.lines }));
 }
 
-/** Drop staged rows naming a team or an owner we do not know; returns them by line. */
-export async function dropUnresolvedStaged(trx: DbOrTrx): Promise<{ line: number; problem: 'unknown_team' | 'unknown_owner'; teamKey: string | null; ownerSlackId: string | null }[]> {
-  const { rows } = await sql<{ line: number; problem: 'unknown_team' | 'unknown_owner'; team_key: string | null; owner_slack_id: string | null }>`
-    WITH dropped AS (
-      DELETE FROM stage_customers s
-      WHERE (s.team_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM teams t WHERE lower(t.key) = lower(s.team_key)))
-         OR (s.owner_slack_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM members m WHERE m.slack_user_id = s.owner_slack_id))
-      RETURNING s.line, s.team_key, s.owner_slack_id
-    )
-    SELECT line, team_key, owner_slack_id,
-      CASE WHEN team_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM teams t WHERE lower(t.key) = lower(team_key)) THEN 'unknown_team' ELSE 'unknown_owner' END AS problem
-    FROM dropped ORDER BY line`.execute(trx);
-  return rows.map((r) => ({ line: r.line, problem: r.problem, teamKey: r.team_key, ownerSlackId: r.owner_slack_id }));
+/** Team keys (lower case) and members' Slack ids: a load checks each row against them before staging it. */
+export async function knownTeamsAndMembers(trx: DbOrTrx): Promise<{ teamKeys: Set<string>; memberSlackIds: Set<string> }> {
+  const teams = await trx.selectFrom('teams').select('key').execute();
+  const members = await trx.selectFrom('members').select('slack_user_id').execute();
+  return { teamKeys: new Set(teams.map((t) => t.key.toLowerCase())), memberSlackIds: new Set(members.map((m) => m.slack_user_id)) };
 }
 
 export interface StagedMerge {
@@ -174,13 +166,21 @@ export interface StagedMerge {
  */
 export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKind: 'api' | 'import' = 'import'): Promise<StagedMerge> {
   const { rows } = await sql<{ staged: string; inserted: string; updated: string; fresh: string }>`
-    WITH src AS MATERIALIZED (
+    WITH resolved AS (
       SELECT s.external_id, s.name, s.search_name, s.search_grams, s.domain, s.plan, s.arr, s.currency, s.renewal_date,
-             m.id AS owner_id, coalesce(tm.id, m.team_id) AS team_ref, c.id AS existing_id, c.owner_member_id AS prev_owner
+             m.id AS owner_id, coalesce(tm.id, m.team_id) AS team_ref
       FROM stage_customers s
       LEFT JOIN (SELECT DISTINCT ON (lower(key)) lower(key) AS k, id FROM teams ORDER BY lower(key), id) tm ON tm.k = lower(s.team_key)
       LEFT JOIN members m ON m.slack_user_id = s.owner_slack_id
-      LEFT JOIN customers c ON c.external_id = s.external_id
+    ), src AS MATERIALIZED (
+      -- Whether a row changes anything is decided here, in the one pass over the book, so the update
+      -- below touches only the rows that change.
+      SELECT r.*, c.id AS existing_id, c.owner_member_id AS prev_owner,
+             c.id IS NOT NULL AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+               IS DISTINCT FROM
+                 (r.name, coalesce(r.domain, c.domain), coalesce(r.plan, c.plan), coalesce(r.arr, c.arr), coalesce(r.currency, c.currency),
+                  coalesce(r.renewal_date, c.renewal_date), coalesce(r.owner_id, c.owner_member_id), coalesce(r.team_ref, c.team_id)) AS changed
+      FROM resolved r LEFT JOIN customers c ON c.external_id = r.external_id
     ), upd AS (
       UPDATE customers c SET
         name = s.name,
@@ -196,8 +196,9 @@ export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKi
         team_id = coalesce(s.team_ref, c.team_id),
         data_changed_at = clock_timestamp(),
         updated_at = now()
-      FROM src s
+      FROM (SELECT * FROM src WHERE changed) s
       WHERE c.id = s.existing_id
+        -- again, against the row as this statement found it (another writer may have changed it meanwhile)
         AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
           IS DISTINCT FROM
             (s.name, coalesce(s.domain, c.domain), coalesce(s.plan, c.plan), coalesce(s.arr, c.arr), coalesce(s.currency, c.currency),
@@ -221,4 +222,20 @@ export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKi
            (SELECT count(*) FROM src WHERE existing_id IS NULL) AS fresh`.execute(trx);
   const r = rows[0]!;
   return { staged: Number(r.staged), inserted: Number(r.inserted), updated: Number(r.updated), raced: Number(r.fresh) - Number(r.inserted) };
+}
+
+/**
+ * For an initial load holding the table exclusively: the vocabulary trigger
+ * would copy every inserted row into a transition table to find their words;
+ * switched off for the merge, the words are added straight from the stage.
+ */
+export async function setVocabularyTrigger(trx: DbOrTrx, enabled: boolean): Promise<void> {
+  await sql.raw(`ALTER TABLE customers ${enabled ? 'ENABLE' : 'DISABLE'} TRIGGER customers_words_insert`).execute(trx);
+}
+
+export async function addStagedWords(trx: DbOrTrx): Promise<void> {
+  await sql`
+    INSERT INTO customer_words (word)
+    SELECT DISTINCT w FROM stage_customers, unnest(string_to_array(search_name, ' ')) AS w WHERE w <> '' ORDER BY 1
+    ON CONFLICT DO NOTHING`.execute(trx);
 }

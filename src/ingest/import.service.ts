@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,7 +10,7 @@ import {
   analyzeTables,
   createEventStage,
   createIndexes,
-  dropSecondaryIndexes,
+  dropBtreeIndexes,
   EVENT_STAGE_COLUMNS,
   flushGinPendingLists,
   hasFewerRowsThan,
@@ -19,13 +19,16 @@ import {
   useBulkSettings,
   type IndexDefinition,
 } from './bulk-load.repository.js';
-import { headerIndex, readCsv, type CsvRecord } from './csv.js';
+import { headerIndex, readCsvBatches } from './csv.js';
+import { FingerprintSet } from './key-set.js';
 import {
+  addStagedWords,
   createCustomerStage,
   CUSTOMER_STAGE_COLUMNS,
   dropEarlierStagedDuplicates,
-  dropUnresolvedStaged,
+  knownTeamsAndMembers,
   mergeStagedCustomers,
+  setVocabularyTrigger,
 } from './customer-merge.repository.js';
 import {
   checkCustomer,
@@ -35,6 +38,8 @@ import {
   EVENT_COLUMNS,
   EVENT_REQUIRED,
   quoted,
+  type Checked,
+  type CustomerInput,
   type EventInput,
 } from './rows.rules.js';
 
@@ -69,8 +74,20 @@ export interface LoadOptions {
   eventChunk?: number;
   /** Below this many customers, maintaining indexes row by row is cheap anyway (see INITIAL_LOAD_RATIO). */
   initialLoadMinRows?: number;
+  /** Told when each phase of the load ends and how long it took (benchmarks, progress logs). */
+  onPhase?: (phase: string, ms: number) => void;
 }
-const DEFAULTS: Required<LoadOptions> = { eventChunk: 250_000, initialLoadMinRows: 50_000 };
+const DEFAULTS: Required<LoadOptions> = { eventChunk: 500_000, initialLoadMinRows: 50_000, onPhase: () => undefined };
+
+/** Times consecutive phases: each call reports the time since the previous one. */
+function phases(report: (phase: string, ms: number) => void): (phase: string) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    report(phase, now - last);
+    last = now;
+  };
+}
 /**
  * A customer load bringing at least this many times the rows the table holds
  * builds its secondary indexes once after the data instead of row by row.
@@ -84,40 +101,65 @@ export class ImportError extends Error {
 }
 
 /** Tab-separated COPY text: escape backslash, tab, newline, carriage return; \N is NULL. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
 export function copyField(v: string | null): string {
   if (v === null) return '\\N';
+  if (!COPY_SPECIAL.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-async function* recordsOf(file: string | AsyncIterable<string | Buffer>): AsyncGenerator<CsvRecord> {
+interface RowSpec<T> {
+  label: string;
+  columns: readonly string[];
+  required: readonly string[];
+  check: (raw: Record<string, string | undefined>) => Checked<T>;
+}
+
+interface RowTally {
+  rows: number;
+  problems: RowProblem[];
+}
+
+/**
+ * The good rows of a CSV file, validated, one batch per chunk read (about a
+ * megabyte): no await per row. Bad rows go to `tally.problems` by line; a
+ * file without the required header columns throws before any row is read.
+ */
+async function* goodRows<T>(file: string | AsyncIterable<string | Buffer>, spec: RowSpec<T>, tally: RowTally): AsyncGenerator<{ line: number; value: T }[]> {
   const source = typeof file === 'string' ? createReadStream(file, { highWaterMark: 1 << 20 }) : file;
-  yield* readCsv(source as AsyncIterable<Buffer>);
-}
-
-function toRaw(fields: string[], index: Record<string, number>, columns: readonly string[]): Record<string, string | undefined> {
-  const raw: Record<string, string | undefined> = {};
-  for (const c of columns) {
-    const at = index[c];
-    raw[c] = at === undefined ? undefined : fields[at];
-  }
-  return raw;
-}
-
-/** Batch lines into ~1 MB writes: far fewer stream callbacks than one per row. */
-async function* batched(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string> {
-  let buf = '';
-  for await (const l of lines) {
-    buf += l;
-    if (buf.length > 1 << 20) {
-      yield buf;
-      buf = '';
+  let index: Record<string, number> | null = null;
+  for await (const batch of readCsvBatches(source as AsyncIterable<Buffer>)) {
+    const good: { line: number; value: T }[] = [];
+    for (const rec of batch) {
+      if (!index) {
+        if (rec.problem) throw new ImportError(`${spec.label}: line ${rec.line}, the header, opens a quote it never closes`);
+        const h = headerIndex(rec.fields, spec.columns, spec.required);
+        if (h.missing.length) throw new ImportError(`${spec.label}: header is missing column(s) ${h.missing.join(', ')}; expected ${spec.columns.join(',')}`);
+        index = h.index;
+        continue;
+      }
+      tally.rows++;
+      if (rec.problem) {
+        tally.problems.push({ line: rec.line, reason: UNCLOSED_QUOTE });
+        continue;
+      }
+      const raw: Record<string, string | undefined> = {};
+      for (const c of spec.columns) {
+        const at = index[c];
+        raw[c] = at === undefined ? undefined : rec.fields[at];
+      }
+      const checked = spec.check(raw);
+      if (checked.ok) good.push({ line: rec.line, value: checked.value });
+      else tally.problems.push({ line: rec.line, reason: checked.reason });
     }
+    if (good.length) yield good;
   }
-  if (buf) yield buf;
+  if (!index) throw new ImportError(`${spec.label}: the file is empty (expected a header: ${spec.columns.join(',')})`);
 }
 
-async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
-  await pipeline(Readable.from(batched(lines)), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+async function copyInto(client: pg.PoolClient, table: string, columns: readonly string[], text: AsyncIterable<string> | Iterable<string>): Promise<void> {
+  await pipeline(Readable.from(text), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
 }
 
 async function withClient<T>(pool: pg.Pool, run: (db: Db) => Promise<T>): Promise<T> {
@@ -157,60 +199,57 @@ export async function importCustomers(
 ): Promise<ImportReport> {
   const opts = { ...DEFAULTS, ...options };
   const started = performance.now();
+  const phase = phases(opts.onPhase);
   const problems: RowProblem[] = [];
-  let rows = 0;
   let staged = 0;
 
+  const tally: RowTally = { rows: 0, problems };
+  const spec: RowSpec<CustomerInput> = { label, columns: CUSTOMER_COLUMNS, required: CUSTOMER_REQUIRED, check: checkCustomer };
   const merged = await inLoadTransaction(poolOf(db), async (client, trx) => {
     await createCustomerStage(trx);
-    let index: Record<string, number> | null = null;
-    async function* lines(): AsyncGenerator<string> {
-      for await (const rec of recordsOf(file)) {
-        if (!index) {
-          if (rec.problem) throw new ImportError(`${label}: line ${rec.line}, the header, opens a quote it never closes`);
-          const h = headerIndex(rec.fields, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED);
-          if (h.missing.length) throw new ImportError(`${label}: header is missing column(s) ${h.missing.join(', ')}; expected ${CUSTOMER_COLUMNS.join(',')}`);
-          index = h.index;
-          continue;
+    const known = await knownTeamsAndMembers(trx);
+    const seen = new FingerprintSet();
+    let maybeRepeated = false;
+    async function* copyText(): AsyncGenerator<string> {
+      for await (const batch of goodRows(file, spec, tally)) {
+        let text = '';
+        for (const { line, value: c } of batch) {
+          if (c.team !== null && !known.teamKeys.has(c.team.toLowerCase())) {
+            problems.push({ line, reason: `team ${quoted(c.team)} is unknown (add it with: retain team add ${c.team} --name …)` });
+            continue;
+          }
+          if (c.ownerSlackId !== null && !known.memberSlackIds.has(c.ownerSlackId)) {
+            problems.push({ line, reason: `owner ${c.ownerSlackId} is not a member (add them with: retain member add ${c.ownerSlackId} --team … --role rep)` });
+            continue;
+          }
+          if (seen.add(c.externalId)) maybeRepeated = true;
+          const search = searchText(c.name);
+          text += `${line}\t${copyField(c.externalId)}\t${copyField(c.name)}\t${copyField(search)}\t${copyField(searchGrams(search))}\t${copyField(c.domain)}\t${copyField(c.plan)}\t${copyField(c.arr)}\t${copyField(c.currency)}\t${copyField(c.renewalDate)}\t${copyField(c.ownerSlackId)}\t${copyField(c.team)}\n`;
+          staged++;
         }
-        rows++;
-        if (rec.problem) {
-          problems.push({ line: rec.line, reason: UNCLOSED_QUOTE });
-          continue;
-        }
-        const checked = checkCustomer(toRaw(rec.fields, index, CUSTOMER_COLUMNS));
-        if (!checked.ok) {
-          problems.push({ line: rec.line, reason: checked.reason });
-          continue;
-        }
-        const c = checked.value;
-        const search = searchText(c.name);
-        staged++;
-        yield `${rec.line}\t${copyField(c.externalId)}\t${copyField(c.name)}\t${copyField(search)}\t${copyField(searchGrams(search))}\t${copyField(c.domain)}\t${copyField(c.plan)}\t${copyField(c.arr)}\t${copyField(c.currency)}\t${copyField(c.renewalDate)}\t${copyField(c.ownerSlackId)}\t${copyField(c.team)}\n`;
+        yield text;
       }
     }
-    await copyInto(client, 'stage_customers', CUSTOMER_STAGE_COLUMNS, lines());
-    if (!index) throw new ImportError(`${label}: the file is empty (expected a header: ${CUSTOMER_COLUMNS.join(',')})`);
+    await copyInto(client, 'stage_customers', CUSTOMER_STAGE_COLUMNS, copyText());
+    phase('read and stage');
 
-    for (const d of await dropEarlierStagedDuplicates(trx)) {
-      for (let k = 0; k + 1 < d.lines.length; k++) {
-        problems.push({ line: d.lines[k]!, reason: `external_id ${d.externalId} appears again on line ${d.lines[k + 1]}; the later row was used` });
+    // The later row of an external id wins; only a file that repeats one pays for the exact check.
+    if (maybeRepeated) {
+      for (const d of await dropEarlierStagedDuplicates(trx)) {
+        for (let k = 0; k + 1 < d.lines.length; k++) {
+          problems.push({ line: d.lines[k]!, reason: `external_id ${d.externalId} appears again on line ${d.lines[k + 1]}; the later row was used` });
+        }
       }
-    }
-    for (const u of await dropUnresolvedStaged(trx)) {
-      problems.push({
-        line: u.line,
-        reason:
-          u.problem === 'unknown_team'
-            ? `team ${quoted(u.teamKey!)} is unknown (add it with: retain team add ${u.teamKey} --name …)`
-            : `owner ${u.ownerSlackId} is not a member (add them with: retain member add ${u.ownerSlackId} --team … --role rep)`,
-      });
+      phase('repeated external ids');
     }
 
-    // A first load (or one far larger than the book) builds the secondary indexes once, after the rows.
+    // A first load (or one far larger than the book) builds the btree indexes once, after the rows.
     let rebuild: IndexDefinition[] = [];
     if (staged >= opts.initialLoadMinRows && (await hasFewerRowsThan(trx, 'customers', Math.ceil(staged / INITIAL_LOAD_RATIO)))) {
-      rebuild = await dropSecondaryIndexes(trx, 'customers');
+      rebuild = await dropBtreeIndexes(trx, 'customers');
+      await setVocabularyTrigger(trx, false);
+      await addStagedWords(trx);
+      phase('drop btree indexes, add words');
     }
     const first = await mergeStagedCustomers(trx, 'set by CSV import', 'import');
     let { updated } = first;
@@ -220,19 +259,35 @@ export async function importCustomers(
       updated += again.updated;
       raced = again.raced;
     }
-    await createIndexes(trx, rebuild);
-    if (rebuild.length === 0) await flushGinPendingLists(trx, 'customers');
+    phase('merge');
+    if (rebuild.length) {
+      await setVocabularyTrigger(trx, true);
+      await createIndexes(trx, rebuild);
+      phase('build btree indexes');
+    }
+    await flushGinPendingLists(trx, 'customers');
     await flushGinPendingLists(trx, 'customer_words');
+    phase('flush GIN pending lists');
     return { staged: first.staged, inserted: first.inserted, updated };
   });
-  if (merged.inserted + merged.updated > 0) await analyzeTables(db, ['customers', 'customer_words']);
+  phase('commit');
+  if (merged.inserted + merged.updated > 0) {
+    await analyzeTables(db, ['customers', 'customer_words']);
+    phase('analyze');
+  }
 
   problems.sort((a, b) => a.line - b.line);
   const unchanged = merged.staged - merged.inserted - merged.updated;
-  return { file: label, rows, loaded: merged.staged, inserted: merged.inserted, updated: merged.updated, unchanged, problems, ms: performance.now() - started };
+  return { file: label, rows: tally.rows, loaded: merged.staged, inserted: merged.inserted, updated: merged.updated, unchanged, problems, ms: performance.now() - started };
 }
 
 // ───────────────────────── events ─────────────────────────
+
+/** SHA-1 in base64url; the one-shot `crypto.hash` (Node ≥ 20.12) skips a Hash object per row. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
+const sha1 = oneShot
+  ? (data: string) => oneShot('sha1', data, 'base64url')
+  : (data: string) => crypto.createHash('sha1').update(data).digest('base64url');
 
 /**
  * Identity of a signal without an external id: a hash of what it says, so the
@@ -240,7 +295,7 @@ export async function importCustomers(
  */
 export function signalDedupeKey(e: Pick<EventInput, 'customerExternalId' | 'kind' | 'occurredAt' | 'value' | 'externalId'>): string {
   if (e.externalId) return `x:${e.externalId}`;
-  return `h:${createHash('sha1').update(`${e.customerExternalId}\u0000${e.kind}\u0000${e.occurredAt}\u0000${e.value ?? ''}`).digest('base64url')}`;
+  return `h:${sha1(`${e.customerExternalId}\u0000${e.kind}\u0000${e.occurredAt}\u0000${e.value ?? ''}`)}`;
 }
 
 /** Unknown-customer rows reported per load, at most. */
@@ -255,77 +310,55 @@ export async function importEvents(
 ): Promise<ImportReport> {
   const opts = { ...DEFAULTS, ...options };
   const started = performance.now();
+  const phase = phases(opts.onPhase);
   const problems: RowProblem[] = [];
-  let rows = 0;
   let matched = 0;
   let inserted = 0;
 
+  const tally: RowTally = { rows: 0, problems };
+  const spec: RowSpec<EventInput> = { label, columns: EVENT_COLUMNS, required: EVENT_REQUIRED, check: checkEvent };
   await inLoadTransaction(pool, async (client, trx) => {
     await createEventStage(trx);
-    let index: Record<string, number> | null = null;
-    const records = recordsOf(file)[Symbol.asyncIterator]();
+    const batches = goodRows(file, spec, tally)[Symbol.asyncIterator]();
     let done = false;
-
-    /** The next chunk of good rows as COPY text (bad rows reported on the way). */
-    async function nextChunk(): Promise<string[]> {
-      const out: string[] = [];
-      let buf = '';
-      let chunkRows = 0;
-      while (!done && chunkRows < opts.eventChunk) {
-        const it = await records.next();
-        if (it.done) {
-          done = true;
-          break;
-        }
-        const rec = it.value;
-        if (!index) {
-          if (rec.problem) throw new ImportError(`${label}: line ${rec.line}, the header, opens a quote it never closes`);
-          const h = headerIndex(rec.fields, EVENT_COLUMNS, EVENT_REQUIRED);
-          if (h.missing.length) throw new ImportError(`${label}: header is missing column(s) ${h.missing.join(', ')}; expected ${EVENT_COLUMNS.join(',')}`);
-          index = h.index;
-          continue;
-        }
-        rows++;
-        if (rec.problem) {
-          problems.push({ line: rec.line, reason: UNCLOSED_QUOTE });
-          continue;
-        }
-        const checked = checkEvent(toRaw(rec.fields, index, EVENT_COLUMNS));
-        if (!checked.ok) {
-          problems.push({ line: rec.line, reason: checked.reason });
-          continue;
-        }
-        const e = checked.value;
-        buf += `${rec.line}\t${copyField(e.customerExternalId)}\t${e.kind}\t${e.occurredAt}\t${copyField(e.value)}\t${copyField(e.externalId)}\t${copyField(signalDedupeKey(e))}\n`;
-        chunkRows++;
-        if (buf.length > 1 << 20) {
-          out.push(buf);
-          buf = '';
+    while (!done) {
+      // Each chunk is streamed into the stage as it is read (nothing held here), then merged.
+      let count = 0;
+      async function* chunkText(): AsyncGenerator<string> {
+        while (count < opts.eventChunk) {
+          const it = await batches.next();
+          if (it.done) {
+            done = true;
+            return;
+          }
+          let text = '';
+          for (const { line, value: e } of it.value) {
+            text += `${line}\t${copyField(e.customerExternalId)}\t${e.kind}\t${e.occurredAt}\t${copyField(e.value)}\t${copyField(e.externalId)}\t${copyField(signalDedupeKey(e))}\n`;
+          }
+          count += it.value.length;
+          yield text;
         }
       }
-      if (buf) out.push(buf);
-      return out;
-    }
-
-    // Parse the next chunk while the database merges the current one.
-    let pending = nextChunk();
-    for (;;) {
-      const chunk = await pending;
-      if (chunk.length === 0) break;
-      await copyInto(client, 'stage_events', EVENT_STAGE_COLUMNS, chunk);
-      pending = done ? Promise.resolve([]) : nextChunk();
+      await copyInto(client, 'stage_events', EVENT_STAGE_COLUMNS, chunkText());
+      phase('read and stage');
+      if (count === 0) break;
       const merged = await mergeStagedEvents(trx, source, MAX_UNKNOWN_REPORTED - problems.length);
+      phase('merge');
       inserted += merged.inserted;
       matched += merged.matched;
       for (const u of merged.unknown) problems.push({ line: u.line, reason: `customer ${u.customerExternalId} is unknown (import it first with: retain import customers)` });
     }
-    if (!index) throw new ImportError(`${label}: the file is empty (expected a header: ${EVENT_COLUMNS.join(',')})`);
     await markStagedCustomersChanged(trx);
+    phase('mark customers changed');
   });
-  if (inserted > 0) await withClient(pool, (trx) => analyzeTables(trx, ['signals']));
+  phase('commit');
+  if (inserted > 0) {
+    await withClient(pool, (trx) => analyzeTables(trx, ['signals']));
+    phase('analyze');
+  }
 
   problems.sort((a, b) => a.line - b.line);
-  return { file: label, rows, loaded: matched, inserted, updated: 0, unchanged: matched - inserted, problems, ms: performance.now() - started };
+  return { file: label, rows: tally.rows, loaded: matched, inserted, updated: 0, unchanged: matched - inserted, problems, ms: performance.now() - started };
 }
 
 export function formatImportReport(kind: 'customers' | 'events', r: ImportReport, maxProblems = 50): string {

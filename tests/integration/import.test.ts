@@ -209,6 +209,12 @@ describe('initial load of a large book', () => {
     expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: 3_000 });
     const hit = await sql<{ external_id: string }>`SELECT external_id FROM customers WHERE search_name = 'load test muller 14'`.execute(big.db);
     expect(hit.rows).toEqual([{ external_id: 'L14' }]);
+    const words = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word IN ('load', 'muller', 'acme', '2999') ORDER BY word`.execute(big.db);
+    expect(words.rows.map((w) => w.word)).toEqual(['2999', 'acme', 'load', 'muller']);
+    // The vocabulary trigger is back on for everything written after the load.
+    await big.db.insertInto('customers').values({ external_id: 'AFTER', name: 'Quibbleford Works', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() }).execute();
+    const after = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word = 'quibbleford'`.execute(big.db);
+    expect(after.rows).toEqual([{ word: 'quibbleford' }]);
   });
 });
 
