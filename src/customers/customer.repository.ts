@@ -7,6 +7,7 @@ import {
   prefixScore,
   prefixUpperBound,
   readLookupQuery,
+  slipVariants,
   tokenQueries,
   tokenTerm,
   type Candidate,
@@ -191,6 +192,10 @@ async function standIns(db: DbOrTrx, q: LookupQuery, opts: StandInOptions): Prom
       out.push(sql`(SELECT ${i}, word FROM customer_words
         WHERE NOT EXISTS (SELECT 1 FROM customer_words WHERE word = ${w}) AND ${similar}
         ORDER BY similarity(word, ${w}) DESC, word LIMIT ${opts.similar})`);
+    }
+    if (opts.similar && letters >= 4) {
+      out.push(sql`(SELECT ${i}, word FROM customer_words
+        WHERE NOT EXISTS (SELECT 1 FROM customer_words WHERE word = ${w}) AND word = ANY(${slipVariants(w)}::text[]))`);
     }
     if (opts.containing && [...w].length > 2) {
       out.push(sql`(SELECT ${i}, word FROM customer_words WHERE word LIKE ${`%${likePattern(w)}%`} LIMIT ${opts.containing})`);

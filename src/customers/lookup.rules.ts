@@ -175,3 +175,21 @@ export function tokenQueries(standIns: readonly (readonly string[])[]): { every:
   }
   return { every, allButOne };
 }
+
+/**
+ * The words one slip away from `word` that trigram similarity misses: two
+ * letters swapped (tuorin → tourin) or one letter too many (gloobex →
+ * globex). Looked up exactly in the vocabulary, a handful of index probes.
+ */
+export function slipVariants(word: string): string[] {
+  const chars = [...word];
+  if (chars.length < 4) return [];
+  const out = new Set<string>();
+  for (let i = 0; i < chars.length; i++) out.add([...chars.slice(0, i), ...chars.slice(i + 1)].join(''));
+  for (let i = 0; i + 1 < chars.length; i++) {
+    if (chars[i] === chars[i + 1]) continue;
+    out.add([...chars.slice(0, i), chars[i + 1], chars[i], ...chars.slice(i + 2)].join(''));
+  }
+  out.delete(word);
+  return [...out];
+}

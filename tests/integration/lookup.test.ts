@@ -24,6 +24,7 @@ H3,Wolfram Heliotrope Logistics,heliotrope.de
 H4,Kandinsky Analytics,kandinsky.io
 H5,深圳星河科技有限公司,xinghe.cn
 H6,Øresund Crème Brûlée AB,oresund.se
+H7,Tourin Media,tourin.fr
 `;
 
 const shown = (candidates: Parameters<typeof decideLookup>[0]) => {
@@ -106,6 +107,8 @@ describe('typos', () => {
     ['wolfram heliotorpe logistics', 'H3'],
     ['zebulon quartzitte labs', 'H2'],
     ['深圳星河科枝有限公司', 'H5'],
+    ['tuorin media', 'H7'],
+    ['touring media', 'H7'],
   ])('%s → %s', async (query, id) => {
     const r = await lookupCandidates(db.db, query);
     expect(r.match).toBe('fuzzy');

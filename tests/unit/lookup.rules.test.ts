@@ -9,6 +9,7 @@ import {
   readLookupQuery,
   searchGrams,
   searchText,
+  slipVariants,
   tokenQueries,
   tokenTerm,
   type Candidate,
@@ -104,6 +105,16 @@ describe('tokenQueries', () => {
   });
   it('quotes tokens for tsquery input', () => {
     expect(tokenTerm("o'neil")).toBe("'o''neil'");
+  });
+});
+
+describe('slipVariants', () => {
+  it('swaps neighbours and drops one letter, for words of four letters or more', () => {
+    expect(slipVariants('tuorin')).toContain('tourin');
+    expect(slipVariants('gloobex')).toContain('globex');
+    expect(slipVariants('abcd').sort()).toEqual(['abc', 'abd', 'acd', 'bacd', 'bcd', 'abdc', 'acbd'].sort());
+    expect(slipVariants('abc')).toEqual([]);
+    expect(slipVariants('aabb')).not.toContain('aabb');
   });
 });
 
