@@ -129,6 +129,8 @@ interface RowTally {
 async function* goodRows<T>(file: string | AsyncIterable<string | Buffer>, spec: RowSpec<T>, tally: RowTally): AsyncGenerator<{ line: number; value: T }[]> {
   const source = typeof file === 'string' ? createReadStream(file, { highWaterMark: 1 << 20 }) : file;
   let index: Record<string, number> | null = null;
+  // One record of cells reused row after row: the checks copy what they keep.
+  const raw: Record<string, string | undefined> = {};
   for await (const batch of readCsvBatches(source as AsyncIterable<Buffer>)) {
     const good: { line: number; value: T }[] = [];
     for (const rec of batch) {
@@ -144,7 +146,6 @@ async function* goodRows<T>(file: string | AsyncIterable<string | Buffer>, spec:
         tally.problems.push({ line: rec.line, reason: UNCLOSED_QUOTE });
         continue;
       }
-      const raw: Record<string, string | undefined> = {};
       for (const c of spec.columns) {
         const at = index[c];
         raw[c] = at === undefined ? undefined : rec.fields[at];
@@ -342,7 +343,7 @@ export async function importEvents(
       await copyInto(client, 'stage_events', EVENT_STAGE_COLUMNS, chunkText());
       phase('read and stage');
       if (count === 0) break;
-      const merged = await mergeStagedEvents(trx, source, MAX_UNKNOWN_REPORTED - problems.length);
+      const merged = await mergeStagedEvents(trx, source, Math.max(0, MAX_UNKNOWN_REPORTED - problems.length));
       phase('merge');
       inserted += merged.inserted;
       matched += merged.matched;

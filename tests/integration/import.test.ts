@@ -78,6 +78,12 @@ describe('import customers', () => {
     ]);
   });
 
+  it('says an empty file is empty, and reads a header-only file as no rows', async () => {
+    await expect(importCustomers(db.db, csv(''), 'empty.csv')).rejects.toThrow('empty.csv: the file is empty');
+    await expect(importEvents(db.pool, csv(''), 'empty.csv')).rejects.toThrow('empty.csv: the file is empty');
+    expect(await importCustomers(db.db, csv('external_id,name\n'), 'header.csv')).toMatchObject({ rows: 0, loaded: 0, problems: [] });
+  });
+
   it('rejects a file without the required header columns, loading nothing', async () => {
     await expect(importCustomers(db.db, csv('id,title\n1,x\n'), 'bad.csv')).rejects.toThrow('header is missing column(s) external_id, name');
   });
