@@ -2,7 +2,8 @@
  * bench/import: the real `retain import customers|events` path (CSV → COPY →
  * set-based merge → ANALYZE) on generated files.
  *
- *   npx tsx bench/import.bench.ts [--customers 1000000] [--events 1000000] [--event-customers 100000] [--big-events 0] [--only customers|events]
+ *   npx tsx bench/import.bench.ts [--customers 1000000] [--events 1000000] [--event-customers 100000] [--big-events 0]
+ *                                 [--only customers|events] [--heap-mb 256] [--keep]
  *
  * 1. A book of --customers customers (bench/book.ts: varied names, ~5%
  *    Chinese, diacritics, shared names, domains, owners) is written to a CSV
@@ -16,7 +17,8 @@
  *    see whether the rate holds as the signals table grows.
  *
  * Each import runs in a child process of its own, so its peak RSS
- * (getrusage maxrss) is the import's alone. Targets: customers ≥ 50,000
+ * (getrusage maxrss) is the import's alone; like `retain import`, with a
+ * bounded V8 heap (--heap-mb, default 256; 0 for V8's own sizing). Targets: customers ≥ 50,000
  * rows/s, re-import ≥ 100,000 rows/s, events ≥ 50,000 rows/s, RSS ≤ 300 MB.
  */
 import { fork } from 'node:child_process';
@@ -93,7 +95,10 @@ async function child(kind: 'customers' | 'events', file: string): Promise<void> 
 }
 
 async function runChild(kind: 'customers' | 'events', file: string): Promise<ChildResult> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--child', kind, file], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // As `retain import` runs it (bin/retain.js bounds the heap of imports and long-running roles).
+  const heapMb = Number(opt('heap-mb', '256'));
+  const execArgv = heapMb > 0 ? [...process.execArgv, `--max-old-space-size=${heapMb}`] : process.execArgv;
+  const proc = fork(fileURLToPath(import.meta.url), ['--child', kind, file], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   const [code] = await once(proc, 'exit');

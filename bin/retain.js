@@ -3,10 +3,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// Long-running roles get a bounded heap unless the operator chose one: V8
-// otherwise grows the old space lazily far past the live data (a full
-// rescore's worker peaked at ~340 MB RSS with ~115 MB live; 200 MB caps it).
-const LONG_RUNNING = new Set(['start', 'worker', 'web']);
+// Long-running roles and bulk imports get a bounded heap unless the operator
+// chose one: V8 otherwise grows the old space lazily far past the live data (a
+// full rescore's worker peaked at ~340 MB RSS with ~115 MB live; a million-row
+// import, which holds one chunk at a time, at ~310 MB of mostly garbage).
+const LONG_RUNNING = new Set(['start', 'worker', 'web', 'import']);
 const role = process.argv[2];
 const heapChosen = /--max-old-space-size/.test(`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`);
 
