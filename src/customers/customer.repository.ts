@@ -62,11 +62,11 @@ const FUZZY_CAP = 200;
 export async function lookupCandidates(db: DbOrTrx, rawQuery: string, limit = 10): Promise<CandidateLookup> {
   const q = readLookupQuery(rawQuery);
   if (!q.raw) return { match: 'none', candidates: [] };
-  const exact = await exactMatches(db, q, limit);
-  if (exact) return exact;
+  const first = await exactOrStarting(db, q, limit);
+  if (first.exact) return first.exact;
   if (!q.text) return { match: 'none', candidates: [] };
-  const prefix = await prefixMatches(db, q, limit);
-  if (prefix.length) return { match: 'prefix', candidates: prefix };
+  const prefix = first.starting.length >= limit ? first.starting : [...first.starting, ...(await laterWordMatches(db, q, first.starting))];
+  if (prefix.length) return { match: 'prefix', candidates: rankPrefixHits(q, prefix, limit) };
   const fuzzy = await fuzzyMatches(db, q, limit);
   return { match: fuzzy.some((c) => c.score >= MATCH.plausible) ? 'fuzzy' : 'none', candidates: fuzzy };
 }
@@ -76,37 +76,52 @@ export async function findCandidates(db: DbOrTrx, rawQuery: string, limit = 10):
   return (await lookupCandidates(db, rawQuery, limit)).candidates;
 }
 
-async function exactMatches(db: DbOrTrx, q: LookupQuery, limit: number): Promise<CandidateLookup | null> {
-  const { rows } = await sql<CandidateRow & { k: number }>`
-    (SELECT id::text AS id, name, domain, external_id, 1 AS k FROM customers WHERE lower(external_id) = lower(${q.raw}) LIMIT ${limit})
+type PrefixHit = CandidateRow & { search_name: string };
+
+/**
+ * One round trip for the cheapest tiers: exact external id, name and domain,
+ * and the first names (in order) starting with the query — used only when
+ * nothing matched exactly.
+ */
+async function exactOrStarting(db: DbOrTrx, q: LookupQuery, limit: number): Promise<{ exact: CandidateLookup | null; starting: PrefixHit[] }> {
+  const { rows } = await sql<PrefixHit & { k: number }>`
+    (SELECT id::text AS id, name, domain, external_id, search_name, 1 AS k FROM customers WHERE lower(external_id) = lower(${q.raw}) LIMIT ${limit})
     UNION ALL
-    (SELECT id::text, name, domain, external_id, 2 FROM customers WHERE search_name = ${q.text} AND ${q.text} <> '' LIMIT ${limit})
+    (SELECT id::text, name, domain, external_id, search_name, 2 FROM customers WHERE search_name = ${q.text} AND ${q.text} <> '' LIMIT ${limit})
     UNION ALL
-    (SELECT id::text, name, domain, external_id, 3 FROM customers WHERE lower(domain) = ${q.domain} LIMIT ${limit})`.execute(db);
-  if (rows.length === 0) return null;
+    (SELECT id::text, name, domain, external_id, search_name, 3 FROM customers WHERE lower(domain) = ${q.domain} LIMIT ${limit})
+    UNION ALL
+    (SELECT id::text, name, domain, external_id, search_name, 4 FROM customers
+     WHERE ${q.text} <> '' AND search_name >= ${q.text} AND search_name < ${prefixUpperBound(q.text || ' ')}
+     ORDER BY search_name LIMIT ${limit})`.execute(db);
+  const exactRows = rows.filter((r) => r.k < 4);
+  if (exactRows.length === 0) return { exact: null, starting: rows };
   const kinds: MatchKind[] = ['exact_id', 'exact_name', 'exact_domain'];
   const seen = new Set<string>();
-  const unique = rows.filter((r) => !seen.has(r.id) && seen.add(r.id));
-  return { match: kinds[Math.min(...rows.map((r) => r.k)) - 1]!, candidates: unique.slice(0, limit).map((r) => candidate(r, 1)) };
+  const unique = exactRows.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  return { exact: { match: kinds[Math.min(...exactRows.map((r) => r.k)) - 1]!, candidates: unique.slice(0, limit).map((r) => candidate(r, 1)) }, starting: [] };
 }
 
 /** The name-token expression the GIN index is built on. */
 const NAME_TOKENS = sql`retain_search_tokens(search_name, search_grams)`;
 
-async function prefixMatches(db: DbOrTrx, q: LookupQuery, limit: number): Promise<Candidate[]> {
+/**
+ * Names where each query word starts a later word (and each CJK run is
+ * inside): read when names starting with the query do not fill the page.
+ */
+async function laterWordMatches(db: DbOrTrx, q: LookupQuery, already: readonly PrefixHit[]): Promise<PrefixHit[]> {
   const { every } = tokenQueries(await standIns(db, q, { completions: COMPLETIONS, completeEvery: true, cjkPairs: true }));
-  // Word starts elsewhere in the name are read only when names starting with the query do not fill the page.
-  const { rows } = await sql<CandidateRow & { search_name: string }>`
-    WITH starts AS (
-      SELECT id FROM customers
-      WHERE search_name >= ${q.text} AND search_name < ${prefixUpperBound(q.text)}
-      ORDER BY search_name LIMIT ${limit}
-    ), words AS (
-      ${every === null ? sql`SELECT NULL::bigint AS id WHERE false` : sql`SELECT id FROM customers WHERE ${NAME_TOKENS} @@ ${every}::tsquery AND (SELECT count(*) FROM starts) < ${limit} LIMIT ${PREFIX_CAP}`}
-    )
-    SELECT c.id::text AS id, c.name, c.domain, c.external_id, c.search_name
-    FROM customers c WHERE c.id IN (SELECT id FROM starts UNION SELECT id FROM words)`.execute(db);
-  return rows
+  if (every === null) return [];
+  const { rows } = await sql<PrefixHit>`
+    SELECT id::text AS id, name, domain, external_id, search_name FROM customers
+    WHERE ${NAME_TOKENS} @@ ${every}::tsquery
+    LIMIT ${PREFIX_CAP}`.execute(db);
+  const seen = new Set(already.map((r) => r.id));
+  return rows.filter((r) => !seen.has(r.id));
+}
+
+function rankPrefixHits(q: LookupQuery, hits: readonly PrefixHit[], limit: number): Candidate[] {
+  return hits
     .map((r) => candidate(r, prefixScore(q.text, r.search_name)))
     .sort((a, b) => b.score - a.score || a.name.localeCompare(b.name))
     .slice(0, limit);
