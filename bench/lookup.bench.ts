@@ -1,81 +1,118 @@
 /**
- * bench/lookup: p50/p99 of `/customer <query>` handling (fuzzy match + card)
- * over 10,000 customers, through the same handler Slack requests reach.
- *   npx tsx bench/lookup.bench.ts [--customers 10000] [--queries 2000]
+ * bench/lookup: latency of the customer lookup (the repository function every
+ * `/customer <query>` goes through) per query kind, on generated books of
+ * 10k / 100k / 1M customers, measured right after `retain import customers`
+ * loaded the book — no VACUUM or ANALYZE beyond what the import itself does.
+ *
+ *   npx tsx bench/lookup.bench.ts [--sizes 10000,100000,1000000] [--queries 2000] [--keep] [--reuse]
+ *
+ * The book and the query mix come from bench/book.ts (names from thousands of
+ * stems, ~5% Chinese, diacritics, ~1.4% shared names; queries 30% exact names,
+ * 20% prefixes, 20% one-character typos, 15% domains, 15% misses). Each query
+ * is resolved as the service does: candidates, then the nearest names when
+ * nothing plausible matched. Queries run one at a time on one connection.
+ *
+ * --keep leaves the last database (retain_bench_lookup) for inspection;
+ * --reuse skips the import when that database already holds the book.
+ * The HTTP open-loop variant (signed `/customer` requests against `retain web`)
+ * can reuse `prepareBook` and `queryMix`.
  */
-import { Readable } from 'node:stream';
-import { loadConfig } from '../src/config/index.js';
+import { sql } from 'kysely';
+import { lookupCandidates, nearestNames } from '../src/customers/customer.repository.js';
+import { decideLookup } from '../src/customers/lookup.rules.js';
+import { upsertMember, upsertTeam } from '../src/customers/roster.repository.js';
 import { importCustomers } from '../src/ingest/import.service.js';
-import { buildContext } from '../src/main.js';
-import { dropDatabase, ensureDatabase, createDb } from '../src/platform/db.js';
+import { createDb, dropDatabase, ensureDatabase, type DbHandle } from '../src/platform/db.js';
 import { silentLogger } from '../src/platform/logger.js';
 import { migrateToLatest } from '../src/platform/migrate.js';
-import { createConsoleGateway } from '../src/slack/gateway.js';
-import { handleCustomerCommand } from '../src/commands/customer.router.js';
-import { rng } from '../src/demo/generate.js';
+import { BOOK_OWNERS, BOOK_TEAM, bookCsv, customerAt, queryMix, type QueryKind } from './company-book.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+export { queryMix, QUERY_MIX, bookCsv } from './company-book.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : def;
 };
-const N = arg('customers', 10_000);
-const Q = arg('queries', 2_000);
-const WORDS = ['North', 'Blue', 'Acme', 'Globex', 'Harbor', 'Summit', 'Cobalt', 'Falcon', 'Helix', 'Juniper', 'Lumen', 'Orion', 'Quantum', 'Vertex', 'Titan', 'Nimbus', 'Sapphire', 'Granite', 'Evergreen', 'Meridian'];
-const KINDS = ['Logistics', 'Analytics', 'Health', 'Foods', 'Robotics', 'Media', 'Capital', 'Labs', 'Systems', 'Retail', 'Energy', 'Software'];
-const CJK = ['星河', '蓝海', '华盛', '云帆', '天启', '金桥', '青松', '东方'];
+const SIZES = opt('sizes', '10000,100000,1000000').split(',').map(Number);
+const QUERIES = Number(opt('queries', '2000'));
+const WARMUP = Number(opt('warmup', '30'));
+const KEEP = args.includes('--keep');
+const REUSE = args.includes('--reuse');
+export const BENCH_DB_URL = 'postgres://postgres@127.0.0.1:5432/retain_bench_lookup';
 
-function pct(xs: number[], p: number): number {
+export function pct(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function main() {
-  const url = 'postgres://postgres@127.0.0.1:5432/retain_bench_lookup';
+/** A fresh database holding a book of `size` customers, imported through the real CSV import. */
+export async function prepareBook(url: string, size: number, reuse = false): Promise<{ handle: DbHandle; importMs: number | null }> {
+  if (reuse) {
+    const handle = createDb(url, silentLogger, 2);
+    const n = await sql<{ n: string }>`SELECT count(*) AS n FROM customers`.execute(handle.db).catch(() => null);
+    if (n && Number(n.rows[0]!.n) === size) return { handle, importMs: null };
+    await handle.close();
+  }
   await dropDatabase(url).catch(() => undefined);
   await ensureDatabase(url);
-  const setup = createDb(url, silentLogger, 2);
-  await migrateToLatest(setup.db);
-  const r = rng(7);
-  const names: string[] = [];
-  const lines = ['external_id,name,domain,plan,arr,currency'];
-  for (let i = 0; i < N; i++) {
-    const name = i % 50 === 0 ? `${CJK[i % CJK.length]}${CJK[(i >> 3) % CJK.length]}科技${i}` : `${WORDS[Math.floor(r() * WORDS.length)]} ${KINDS[Math.floor(r() * KINDS.length)]} ${i}`;
-    names.push(name);
-    lines.push(`X${i},${name},c${i}.example.com,pro,${1000 + i},USD`);
-  }
-  await importCustomers(setup.db, Readable.from([lines.join('\n')]), 'customers');
-  await setup.close();
-
-  const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
-  const built = buildContext({ config, logger: silentLogger, withQueues: false, slack: createConsoleGateway(() => undefined) });
-  const kinds = { exact: [] as number[], partial: [] as number[], typo: [] as number[], cjk: [] as number[], miss: [] as number[] };
-  const queries: [keyof typeof kinds, string][] = [];
-  for (let i = 0; i < Q; i++) {
-    const name = names[Math.floor(r() * names.length)]!;
-    const m = i % 5;
-    if (m === 0) queries.push(['exact', name]);
-    else if (m === 1) queries.push(['partial', name.split(' ').slice(0, 2).join(' ')]);
-    else if (m === 2) queries.push(['typo', name.replace(/[aeiou]/, '')]);
-    else if (m === 3) queries.push(['cjk', `${CJK[i % CJK.length]}${CJK[(i >> 2) % CJK.length]}`]);
-    else queries.push(['miss', `Zyx${i} Qwv`]);
-  }
-  for (const [, q] of queries.slice(0, 50)) await handleCustomerCommand(built.ctx, { userId: 'U0BENCH', channelId: 'C', text: q }); // warm up
-  const all: number[] = [];
-  for (const [kind, q] of queries) {
-    const t = performance.now();
-    await handleCustomerCommand(built.ctx, { userId: 'U0BENCH', channelId: 'C', text: q });
-    const ms = performance.now() - t;
-    kinds[kind].push(ms);
-    all.push(ms);
-  }
-  console.log(`bench/lookup — /customer <query> over ${N.toLocaleString()} customers, ${Q.toLocaleString()} queries (sequential, one connection pool)`);
-  console.log(`  all:     p50 ${pct(all, 50).toFixed(1)} ms   p99 ${pct(all, 99).toFixed(1)} ms   max ${Math.max(...all).toFixed(1)} ms`);
-  for (const [k, xs] of Object.entries(kinds)) console.log(`  ${k.padEnd(8)} p50 ${pct(xs, 50).toFixed(1)} ms   p99 ${pct(xs, 99).toFixed(1)} ms`);
-  await built.close();
-  await dropDatabase(url);
+  const handle = createDb(url, silentLogger, 2);
+  await migrateToLatest(handle.db);
+  const team = await upsertTeam(handle.db, { key: BOOK_TEAM, name: 'Book', channelId: 'C0BOOK', tz: 'UTC' });
+  for (const u of BOOK_OWNERS) await upsertMember(handle.db, { slackUserId: u, teamId: team.id, role: 'rep', alertChannelId: null });
+  const t = performance.now();
+  const report = await importCustomers(handle.db, bookCsv(size), `book-${size}.csv`);
+  if (report.problems.length) throw new Error(`book import rejected ${report.problems.length} rows: ${report.problems[0]!.reason}`);
+  return { handle, importMs: performance.now() - t };
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+
+async function main() {
+  for (const size of SIZES) {
+    const url = BENCH_DB_URL;
+    const { handle, importMs } = await prepareBook(url, size, REUSE);
+    const db = handle.db;
+    const lookup = (q: string) => lookupCandidates(db, q);
+
+    const queries = queryMix(size, QUERIES, 11 + size);
+    for (const q of queryMix(size, WARMUP, 5)) await lookup(q.text); // warm the connection and the caches a little
+
+    const byKind = new Map<QueryKind, number[]>();
+    const byMatch = new Map<string, number[]>();
+    const found = new Map<QueryKind, number>();
+    const all: number[] = [];
+    for (const q of queries) {
+      const t = performance.now();
+      const r = await lookup(q.text);
+      const decision = decideLookup(r.candidates);
+      if (decision.kind === 'none' && decision.nearest.length === 0) await nearestNames(db, q.text);
+      const ms = performance.now() - t;
+      all.push(ms);
+      (byKind.get(q.kind) ?? byKind.set(q.kind, []).get(q.kind)!).push(ms);
+      (byMatch.get(r.match) ?? byMatch.set(r.match, []).get(r.match)!).push(ms);
+      // Found: the customer the query came from is shown (card) or offered (choice); a miss is found when nothing is.
+      const wanted = q.from === null ? null : customerAt(q.from).externalId;
+      const shown = decision.kind === 'card' ? [decision.customer] : decision.kind === 'choose' ? decision.matches : [];
+      const ok = wanted === null ? shown.length === 0 : shown.some((c) => c.externalId === wanted) || (q.kind !== 'typo' && shown.some((c) => c.score >= 1));
+      if (ok) found.set(q.kind, (found.get(q.kind) ?? 0) + 1);
+    }
+
+    console.log(`bench/lookup — ${size.toLocaleString()} customers${importMs === null ? ' (reused)' : `, imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`}; ${QUERIES} queries, one at a time`);
+    console.log(`  all       p50 ${pct(all, 50).toFixed(2)} ms   p99 ${pct(all, 99).toFixed(2)} ms   max ${Math.max(...all).toFixed(1)} ms`);
+    for (const [kind, xs] of byKind) {
+      console.log(`  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`);
+    }
+    console.log('  by match kind:');
+    for (const [m, xs] of byMatch) console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
+    await handle.close();
+    if (!KEEP) await dropDatabase(url);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -9,6 +9,7 @@ import * as m0600 from './20261124_0600_lean_history.js';
 import * as m1210_0100 from './20261210_0100_delivery_lease.js';
 import * as m1212 from './20261212_0100_churn_models.js';
 import * as m1213 from './20261213_0100_freshness.js';
+import * as m1214 from './20261214_0100_customer_search.js';
 
 /**
  * Static migration provider: FileMigrationProvider breaks
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '20261210_0100_delivery_lease': m1210_0100,
   '20261212_0100_churn_models': m1212,
   '20261213_0100_freshness': m1213,
+  '20261214_0100_customer_search': m1214,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from '../platform/db.js';
+import { searchGrams, searchText } from '../customers/lookup.rules.js';
 import type { CustomerMergeRow, RejectionCode } from './api.rules.js';
 
 export type MergeOutcome = 'inserted' | 'updated' | 'unchanged' | 'rejected';
@@ -28,6 +29,7 @@ export async function mergeCustomers(
   auditKind: 'api' | 'import' = 'api',
 ): Promise<MergedCustomer[]> {
   if (rows.length === 0) return [];
+  const searchNames = rows.map((r) => (r.name === null ? null : searchText(r.name)));
   const { rows: out } = await sql<{
     idx: number;
     external_id: string;
@@ -42,11 +44,12 @@ export async function mergeCustomers(
         ${rows.map((r) => r.index)}::int[], ${rows.map((r) => r.externalId)}::text[], ${rows.map((r) => r.name)}::text[],
         ${rows.map((r) => r.domain)}::text[], ${rows.map((r) => r.plan)}::text[], ${rows.map((r) => r.arr)}::numeric[],
         ${rows.map((r) => r.currency)}::text[], ${rows.map((r) => r.renewalDate)}::date[], ${rows.map((r) => r.ownerSlackId)}::text[],
-        ${rows.map((r) => r.team)}::text[]
-      ) AS t(idx, external_id, name, domain, plan, arr, currency, renewal_date, owner_slack_id, team_key)
+        ${rows.map((r) => r.team)}::text[], ${searchNames}::text[], ${searchNames.map((n) => (n === null ? null : searchGrams(n)))}::text[]
+      ) AS t(idx, external_id, name, domain, plan, arr, currency, renewal_date, owner_slack_id, team_key, search_name, search_grams)
     ), resolved AS (
       SELECT i.*, tm.id AS team_ref, m.id AS owner_id, m.team_id AS owner_team_id,
-             e.id AS existing_id, e.name AS existing_name, e.owner_member_id AS prev_owner,
+             e.id AS existing_id, e.name AS existing_name, e.search_name AS existing_search_name, e.search_grams AS existing_search_grams,
+             e.owner_member_id AS prev_owner,
              CASE
                WHEN i.team_key IS NOT NULL AND tm.id IS NULL THEN 'unknown_team'
                WHEN i.owner_slack_id IS NOT NULL AND m.id IS NULL THEN 'unknown_owner'
@@ -57,13 +60,17 @@ export async function mergeCustomers(
       LEFT JOIN members m ON m.slack_user_id = i.owner_slack_id
       LEFT JOIN customers e ON e.external_id = i.external_id
     ), up AS (
-      INSERT INTO customers AS c (external_id, name, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
-      SELECT external_id, coalesce(name, existing_name), domain, plan, arr, currency, renewal_date, owner_id,
+      INSERT INTO customers AS c (external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
+      SELECT external_id, coalesce(name, existing_name), coalesce(search_name, existing_search_name),
+             CASE WHEN name IS NULL THEN existing_search_grams ELSE search_grams END,
+             domain, plan, arr, currency, renewal_date, owner_id,
              CASE WHEN owner_id IS NOT NULL THEN now() END, coalesce(team_ref, owner_team_id)
       FROM resolved WHERE problem IS NULL
       ORDER BY external_id -- one lock order for concurrent batches (no deadlock)
       ON CONFLICT (external_id) DO UPDATE SET
         name = EXCLUDED.name,
+        search_name = EXCLUDED.search_name,
+        search_grams = EXCLUDED.search_grams,
         domain = coalesce(EXCLUDED.domain, c.domain),
         plan = coalesce(EXCLUDED.plan, c.plan),
         arr = coalesce(EXCLUDED.arr, c.arr),
@@ -99,4 +106,136 @@ export async function mergeCustomers(
     teamKey: r.team_key,
     ownerSlackId: r.owner_slack_id,
   }));
+}
+
+// ───────────────────────── bulk: a staged file ─────────────────────────
+
+/** Columns of the staging table, in COPY order. */
+export const CUSTOMER_STAGE_COLUMNS = [
+  'line', 'external_id', 'name', 'search_name', 'search_grams', 'domain', 'plan', 'arr', 'currency', 'renewal_date', 'owner_slack_id', 'team_key',
+] as const;
+
+/** A temporary staging table for one bulk load, dropped at commit. */
+export async function createCustomerStage(trx: DbOrTrx): Promise<void> {
+  await sql`
+    CREATE TEMP TABLE stage_customers (
+      line integer NOT NULL, external_id text COLLATE "C" NOT NULL, name text NOT NULL,
+      search_name text COLLATE "C" NOT NULL, search_grams text, domain text, plan text, arr numeric(14, 2),
+      currency text, renewal_date date, owner_slack_id text, team_key text
+    ) ON COMMIT DROP`.execute(trx);
+}
+
+/**
+ * Keep only the last row of each external id staged more than once (the later
+ * row wins, as in a spreadsheet); returns each repeated id with its lines.
+ */
+export async function dropEarlierStagedDuplicates(trx: DbOrTrx): Promise<{ externalId: string; lines: number[] }[]> {
+  const { rows } = await sql<{ external_id: string; lines: number[] }>`
+    WITH repeated AS (
+      SELECT external_id, array_agg(line ORDER BY line) AS lines FROM stage_customers GROUP BY external_id HAVING count(*) > 1
+    ), dropped AS (
+      DELETE FROM stage_customers s USING repeated r
+      WHERE s.external_id = r.external_id AND s.line <> r.lines[cardinality(r.lines)]
+    )
+    SELECT external_id, lines FROM repeated`.execute(trx);
+  return rows.map((r) => ({ externalId: r.external_id, lines: r.lines }));
+}
+
+/** Team keys (lower case) and members' Slack ids: a load checks each row against them before staging it. */
+export async function knownTeamsAndMembers(trx: DbOrTrx): Promise<{ teamKeys: Set<string>; memberSlackIds: Set<string> }> {
+  const teams = await trx.selectFrom('teams').select('key').execute();
+  const members = await trx.selectFrom('members').select('slack_user_id').execute();
+  return { teamKeys: new Set(teams.map((t) => t.key.toLowerCase())), memberSlackIds: new Set(members.map((m) => m.slack_user_id)) };
+}
+
+export interface StagedMerge {
+  /** Rows merged (after duplicates and unresolved rows were dropped). */
+  staged: number;
+  inserted: number;
+  updated: number;
+  /** New external ids another writer inserted meanwhile: not applied by this pass. */
+  raced: number;
+}
+
+/**
+ * Merge the staged rows with the semantics of `mergeCustomers`, as one
+ * set-based statement: an empty cell never erases a value we hold; a row is
+ * rewritten only when a value differs; an owner change writes an ownership
+ * event of kind `auditKind`; new customers are inserted in external id order
+ * (one lock order for concurrent writers). Unchanged rows are only read.
+ */
+export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKind: 'api' | 'import' = 'import'): Promise<StagedMerge> {
+  const { rows } = await sql<{ staged: string; inserted: string; updated: string; fresh: string }>`
+    WITH resolved AS (
+      SELECT s.external_id, s.name, s.search_name, s.search_grams, s.domain, s.plan, s.arr, s.currency, s.renewal_date,
+             m.id AS owner_id, coalesce(tm.id, m.team_id) AS team_ref
+      FROM stage_customers s
+      LEFT JOIN (SELECT DISTINCT ON (lower(key)) lower(key) AS k, id FROM teams ORDER BY lower(key), id) tm ON tm.k = lower(s.team_key)
+      LEFT JOIN members m ON m.slack_user_id = s.owner_slack_id
+    ), src AS MATERIALIZED (
+      -- Whether a row changes anything is decided here, in the one pass over the book, so the update
+      -- below touches only the rows that change.
+      SELECT r.*, c.id AS existing_id, c.owner_member_id AS prev_owner,
+             c.id IS NOT NULL AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+               IS DISTINCT FROM
+                 (r.name, coalesce(r.domain, c.domain), coalesce(r.plan, c.plan), coalesce(r.arr, c.arr), coalesce(r.currency, c.currency),
+                  coalesce(r.renewal_date, c.renewal_date), coalesce(r.owner_id, c.owner_member_id), coalesce(r.team_ref, c.team_id)) AS changed
+      FROM resolved r LEFT JOIN customers c ON c.external_id = r.external_id
+    ), upd AS (
+      UPDATE customers c SET
+        name = s.name,
+        search_name = s.search_name,
+        search_grams = s.search_grams,
+        domain = coalesce(s.domain, c.domain),
+        plan = coalesce(s.plan, c.plan),
+        arr = coalesce(s.arr, c.arr),
+        currency = coalesce(s.currency, c.currency),
+        renewal_date = coalesce(s.renewal_date, c.renewal_date),
+        owner_member_id = coalesce(s.owner_id, c.owner_member_id),
+        owner_since = CASE WHEN s.owner_id IS NOT NULL AND s.owner_id IS DISTINCT FROM c.owner_member_id THEN now() ELSE c.owner_since END,
+        team_id = coalesce(s.team_ref, c.team_id),
+        data_changed_at = clock_timestamp(),
+        updated_at = now()
+      FROM (SELECT * FROM src WHERE changed) s
+      WHERE c.id = s.existing_id
+        -- again, against the row as this statement found it (another writer may have changed it meanwhile)
+        AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+          IS DISTINCT FROM
+            (s.name, coalesce(s.domain, c.domain), coalesce(s.plan, c.plan), coalesce(s.arr, c.arr), coalesce(s.currency, c.currency),
+             coalesce(s.renewal_date, c.renewal_date), coalesce(s.owner_id, c.owner_member_id), coalesce(s.team_ref, c.team_id))
+      RETURNING c.id, c.owner_member_id, s.prev_owner
+    ), ins AS (
+      INSERT INTO customers (external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
+      SELECT external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_id,
+             CASE WHEN owner_id IS NOT NULL THEN now() END, team_ref
+      FROM src WHERE existing_id IS NULL
+      ORDER BY external_id
+      ON CONFLICT (external_id) DO NOTHING
+      RETURNING id, owner_member_id
+    ), audit AS (
+      INSERT INTO ownership_events (customer_id, kind, from_member_id, to_member_id, reason)
+      SELECT id, ${auditKind}, prev_owner, owner_member_id, ${reason} FROM upd WHERE owner_member_id IS DISTINCT FROM prev_owner
+      UNION ALL
+      SELECT id, ${auditKind}, NULL, owner_member_id, ${reason} FROM ins WHERE owner_member_id IS NOT NULL
+    )
+    SELECT (SELECT count(*) FROM src) AS staged, (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM upd) AS updated,
+           (SELECT count(*) FROM src WHERE existing_id IS NULL) AS fresh`.execute(trx);
+  const r = rows[0]!;
+  return { staged: Number(r.staged), inserted: Number(r.inserted), updated: Number(r.updated), raced: Number(r.fresh) - Number(r.inserted) };
+}
+
+/**
+ * For an initial load holding the table exclusively: the vocabulary trigger
+ * would copy every inserted row into a transition table to find their words;
+ * switched off for the merge, the words are added straight from the stage.
+ */
+export async function setVocabularyTrigger(trx: DbOrTrx, enabled: boolean): Promise<void> {
+  await sql.raw(`ALTER TABLE customers ${enabled ? 'ENABLE' : 'DISABLE'} TRIGGER customers_words_insert`).execute(trx);
+}
+
+export async function addStagedWords(trx: DbOrTrx): Promise<void> {
+  await sql`
+    INSERT INTO customer_words (word)
+    SELECT DISTINCT w FROM stage_customers, unnest(string_to_array(search_name, ' ')) AS w WHERE w <> '' ORDER BY 1
+    ON CONFLICT DO NOTHING`.execute(trx);
 }

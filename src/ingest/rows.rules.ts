@@ -35,9 +35,36 @@ const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
+/**
+ * Longest value each column takes: a cell past its cap is rejected, never
+ * stored (a megabyte in `plan` would otherwise land on every card and digest).
+ */
+export const MAX_LENGTH = {
+  externalId: 200,
+  name: 300,
+  domain: 253,
+  /** A domain cell may hold a URL (scheme, www., path dropped on reading). */
+  domainCell: 2_048,
+  plan: 100,
+  team: 100,
+  ownerSlackId: 32,
+  /** Numbers, dates, currencies, kinds: anything longer is not a valid value anyway. */
+  scalar: 40,
+} as const;
+
+/** A bad value quoted in a report: at most a short prefix, never a whole megabyte cell. */
+export function quoted(v: string, max = 40): string {
+  const chars = [...v.slice(0, max + 1)];
+  return chars.length > max ? `"${chars.slice(0, max).join('')}…"` : `"${v}"`;
+}
+
+function tooLong(column: string, v: string | null, max: number): string | null {
+  return v !== null && v.length > max ? `${column} is longer than ${max} characters` : null;
+}
+
 function blank(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  const s = String(v).trim();
+  if (v === undefined || v === null || v === '') return null;
+  const s = (typeof v === 'string' ? v : String(v)).trim();
   return s === '' ? null : s;
 }
 
@@ -63,68 +90,104 @@ export function parseTimestamp(v: string): string | null {
   return d.toISOString();
 }
 
+const DOMAIN_ASCII = /^[a-z0-9.-]+\.[a-z0-9-]{2,}$/;
+const DOMAIN = /^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u;
+const NON_ASCII = /[^\x00-\x7f]/;
+const AMOUNT_NOISE = /[,_\s]/g;
+
+/** A domain as typed, or a URL of it: lower case, without scheme, www. and path. */
+function domainOf(v: string): string {
+  let d = v.toLowerCase();
+  if (d.startsWith('http')) d = d.replace(/^https?:\/\//, '');
+  if (d.startsWith('www.')) d = d.slice(4);
+  const slash = d.indexOf('/');
+  return slash >= 0 ? d.slice(0, slash) : d;
+}
+
+/** A decimal amount as written in a spreadsheet (12,000.50 or 12 000): the digits, or null. */
+function amountOf(v: string): number | null {
+  const cleaned = v.includes(',') || v.includes('_') || v.includes(' ') ? v.replace(AMOUNT_NOISE, '') : v;
+  return DECIMAL.test(cleaned) ? Number(cleaned) : null;
+}
+
 export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInput> {
   const externalId = blank(raw.external_id);
   if (!externalId) return { ok: false, reason: 'external_id is missing' };
-  if (externalId.length > 200) return { ok: false, reason: 'external_id is longer than 200 characters' };
+  if (externalId.length > MAX_LENGTH.externalId) return { ok: false, reason: `external_id is longer than ${MAX_LENGTH.externalId} characters` };
   const name = blank(raw.name);
   if (!name) return { ok: false, reason: 'name is missing' };
-  if (name.length > 300) return { ok: false, reason: 'name is longer than 300 characters' };
+  if (name.length > MAX_LENGTH.name) return { ok: false, reason: `name is longer than ${MAX_LENGTH.name} characters` };
+  const plan = blank(raw.plan);
+  const team = blank(raw.team);
   const domainRaw = blank(raw.domain);
-  const domain = domainRaw ? domainRaw.toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/\/.*$/, '') : null;
-  if (domain && !/^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u.test(domain)) return { ok: false, reason: `domain "${domainRaw}" is not a domain name (like acme.com)` };
   const arrRaw = blank(raw.arr);
+  const currencyRaw = blank(raw.currency);
+  const renewalRaw = blank(raw.renewal_date);
+  const owner = blank(raw.owner_slack_id);
+  const long =
+    tooLong('plan', plan, MAX_LENGTH.plan) ??
+    tooLong('team', team, MAX_LENGTH.team) ??
+    tooLong('domain', domainRaw, MAX_LENGTH.domainCell) ??
+    tooLong('arr', arrRaw, MAX_LENGTH.scalar) ??
+    tooLong('currency', currencyRaw, MAX_LENGTH.scalar) ??
+    tooLong('renewal_date', renewalRaw, MAX_LENGTH.scalar) ??
+    tooLong('owner_slack_id', owner, MAX_LENGTH.ownerSlackId);
+  if (long) return { ok: false, reason: long };
+  const domain = domainRaw ? domainOf(domainRaw) : null;
+  if (domain && (domain.length > MAX_LENGTH.domain || !(NON_ASCII.test(domain) ? DOMAIN : DOMAIN_ASCII).test(domain))) {
+    return { ok: false, reason: `domain ${quoted(domainRaw!)} is not a domain name (like acme.com)` };
+  }
   let arr: string | null = null;
   if (arrRaw !== null) {
-    const cleaned = arrRaw.replace(/[,_\s]/g, '');
-    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `arr "${arrRaw}" is not a number (write 12000 or 12000.50)` };
-    const n = Number(cleaned);
+    const n = amountOf(arrRaw);
+    if (n === null) return { ok: false, reason: `arr ${quoted(arrRaw)} is not a number (write 12000 or 12000.50)` };
     if (n < 0) return { ok: false, reason: 'arr cannot be negative' };
     if (n >= 1e12) return { ok: false, reason: 'arr is too large' };
     arr = n.toFixed(2);
   }
-  const currencyRaw = blank(raw.currency);
   const currency = currencyRaw ? currencyRaw.toUpperCase() : null;
-  if (currency && !/^[A-Z]{3}$/.test(currency)) return { ok: false, reason: `currency "${currencyRaw}" is not a 3-letter ISO code (like USD)` };
-  const renewalRaw = blank(raw.renewal_date);
+  if (currency && !/^[A-Z]{3}$/.test(currency)) return { ok: false, reason: `currency ${quoted(currencyRaw!)} is not a 3-letter ISO code (like USD)` };
   let renewalDate: string | null = null;
   if (renewalRaw) {
-    const ts = parseTimestamp(renewalRaw);
-    if (!ts) return { ok: false, reason: `renewal_date "${renewalRaw}" is not an ISO date (YYYY-MM-DD)` };
-    renewalDate = ts.slice(0, 10);
+    renewalDate = parseDateOnly(renewalRaw) ?? parseTimestamp(renewalRaw)?.slice(0, 10) ?? null;
+    if (!renewalDate) return { ok: false, reason: `renewal_date ${quoted(renewalRaw)} is not an ISO date (YYYY-MM-DD)` };
   }
-  const owner = blank(raw.owner_slack_id);
-  if (owner && !/^[UW][A-Z0-9]{2,}$/.test(owner)) return { ok: false, reason: `owner_slack_id "${owner}" is not a Slack user id (like U012ABCDEF)` };
+  if (owner && !/^[UW][A-Z0-9]{2,}$/.test(owner)) return { ok: false, reason: `owner_slack_id ${quoted(owner)} is not a Slack user id (like U012ABCDEF)` };
   return {
     ok: true,
-    value: { externalId, name, domain, plan: blank(raw.plan), arr, currency, renewalDate, ownerSlackId: owner, team: blank(raw.team) },
+    value: { externalId, name, domain, plan, arr, currency, renewalDate, ownerSlackId: owner, team },
   };
 }
 
 export function checkEvent(raw: Record<string, unknown>): Checked<EventInput> {
   const customerExternalId = blank(raw.customer_external_id);
   if (!customerExternalId) return { ok: false, reason: 'customer_external_id is missing' };
+  const externalId = blank(raw.external_id);
   const kindRaw = blank(raw.kind);
+  const occurredRaw = blank(raw.occurred_at);
+  const valueRaw = blank(raw.value);
+  const long =
+    tooLong('customer_external_id', customerExternalId, MAX_LENGTH.externalId) ??
+    tooLong('external_id', externalId, MAX_LENGTH.externalId) ??
+    tooLong('kind', kindRaw, MAX_LENGTH.scalar) ??
+    tooLong('occurred_at', occurredRaw, MAX_LENGTH.scalar) ??
+    tooLong('value', valueRaw, MAX_LENGTH.scalar);
+  if (long) return { ok: false, reason: long };
   if (!kindRaw) return { ok: false, reason: 'kind is missing' };
   const kind = kindRaw.toLowerCase() as SignalKind;
-  if (!(SIGNAL_KINDS as readonly string[]).includes(kind)) return { ok: false, reason: `kind "${kindRaw}" is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
-  const occurredRaw = blank(raw.occurred_at);
+  if (!(SIGNAL_KINDS as readonly string[]).includes(kind)) return { ok: false, reason: `kind ${quoted(kindRaw)} is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
   if (!occurredRaw) return { ok: false, reason: 'occurred_at is missing' };
   const occurredAt = parseTimestamp(occurredRaw);
-  if (!occurredAt) return { ok: false, reason: `occurred_at "${occurredRaw}" is not an ISO date or timestamp` };
-  const valueRaw = blank(raw.value);
+  if (!occurredAt) return { ok: false, reason: `occurred_at ${quoted(occurredRaw)} is not an ISO date or timestamp` };
   let value: string | null = null;
   if (valueRaw !== null) {
-    const cleaned = valueRaw.replace(/[,_\s]/g, '');
-    if (!DECIMAL.test(cleaned)) return { ok: false, reason: `value "${valueRaw}" is not a number` };
-    const n = Number(cleaned);
+    const n = amountOf(valueRaw);
+    if (n === null) return { ok: false, reason: `value ${quoted(valueRaw)} is not a number` };
     if (Math.abs(n) >= 1e14) return { ok: false, reason: 'value is too large' };
     if (kind === 'nps' && (n < 0 || n > 10)) return { ok: false, reason: `nps value ${valueRaw} is outside 0–10` };
     value = String(n);
   } else if (kind === 'nps') {
     return { ok: false, reason: 'nps needs a value 0–10' };
   }
-  const externalId = blank(raw.external_id);
-  if (externalId && externalId.length > 200) return { ok: false, reason: 'external_id is longer than 200 characters' };
   return { ok: true, value: { customerExternalId, kind, occurredAt, value, externalId } };
 }

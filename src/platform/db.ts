@@ -46,6 +46,9 @@ export function createPool(url: string, logger: Logger, opts: PoolOptions = {}):
   return pool;
 }
 
+/** The pool behind each handle, for the few operations Kysely cannot express (COPY). */
+const pools = new WeakMap<Db, pg.Pool>();
+
 const outOfTime = (what: string) => new BusyError(`the request ran out of time ${what}`);
 
 /**
@@ -108,7 +111,25 @@ function deadlinePool(pool: pg.Pool): PostgresPool {
 export function createDb(url: string, logger: Logger, opts: number | PoolOptions = {}): DbHandle {
   const pool = createPool(url, logger, typeof opts === 'number' ? { max: opts } : opts);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deadlinePool(pool) }) });
+  pools.set(db, pool);
   return { db, pool, close: () => db.destroy() };
+}
+
+/**
+ * A Kysely handle over one checked-out client, for work that mixes COPY with
+ * queries in one transaction: repositories run on it like on a transaction.
+ * The caller owns the client (and releases it); destroying the handle does not.
+ */
+export function kyselyOnClient(client: pg.PoolClient): Db {
+  const single = { connect: async () => ({ query: client.query.bind(client), release: () => undefined }), end: async () => undefined };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: single as never }) });
+}
+
+/** The pg pool a handle made by createDb runs on. */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('this database handle was not made by createDb: no pool to run COPY on');
+  return pool;
 }
 
 /** The database named in the URL, and a URL to the server's maintenance database. */

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importCustomers, importEvents } from '../../src/ingest/import.service.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
@@ -77,6 +78,12 @@ describe('import customers', () => {
     ]);
   });
 
+  it('says an empty file is empty, and reads a header-only file as no rows', async () => {
+    await expect(importCustomers(db.db, csv(''), 'empty.csv')).rejects.toThrow('empty.csv: the file is empty');
+    await expect(importEvents(db.pool, csv(''), 'empty.csv')).rejects.toThrow('empty.csv: the file is empty');
+    expect(await importCustomers(db.db, csv('external_id,name\n'), 'header.csv')).toMatchObject({ rows: 0, loaded: 0, problems: [] });
+  });
+
   it('rejects a file without the required header columns, loading nothing', async () => {
     await expect(importCustomers(db.db, csv('id,title\n1,x\n'), 'bad.csv')).rejects.toThrow('header is missing column(s) external_id, name');
   });
@@ -125,5 +132,108 @@ C1,nps,2026-02-01,12,
     for (let i = 0; i < 20_000; i++) lines.push(`C8,usage,2026-04-01T00:00:${String(i % 60).padStart(2, '0')}Z,${i},bulk-${i}`);
     const r = await importEvents(db.pool, csv(`${lines.join('\n')}\n`), 'bulk.csv');
     expect(r).toMatchObject({ rows: 20_000, inserted: 20_000, problems: [] });
+  });
+});
+
+describe('import edge cases', () => {
+  it('reports an unclosed quote on its line and still loads the rows after it', async () => {
+    const text = `external_id,name,domain
+Q1,"Quote Corp,quote.com
+Q2,Second Row,second.com
+Q3,"Third, Inc",third.com
+`;
+    const r = await importCustomers(db.db, csv(text), 'quote.csv');
+    expect(r.problems).toEqual([{ line: 2, reason: expect.stringContaining('never closed') }]);
+    expect(r).toMatchObject({ rows: 3, inserted: 2 });
+    const names = await db.db.selectFrom('customers').select('name').where('external_id', 'in', ['Q1', 'Q2', 'Q3']).orderBy('external_id').execute();
+    expect(names.map((n) => n.name)).toEqual(['Second Row', 'Third, Inc']);
+  });
+
+  it('rejects a megabyte cell instead of storing it, and quotes a bad value by a short prefix only', async () => {
+    const huge = 'p'.repeat(1_000_000);
+    const badDomain = `not a domain ${'x'.repeat(1_500)}`;
+    const r = await importCustomers(db.db, csv(`external_id,name,plan,domain\nBIG1,Big Plan,${huge},\nBIG2,Bad Domain,,"${badDomain}"\nBIG3,Fine,pro,\n`), 'big.csv');
+    expect(r.problems).toEqual([
+      { line: 2, reason: 'plan is longer than 100 characters' },
+      { line: 3, reason: expect.stringMatching(/^domain "not a domain x+…" is not a domain name/) },
+    ]);
+    expect(r.problems[1]!.reason.length).toBeLessThan(120);
+    const stored = await db.db.selectFrom('customers').select(['external_id', 'plan']).where('external_id', 'like', 'BIG%').execute();
+    expect(stored).toEqual([{ external_id: 'BIG3', plan: 'pro' }]);
+  });
+
+  it('uses the later row of an external id repeated in the file and reports the earlier one', async () => {
+    const r = await importCustomers(db.db, csv('external_id,name,plan\nDUP1,First,basic\nDUP1,Second,pro\nDUP1,Third,enterprise\n'), 'dup.csv');
+    expect(r.problems).toEqual([
+      { line: 2, reason: 'external_id DUP1 appears again on line 3; the later row was used' },
+      { line: 3, reason: 'external_id DUP1 appears again on line 4; the later row was used' },
+    ]);
+    const row = await db.db.selectFrom('customers').select(['name', 'plan']).where('external_id', '=', 'DUP1').executeTakeFirstOrThrow();
+    expect(row).toEqual({ name: 'Third', plan: 'enterprise' });
+  });
+
+  it('keeps the search columns of imported customers in step with their names', async () => {
+    await importCustomers(db.db, csv('external_id,name\nS1,Société Générale\nS2,星河科技有限公司\n'), 's.csv');
+    await importCustomers(db.db, csv('external_id,name\nS1,Müller & Søn\n'), 's2.csv');
+    const rows = await db.db.selectFrom('customers').select(['external_id', sql<string>`search_name`.as('search_name'), sql<string | null>`search_grams`.as('search_grams')]).where('external_id', 'in', ['S1', 'S2']).orderBy('external_id').execute();
+    expect(rows).toEqual([
+      { external_id: 'S1', search_name: 'muller son', search_grams: null },
+      { external_id: 'S2', search_name: '星河科技有限公司', search_grams: '星河 河科 科技 技有 有限 限公 公司' },
+    ]);
+    const words = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word IN ('muller', 'societe', '星河科技有限公司') ORDER BY word`.execute(db.db);
+    expect(words.rows.map((w) => w.word)).toEqual(['muller', 'societe', '星河科技有限公司']);
+  });
+
+  it('leaves fresh planner statistics behind', async () => {
+    const { rows } = await sql<{ relname: string; analyzed: boolean }>`
+      SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname IN ('customers', 'customer_words', 'signals') ORDER BY relname`.execute(db.db);
+    expect(rows).toEqual([
+      { relname: 'customer_words', analyzed: true },
+      { relname: 'customers', analyzed: true },
+      { relname: 'signals', analyzed: true },
+    ]);
+  });
+});
+
+describe('initial load of a large book', () => {
+  let big: TestDb;
+  const indexes = async () =>
+    (await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'customers' ORDER BY indexname`.execute(big.db)).rows.map((r) => r.indexdef);
+  beforeAll(async () => {
+    big = await createTestDb('import_initial');
+  });
+  afterAll(async () => big?.drop());
+
+  it('builds the indexes after the rows, ends with the same indexes, and stays idempotent', async () => {
+    const before = await indexes();
+    const lines = ['external_id,name,domain,owner_slack_id'];
+    for (let i = 0; i < 3_000; i++) lines.push(`L${i},Load Test ${i % 7 === 0 ? 'Müller' : 'Acme'} ${i},l${i}.example.com,`);
+    const r = await importCustomers(big.db, csv(`${lines.join('\n')}\n`), 'initial.csv', { initialLoadMinRows: 1_000 });
+    expect(r).toMatchObject({ rows: 3_000, inserted: 3_000, problems: [] });
+    expect(await indexes()).toEqual(before);
+    const again = await importCustomers(big.db, csv(`${lines.join('\n')}\n`), 'initial.csv', { initialLoadMinRows: 1_000 });
+    expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: 3_000 });
+    const hit = await sql<{ external_id: string }>`SELECT external_id FROM customers WHERE search_name = 'load test muller 14'`.execute(big.db);
+    expect(hit.rows).toEqual([{ external_id: 'L14' }]);
+    const words = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word IN ('load', 'muller', 'acme', '2999') ORDER BY word`.execute(big.db);
+    expect(words.rows.map((w) => w.word)).toEqual(['2999', 'acme', 'load', 'muller']);
+    // The vocabulary trigger is back on for everything written after the load.
+    await big.db.insertInto('customers').values({ external_id: 'AFTER', name: 'Quibbleford Works', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() }).execute();
+    const after = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word = 'quibbleford'`.execute(big.db);
+    expect(after.rows).toEqual([{ word: 'quibbleford' }]);
+  });
+});
+
+describe('events in chunks', () => {
+  it('merges chunk by chunk with the same result: duplicates across chunks are one signal, unknown customers reported by line', async () => {
+    const before = await count('signals');
+    const lines = ['customer_external_id,kind,occurred_at,value,external_id'];
+    for (let i = 0; i < 2_500; i++) lines.push(`C1,usage,2026-05-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,${i % 40},`);
+    lines.push('C404,usage,2026-05-02,1,');
+    for (let i = 0; i < 500; i++) lines.push(`C1,usage,2026-05-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,${i % 40},`);
+    const r = await importEvents(db.pool, csv(`${lines.join('\n')}\n`), 'chunks.csv', 'csv', { eventChunk: 400 });
+    expect(r).toMatchObject({ rows: 3_001, inserted: 2_500, loaded: 3_000, unchanged: 500 });
+    expect(r.problems).toEqual([{ line: 2_502, reason: 'customer C404 is unknown (import it first with: retain import customers)' }]);
+    expect(await count('signals')).toBe(before + 2_500);
   });
 });

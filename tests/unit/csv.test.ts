@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headerIndex, readCsv } from '../../src/ingest/csv.js';
+import { headerIndex, readCsv, type CsvOptions, type CsvRecord } from '../../src/ingest/csv.js';
 
-async function parse(chunks: string[]) {
-  const out = [];
+async function parse(chunks: string[], opts?: CsvOptions) {
+  const out: CsvRecord[] = [];
   async function* gen() {
     for (const c of chunks) yield c;
   }
-  for await (const r of readCsv(gen())) out.push(r);
+  for await (const r of readCsv(gen(), opts)) out.push(r);
   return out;
 }
 
@@ -47,6 +47,58 @@ describe('readCsv', () => {
         const text = rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n');
         const parsed = (await parse([text])).map((r) => r.fields);
         expect(parsed).toEqual(rows);
+      }),
+    );
+  });
+});
+
+describe('readCsv guards', () => {
+  it('reports a quote never closed before the end of the file on the line it opened', async () => {
+    expect(await parse(['id,name\n1,Acme\n2,"Globex\n'])).toEqual([
+      { line: 1, fields: ['id', 'name'] },
+      { line: 2, fields: ['1', 'Acme'] },
+      { line: 3, fields: [], problem: 'unclosed_quote' },
+    ]);
+  });
+
+  it('reads the lines after an unclosed quote as rows of their own, with their own line numbers', async () => {
+    const text = 'id,name,domain\n1,"Acme,acme.com\n2,Globex,globex.com\n3,"Initech, Inc",initech.com\n4,Hooli,hooli.com\n';
+    expect(await parse([text])).toEqual([
+      { line: 1, fields: ['id', 'name', 'domain'] },
+      { line: 2, fields: [], problem: 'unclosed_quote' },
+      { line: 3, fields: ['2', 'Globex', 'globex.com'] },
+      { line: 4, fields: ['3', 'Initech, Inc', 'initech.com'] },
+      { line: 5, fields: ['4', 'Hooli', 'hooli.com'] },
+    ]);
+  });
+
+  it('keeps a legitimate multi-line quoted cell', async () => {
+    expect(await parse(['id,note\n1,"two\nlines"\n2,x\n'])).toEqual([
+      { line: 1, fields: ['id', 'note'] },
+      { line: 2, fields: ['1', 'two\nlines'] },
+      { line: 4, fields: ['2', 'x'] },
+    ]);
+  });
+
+  it('gives up on a quoted cell that runs on past the span limit and resumes after its first line', async () => {
+    const filler = Array.from({ length: 50 }, (_, i) => `${i + 10},row ${i}`).join('\n');
+    const records = await parse([`id,name\n1,"open\n${filler}\n`], { maxQuotedSpan: 200 });
+    expect(records[1]).toEqual({ line: 2, fields: [], problem: 'unclosed_quote' });
+    expect(records.slice(2).map((r) => r.fields[0])).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 10)));
+    expect(records.at(-1)!.line).toBe(52);
+  });
+
+  it('keeps at most maxField + 1 characters of a cell, however it is split into chunks', async () => {
+    const big = 'p'.repeat(100_000);
+    const records = await parse(['id,plan\n1,', big.slice(0, 40_000), big.slice(40_000), '\n2,"', big, '"\n'], { maxField: 100 });
+    expect(records.map((r) => [r.line, r.fields[1]!.length])).toEqual([[1, 4], [2, 101], [3, 101]]);
+  });
+
+  it('never throws and always moves forward, whatever the input', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r', 'x') }), async (text) => {
+        const records = await parse([text], { maxQuotedSpan: 8 });
+        for (let k = 1; k < records.length; k++) expect(records[k]!.line).toBeGreaterThan(records[k - 1]!.line);
       }),
     );
   });

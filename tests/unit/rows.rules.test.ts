@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCustomer, checkEvent, parseTimestamp } from '../../src/ingest/rows.rules.js';
+import { checkCustomer, checkEvent, MAX_LENGTH, parseTimestamp, quoted } from '../../src/ingest/rows.rules.js';
 
 describe('checkCustomer', () => {
   it('accepts a row with only external_id and name; empty cells are unknown', () => {
@@ -25,6 +25,27 @@ describe('checkCustomer', () => {
     const r = checkCustomer(row);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toContain(reason);
+  });
+});
+
+describe('column caps', () => {
+  it('rejects a cell longer than its column takes, naming the column', () => {
+    const r = checkCustomer({ external_id: 'C1', name: 'Acme', plan: 'p'.repeat(1_000_000) });
+    expect(r).toEqual({ ok: false, reason: `plan is longer than ${MAX_LENGTH.plan} characters` });
+    expect(checkCustomer({ external_id: 'C1', name: 'Acme', team: 't'.repeat(101) })).toMatchObject({ ok: false, reason: 'team is longer than 100 characters' });
+    expect(checkEvent({ customer_external_id: 'C1', kind: 'usage', occurred_at: '2026-01-02', external_id: 'e'.repeat(201) })).toMatchObject({
+      ok: false,
+      reason: 'external_id is longer than 200 characters',
+    });
+  });
+
+  it('quotes a bad value by a short prefix only', () => {
+    const r = checkCustomer({ external_id: 'C1', name: 'Acme', domain: `not a domain ${'x'.repeat(200)}` });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toBe(`domain "not a domain ${'x'.repeat(27)}…" is not a domain name (like acme.com)`);
+    }
+    expect(quoted('short')).toBe('"short"');
   });
 });
 
