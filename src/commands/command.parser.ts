@@ -9,15 +9,15 @@ export type CustomerCommand =
   | { kind: 'help' }
   | { kind: 'lookup'; query: string }
   | { kind: 'mine'; page: number }
-  | { kind: 'claim'; query: string; reason: string | null }
+  | { kind: 'claim'; query: string; reason: string | null; rest?: string }
   | { kind: 'assign'; query: string; userId: string; reason: string | null }
   | { kind: 'release'; query: string }
-  | { kind: 'log'; query: string; interaction: InteractionKind; text: string }
+  | { kind: 'log'; query: string; interaction: InteractionKind; text: string; rest?: string }
   | { kind: 'history'; query: string }
   | { kind: 'invalid'; problem: string; usage: string };
 
 export type FeedbackCommand =
-  | { kind: 'feedback'; query: string; text: string }
+  | { kind: 'feedback'; query: string; text: string; rest?: string }
   | { kind: 'help' }
   | { kind: 'invalid'; problem: string; usage: string };
 
@@ -92,7 +92,9 @@ export function parseCustomerCommand(raw: unknown): CustomerCommand {
     }
     case 'claim': {
       const [query, reason] = splitReason(rest);
-      return checkQuery(query, USAGE.claim) ?? { kind: 'claim', query, reason: reason ? reason.slice(0, MAX_TEXT) : null };
+      // No quotes and no "--": where the name ends is found against the book (see `rest`).
+      const guessed = reason === null && !leadingQuoted(rest);
+      return checkQuery(query, USAGE.claim) ?? { kind: 'claim', query, reason: reason ? reason.slice(0, MAX_TEXT) : null, ...(guessed ? { rest } : {}) };
     }
     case 'assign': {
       const m = MENTION.exec(rest);
@@ -146,7 +148,7 @@ export function parseCustomerCommand(raw: unknown): CustomerCommand {
       const note = noteWords.join(' ').trim();
       if (!note) return { kind: 'invalid', problem: 'Add a few words about what happened.', usage: USAGE.log };
       if (note.length > MAX_TEXT) return { kind: 'invalid', problem: `That note is too long (over ${MAX_TEXT} characters).`, usage: USAGE.log };
-      return { kind: 'log', query, interaction, text: note };
+      return { kind: 'log', query, interaction, text: note, ...(quotedQuery ? {} : { rest }) };
     }
     default:
       return { kind: 'help' };
@@ -158,6 +160,7 @@ export function parseFeedbackCommand(raw: unknown): FeedbackCommand {
   if (text === '' || /^(help|\?|-h|--help)$/i.test(text)) return { kind: 'help' };
   let query: string;
   let body: string;
+  let guessed = false;
   const quoted = leadingQuoted(text);
   const colon = /^([^:：]{1,200}?)\s*[:：]\s*(.*)$/.exec(text);
   const dash = /^(.*?)\s+(?:--|—)\s+(.*)$/.exec(text);
@@ -167,12 +170,40 @@ export function parseFeedbackCommand(raw: unknown): FeedbackCommand {
   else {
     const [first = '', ...rest] = text.split(' ');
     [query, body] = [first, rest.join(' ')];
+    guessed = true;
   }
   if (!query) return { kind: 'invalid', problem: 'Which customer is this about?', usage: USAGE.feedback };
   if (query.length > MAX_QUERY) return { kind: 'invalid', problem: `That customer name is too long (over ${MAX_QUERY} characters).`, usage: USAGE.feedback };
   if (!body) return { kind: 'invalid', problem: 'The feedback text is missing.', usage: USAGE.feedback };
   if (body.length > MAX_TEXT) return { kind: 'invalid', problem: `That feedback is too long (over ${MAX_TEXT} characters).`, usage: USAGE.feedback };
-  return { kind: 'feedback', query, text: body };
+  return { kind: 'feedback', query, text: body, ...(guessed ? { rest: text } : {}) };
+}
+
+/**
+ * Where a customer's name may end in "<customer> <more text>" typed without
+ * quotes or a separator: every leading run of words (longest first, at most
+ * `maxWords`) with the text after it. The book decides which run is a name.
+ */
+export function leadingRuns(text: string, maxWords = 8): { prefix: string; remainder: string }[] {
+  const words = normalizeSpace(text).split(' ').filter(Boolean);
+  const out: { prefix: string; remainder: string }[] = [];
+  for (let k = Math.min(words.length, maxWords); k >= 1; k--) {
+    const prefix = words.slice(0, k).join(' ');
+    if (prefix.length <= MAX_QUERY) out.push({ prefix, remainder: words.slice(k).join(' ') });
+  }
+  return out;
+}
+
+/**
+ * The command as it would read had the person quoted the customer's name:
+ * how a customer found at the start of the text is given back to the parser
+ * (quotes already keep working). Null when the name itself holds a quote.
+ */
+export function withQuotedCustomer(command: 'claim' | 'log' | 'feedback', name: string, remainder: string): CustomerCommand | FeedbackCommand | null {
+  if (/["“”]/.test(name)) return null;
+  if (command === 'feedback') return parseFeedbackCommand(`"${name}" ${remainder}`);
+  if (command === 'claim') return parseCustomerCommand(`claim "${name}"${remainder ? ` -- ${remainder}` : ''}`);
+  return parseCustomerCommand(`log "${name}" ${remainder}`);
 }
 
 /**

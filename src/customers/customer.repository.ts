@@ -357,3 +357,33 @@ export async function loadCard(db: DbOrTrx, customerId: string, historyPoints = 
     lastOwnershipEvent: ownership ? { kind: ownership.kind, fromSlackId: ownership.from_slack_id, createdAt: new Date(ownership.created_at) } : null,
   };
 }
+
+/**
+ * For each of several texts, the customers it names exactly — by external id,
+ * name (case, accents and punctuation folded) or domain — in one round trip
+ * answered from the same indexes as the exact lookup. Used to find where a
+ * customer's name ends in "<customer> <more text>".
+ */
+export async function exactMatchesOf(db: DbOrTrx, texts: readonly string[], perText = 5): Promise<Map<string, Candidate[]>> {
+  const out = new Map<string, Candidate[]>();
+  const queries = texts.map((t) => ({ t, q: readLookupQuery(t) })).filter((x) => x.q.raw);
+  if (queries.length === 0) return out;
+  const { rows } = await sql<CandidateRow & { i: number }>`
+    SELECT DISTINCT ON (x.i, c.id) x.i, c.id::text AS id, c.name, c.domain, c.external_id
+    FROM unnest(${queries.map((x) => x.q.raw)}::text[], ${queries.map((x) => x.q.text)}::text[], ${queries.map((x) => x.q.domain ?? '')}::text[])
+      WITH ORDINALITY AS x(raw, text, domain, i)
+    CROSS JOIN LATERAL (
+      (SELECT id, name, domain, external_id FROM customers WHERE lower(external_id) = lower(x.raw) LIMIT ${perText})
+      UNION ALL
+      (SELECT id, name, domain, external_id FROM customers WHERE x.text <> '' AND search_name = x.text LIMIT ${perText})
+      UNION ALL
+      (SELECT id, name, domain, external_id FROM customers WHERE x.domain <> '' AND lower(domain) = x.domain LIMIT ${perText})
+    ) c`.execute(db);
+  for (const r of rows) {
+    const text = queries[Number(r.i) - 1]!.t;
+    const list = out.get(text) ?? [];
+    list.push(candidate(r, 1));
+    out.set(text, list);
+  }
+  return out;
+}

@@ -1,11 +1,11 @@
-import type { CustomerCommand } from '../commands/command.parser.js';
+import { leadingRuns, withQuotedCustomer, type CustomerCommand, type FeedbackCommand } from '../commands/command.parser.js';
 import type { AppContext } from '../platform/context.js';
 import type { Reply } from '../slack/blocks.js';
 import type { CommandInput } from '../slack/slash.js';
 import { sparkline } from '../scoring/sparkline.js';
 import { chooseReply, customerCard, notFoundReply } from './card.blocks.js';
 import type { Candidate } from './lookup.rules.js';
-import { loadCustomerCard, resolveCustomer } from './lookup.service.js';
+import { customersNamedExactly, loadCustomerCard, resolveCustomer } from './lookup.service.js';
 
 /**
  * The customer a command names, or the reply that asks the person to choose
@@ -22,6 +22,30 @@ export async function customerOrReply(
   if (r.kind === 'found') return { customer: r.customer };
   if (r.kind === 'ambiguous') return { reply: chooseReply(r.query, r.matches, resume) };
   return { reply: notFoundReply(r.query, r.nearest) };
+}
+
+type Settleable = Extract<CustomerCommand, { kind: 'claim' | 'log' }> | Extract<FeedbackCommand, { kind: 'feedback' }>;
+
+/**
+ * A command typed as "<customer> <more text>" with no quotes or separator
+ * (`/feedback falcon hospitality group #praise …`): the customer is the
+ * longest leading run of words that names customers exactly (name, domain
+ * or external id, case and accents folded) and leaves a valid command
+ * behind; the command comes back rewritten as if that name had been quoted.
+ * When several customers share that exact name, the "which one?" choice
+ * follows from it. When no run names anyone exactly, the command is
+ * returned as parsed and the usual fuzzy lookup runs on its guess.
+ */
+export async function settleLeadingCustomer<C extends Settleable>(ctx: AppContext, cmd: C): Promise<C> {
+  if (!cmd.rest) return cmd;
+  const runs = leadingRuns(cmd.rest);
+  const named = await customersNamedExactly(ctx, runs.map((r) => r.prefix));
+  for (const run of runs) {
+    if (!named.get(run.prefix)?.length) continue;
+    const rewritten = withQuotedCustomer(cmd.kind, run.prefix, run.remainder);
+    if (rewritten?.kind === cmd.kind) return rewritten as C;
+  }
+  return cmd;
 }
 
 /** The lookup card of one customer, or null when it no longer exists. */

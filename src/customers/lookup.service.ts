@@ -1,6 +1,7 @@
 import type { AppContext } from '../platform/context.js';
 import { scoringStatusOf, type ScoringStatus } from '../scores/coverage.service.js';
-import { findCandidates, loadCard, nearestNames, type CardData } from './customer.repository.js';
+import { metrics } from '../platform/metrics.js';
+import { exactMatchesOf, findCandidates, loadCard, lookupCandidates, nearestNames, type CardData } from './customer.repository.js';
 import { decideLookup, type Candidate } from './lookup.rules.js';
 
 /** What a free-text query names: one customer, several to choose from, or none (with the nearest names). */
@@ -11,12 +12,19 @@ export type Resolution =
 
 /** Resolve a query to a customer. Every command that names a customer goes through here. */
 export async function resolveCustomer(ctx: AppContext, query: string): Promise<Resolution> {
-  const candidates = await findCandidates(ctx.readDb, query);
+  const started = performance.now();
+  const { match, candidates } = await lookupCandidates(ctx.readDb, query);
+  metrics.lookupLatency.observe({ match }, (performance.now() - started) / 1000);
   const decision = decideLookup(candidates);
   if (decision.kind === 'card') return { kind: 'found', customer: decision.customer };
   if (decision.kind === 'choose') return { kind: 'ambiguous', query, matches: decision.matches };
   const nearest = decision.nearest.length ? decision.nearest : await nearestNames(ctx.readDb, query);
   return { kind: 'none', query, nearest };
+}
+
+/** For each text, the customers it names exactly (external id, name or domain). */
+export function customersNamedExactly(ctx: AppContext, texts: readonly string[]): Promise<Map<string, Candidate[]>> {
+  return exactMatchesOf(ctx.readDb, texts);
 }
 
 /** Customers matching what someone is typing (a select's search box), best first. */

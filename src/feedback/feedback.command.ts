@@ -1,4 +1,4 @@
-import { customerOrReply } from '../customers/lookup.command.js';
+import { customerOrReply, settleLeadingCustomer } from '../customers/lookup.command.js';
 import { resumeWith } from '../commands/resume.js';
 import { notMemberReply } from '../ownership/ownership.blocks.js';
 import { findActor } from '../customers/roster.repository.js';
@@ -14,12 +14,14 @@ import { logInteraction, recordFeedback } from './feedback.service.js';
 
 /** `/feedback <customer>: <text>`: parse → member → customer → classify → store. */
 export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput): Promise<Reply> {
-  const command = parseFeedbackCommand(input.text);
-  return guarded(ctx.logger, `/feedback ${command.kind}`, async () => {
-    if (command.kind === 'help') return feedbackHelpReply();
-    if (command.kind === 'invalid') return invalidReply(command.problem, command.usage);
+  const parsed = parseFeedbackCommand(input.text);
+  return guarded(ctx.logger, `/feedback ${parsed.kind}`, async () => {
+    if (parsed.kind === 'help') return feedbackHelpReply();
+    if (parsed.kind === 'invalid') return invalidReply(parsed.problem, parsed.usage);
     const actor = await findActor(ctx.db, input.userId);
     if (!actor) return notMemberReply(input.userId);
+    // "falcon hospitality group #praise …": the customer is the longest leading run of words that names one.
+    const command = await settleLeadingCustomer(ctx, parsed);
     const found = await customerOrReply(ctx, command.query, resumeWith('/feedback', command));
     if (found.reply) return found.reply;
     const c = classifyFeedback(command.text);
@@ -39,9 +41,10 @@ export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput
 }
 
 /** `/customer log <customer> <kind> <text>`. */
-export async function logCommand(ctx: AppContext, input: CommandInput, cmd: Extract<CustomerCommand, { kind: 'log' }>): Promise<Reply> {
+export async function logCommand(ctx: AppContext, input: CommandInput, typed: Extract<CustomerCommand, { kind: 'log' }>): Promise<Reply> {
   const actor = await findActor(ctx.db, input.userId);
   if (!actor) return notMemberReply(input.userId);
+  const cmd = await settleLeadingCustomer(ctx, typed);
   const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
   if (found.reply) return found.reply;
   const logged = await logInteraction(ctx, { authorSlackId: actor.slackUserId, customerId: found.customer.id, kind: cmd.interaction, note: cmd.text });

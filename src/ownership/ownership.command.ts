@@ -1,4 +1,4 @@
-import { customerOrReply } from '../customers/lookup.command.js';
+import { customerOrReply, settleLeadingCustomer } from '../customers/lookup.command.js';
 import { resumeWith } from '../commands/resume.js';
 import type { AppContext } from '../platform/context.js';
 import { plainReply, type Reply } from '../slack/blocks.js';
@@ -33,9 +33,11 @@ export async function actorOrReply(ctx: AppContext, slackUserId: string): Promis
 const isReply = (x: MemberInfo | Reply): x is Reply => 'blocks' in x;
 const gone = () => plainReply('That customer no longer exists.');
 
-export async function claimCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'claim'>): Promise<Reply> {
+export async function claimCommand(ctx: AppContext, input: CommandInput, typed: Cmd<'claim'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
+  // "claim acme logistics they asked for me": the book says where the name ends and the reason starts.
+  const cmd = await settleLeadingCustomer(ctx, typed);
   const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
   if (found.reply) return found.reply;
   const r = await claimAccount(ctx, actor, found.customer.id, cmd.reason);

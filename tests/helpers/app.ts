@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config/index.js';
+import type { Feature } from '../../src/feature.js';
 import { start, type Running, type RoleName } from '../../src/main.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { createLogger, silentLogger } from '../../src/platform/logger.js';
@@ -24,7 +25,7 @@ export interface TestApp {
  */
 export async function startTestApp(
   label: string,
-  opts: { roles?: RoleName[]; env?: Record<string, string>; clock?: Clock; db?: TestDb; slack?: SlackDouble } = {},
+  opts: { roles?: RoleName[]; env?: Record<string, string>; clock?: Clock; db?: TestDb; slack?: SlackDouble; features?: readonly Feature[] } = {},
 ): Promise<TestApp> {
   const db = opts.db ?? (await createTestDb(label));
   const slack = opts.slack ?? (await startSlackDouble());
@@ -40,7 +41,15 @@ export async function startTestApp(
     ...opts.env,
   });
   const logger = process.env.TEST_LOG_LEVEL ? createLogger(process.env.TEST_LOG_LEVEL) : silentLogger;
-  const running = await start({ roles: opts.roles ?? ['web'], config, logger, port: 0, migrate: false, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const running = await start({
+    roles: opts.roles ?? ['web'],
+    config,
+    logger,
+    port: 0,
+    migrate: false,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.features ? { features: opts.features } : {}),
+  });
   const baseUrl = `http://127.0.0.1:${running.port}`;
   return {
     running,

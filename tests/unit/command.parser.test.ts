@@ -13,13 +13,14 @@ describe('parseCustomerCommand', () => {
     ['mine', { kind: 'mine', page: 1 }],
     ['mine 3', { kind: 'mine', page: 3 }],
     ['mine craft', { kind: 'lookup', query: 'mine craft' }],
-    ['claim acme', { kind: 'claim', query: 'acme', reason: null }],
+    // No quotes, no "--": where the name ends is a guess the book settles (`rest` is kept for that).
+    ['claim acme', { kind: 'claim', query: 'acme', reason: null, rest: 'acme' }],
     ['claim acme corp -- I ran their QBR', { kind: 'claim', query: 'acme corp', reason: 'I ran their QBR' }],
     ['claim "Acme Corp" worked with them', { kind: 'claim', query: 'Acme Corp', reason: 'worked with them' }],
     ['assign acme <@U123ABC|bob> covering', { kind: 'assign', query: 'acme', userId: 'U123ABC', reason: 'covering' }],
     ['release acme', { kind: 'release', query: 'acme' }],
     ['history 阿里巴巴', { kind: 'history', query: '阿里巴巴' }],
-    ['log acme corp call discussed renewal', { kind: 'log', query: 'acme corp', interaction: 'call', text: 'discussed renewal' }],
+    ['log acme corp call discussed renewal', { kind: 'log', query: 'acme corp', interaction: 'call', text: 'discussed renewal', rest: 'acme corp call discussed renewal' }],
     ['log "Call Center Inc" meeting kickoff', { kind: 'log', query: 'Call Center Inc', interaction: 'meeting', text: 'kickoff' }],
   ])('%j', (input, expected) => {
     expect(parseCustomerCommand(input)).toEqual(expected);
@@ -67,7 +68,7 @@ describe('parseFeedbackCommand', () => {
     ['"Acme Corp" love the new UI', { kind: 'feedback', query: 'Acme Corp', text: 'love the new UI' }],
     ['阿里巴巴：系统太慢了', { kind: 'feedback', query: '阿里巴巴', text: '系统太慢了' }],
     ['acme corp -- wants SSO', { kind: 'feedback', query: 'acme corp', text: 'wants SSO' }],
-    ['acme great call', { kind: 'feedback', query: 'acme', text: 'great call' }],
+    ['acme great call', { kind: 'feedback', query: 'acme', text: 'great call', rest: 'acme great call' }],
   ])('%j', (input, expected) => expect(parseFeedbackCommand(input)).toEqual(expected));
 
   it('says what is missing', () => {
@@ -91,7 +92,9 @@ describe('commandNaming', () => {
     const { commandNaming } = await import('../../src/commands/command.parser.js');
     const original = parseCustomerCommand(text);
     const again = parseCustomerCommand(commandNaming(original, 'EXT 42')!);
-    expect(again).toEqual({ ...original, query: 'EXT 42' });
+    // Named by a quoted id, the customer's extent is no longer a guess: no `rest`.
+    const { rest: _guess, ...named } = original as { rest?: string };
+    expect(again).toEqual({ ...named, query: 'EXT 42' });
   });
 
   it('does the same for /feedback', async () => {
@@ -108,6 +111,41 @@ describe('commandNaming', () => {
         if (original.kind !== 'claim') return;
         const again = parseCustomerCommand(commandNaming(original, 'C1')!);
         expect(again).toMatchObject({ kind: 'claim', query: 'C1', reason: original.reason });
+      }),
+    );
+  });
+});
+
+describe('leading runs and the quoted rewrite', () => {
+  it('offers every leading run of words, longest first, with the text after it', async () => {
+    const { leadingRuns } = await import('../../src/commands/command.parser.js');
+    expect(leadingRuns('falcon hospitality group #praise loves it', 3)).toEqual([
+      { prefix: 'falcon hospitality group', remainder: '#praise loves it' },
+      { prefix: 'falcon hospitality', remainder: 'group #praise loves it' },
+      { prefix: 'falcon', remainder: 'hospitality group #praise loves it' },
+    ]);
+  });
+
+  it('gives a found customer back to the parser as if it had been quoted', async () => {
+    const { withQuotedCustomer } = await import('../../src/commands/command.parser.js');
+    expect(withQuotedCustomer('feedback', 'Falcon Hospitality Group', '#praise the team loves it')).toEqual({
+      kind: 'feedback',
+      query: 'Falcon Hospitality Group',
+      text: '#praise the team loves it',
+    });
+    expect(withQuotedCustomer('claim', 'Acme Logistics', 'they asked for me')).toEqual({ kind: 'claim', query: 'Acme Logistics', reason: 'they asked for me' });
+    expect(withQuotedCustomer('claim', 'Acme Logistics', '')).toEqual({ kind: 'claim', query: 'Acme Logistics', reason: null });
+    expect(withQuotedCustomer('log', 'Call Center', 'call met them')).toEqual({ kind: 'log', query: 'Call Center', interaction: 'call', text: 'met them' });
+    expect(withQuotedCustomer('log', 'Call Center', 'lunch')).toMatchObject({ kind: 'invalid' });
+    expect(withQuotedCustomer('feedback', 'The "Best" Co', 'x')).toBeNull();
+  });
+
+  it('never throws on any text', async () => {
+    const { leadingRuns, withQuotedCustomer } = await import('../../src/commands/command.parser.js');
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => {
+        for (const r of leadingRuns(a)) expect(r.prefix.length).toBeGreaterThan(0);
+        for (const c of ['claim', 'log', 'feedback'] as const) withQuotedCustomer(c, a, b);
       }),
     );
   });
