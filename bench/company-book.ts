@@ -340,7 +340,10 @@ export function queryMix(size: number, count: number, seed = 11): BookQuery[] {
     let i = Math.floor(r() * size);
     let c = customerAt(i);
     if (kind === 'domain') {
-      while (!c.domain) c = customerAt((i = (i + 1) % size));
+      while (!c.domain) {
+        i = (i + 1) % size;
+        c = customerAt(i);
+      }
       return { kind, text: c.domain!, from: i };
     }
     if (kind === 'exact') {

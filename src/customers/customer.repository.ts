@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { DbOrTrx } from '../platform/db.js';
 import {
   cjkPairsTerm,

@@ -62,7 +62,7 @@ const FOLD: Record<string, string> = {
 const FOLDABLE = /[ßæœøłđðþħıŀŧŋĸſ]/g;
 /** Combining diacritical marks (the accents of Latin, Greek and Cyrillic letters). */
 const DIACRITICS = /[\u0300-\u036f]/g;
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const SEPARATORS_ASCII = /[^a-z0-9]+/g;
 const SEPARATORS = /[^\p{L}\p{N}\p{M}]+/gu;
 

@@ -92,7 +92,7 @@ export function parseTimestamp(v: string): string | null {
 
 const DOMAIN_ASCII = /^[a-z0-9.-]+\.[a-z0-9-]{2,}$/;
 const DOMAIN = /^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u;
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const AMOUNT_NOISE = /[,_\s]/g;
 
 /** A domain as typed, or a URL of it: lower case, without scheme, www. and path. */

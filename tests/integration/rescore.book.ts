@@ -91,7 +91,8 @@ export async function loadBook(db: TestDb, book: PlantedBook, now: Date): Promis
   if (c.problems.length) throw new Error(`customers: ${JSON.stringify(c.problems)}`);
   const e = await loadEventsCsv(db, book.eventsCsv);
   if (e.problems.length) throw new Error(`events: ${JSON.stringify(e.problems.slice(0, 3))}`);
-  const touches = book.touches.map((t) => ({ customer: t.customer, at: iso(now, t.daysAgo, 11) }));
+  // Exactly daysAgo before now (not at a fixed hour of that day): the card rounds to whole days, at any time of day.
+  const touches = book.touches.map((t) => ({ customer: t.customer, at: new Date(now.getTime() - t.daysAgo * DAY).toISOString() }));
   await sql`
     INSERT INTO interactions (customer_id, author_slack_id, kind, note, occurred_at)
     SELECT c.id, 'U0TEST', 'call', 'planted', t.at::timestamptz
