@@ -116,7 +116,9 @@ export async function generateFresh(o: BookOptions): Promise<'reused' | 'generat
         })(),
       ]);
       await Promise.all([
-        sql`ALTER TABLE signals ADD CONSTRAINT signals_customer_id_kind_occurred_at_dedupe_key_key UNIQUE (customer_id, kind, occurred_at, dedupe_key)`.execute(h.db),
+        sql`ALTER TABLE signals ADD CONSTRAINT signals_customer_id_kind_occurred_at_dedupe_key_key UNIQUE (customer_id, kind, occurred_at, dedupe_key)`.execute(
+          h.db,
+        ),
         (async () => {
           const other = createDb(URL_, silentLogger, 1);
           try {
@@ -146,4 +148,3 @@ export async function generateFresh(o: BookOptions): Promise<'reused' | 'generat
     await h.close();
   }
 }
-

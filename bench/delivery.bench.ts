@@ -78,7 +78,10 @@ async function main() {
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const workers = await Promise.all(
     Array.from({ length: WORKERS }, async () => {
-      const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('worker did not start')), 30_000);
         worker.stdout!.on('data', (d) => {
@@ -165,7 +168,12 @@ async function main() {
   if (process.env.BENCH_TIMELINE) {
     const buckets = new Map<number, number>();
     for (const p of slack.posted) buckets.set(Math.floor((p.at - t0) / 100), (buckets.get(Math.floor((p.at - t0) / 100)) ?? 0) + 1);
-    process.stdout.write(`${[...buckets].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${(b / 10).toFixed(1)}s ${n}`).join('  ')}\n`);
+    process.stdout.write(
+      `${[...buckets]
+        .sort((a, b) => a[0] - b[0])
+        .map(([b, n]) => `${(b / 10).toFixed(1)}s ${n}`)
+        .join('  ')}\n`,
+    );
   }
 
   await Promise.all(

@@ -76,8 +76,7 @@ async function generate(customers: number, reuse: boolean): Promise<void> {
         -- days ahead (notice given), as contractual churn happens.
         LATERAL (SELECT least(0.95, greatest(0.001, power(1 - power(1 - l.risk, 1.0 / 3), 1.0 / 0.8)) * CASE WHEN p.plan = 'enterprise' THEN 0.6 ELSE 1 END) AS theta) t,
         LATERAL (SELECT s.started_at + make_interval(years => greatest(1, ceil(ln(1 - l.u_churn * 0.999999) / ln(1 - t.theta)))::int)
-                   - make_interval(days => floor(l.u_frac * 30)::int) AS churn_at) c`
-        .execute(h.db);
+                   - make_interval(days => floor(l.u_frac * 30)::int) AS churn_at) c`.execute(h.db);
     });
     await sql`ALTER TABLE signals DROP CONSTRAINT signals_pkey`.execute(h.db);
     await sql`ALTER TABLE signals DROP CONSTRAINT signals_customer_id_kind_occurred_at_dedupe_key_key`.execute(h.db);
@@ -126,7 +125,9 @@ async function generate(customers: number, reuse: boolean): Promise<void> {
         ]);
         await Promise.all([
           sql`ALTER TABLE signals ADD PRIMARY KEY (id, occurred_at)`.execute(h.db),
-          sql`ALTER TABLE signals ADD CONSTRAINT signals_customer_id_kind_occurred_at_dedupe_key_key UNIQUE (customer_id, kind, occurred_at, dedupe_key)`.execute(other.db),
+          sql`ALTER TABLE signals ADD CONSTRAINT signals_customer_id_kind_occurred_at_dedupe_key_key UNIQUE (customer_id, kind, occurred_at, dedupe_key)`.execute(
+            other.db,
+          ),
         ]);
       } finally {
         await other.close();
@@ -155,7 +156,9 @@ export async function benchBook(args: string[]): Promise<void> {
       SELECT count(*) AS c, count(*) FILTER (WHERE status = 'churned') AS churned, count(started_at) AS started,
         (SELECT count(*) FROM signals) AS s FROM customers`.execute(ctx.db);
     const b = book.rows[0]!;
-    log(`book: ${Number(b.c).toLocaleString('en-US')} customers (${Number(b.churned).toLocaleString('en-US')} churned), ${Number(b.s).toLocaleString('en-US')} signals`);
+    log(
+      `book: ${Number(b.c).toLocaleString('en-US')} customers (${Number(b.churned).toLocaleString('en-US')} churned), ${Number(b.s).toLocaleString('en-US')} signals`,
+    );
     const settings = scoringConfigFrom(ctx.config.settings);
     const now = new Date();
     let peak = process.memoryUsage().rss;
@@ -176,7 +179,8 @@ export async function benchBook(args: string[]): Promise<void> {
     const total = performance.now() - t0;
     clearInterval(sampler);
     log(`  total ${secs(total)}; health + sBG ${secs(healthMs + renewalMs)} (target ≤ 5 min); peak RSS ${mb(peak)} (target ≤ 300 MB)`);
-    for (const o of health.origins) log(`    origin ${o.asOf} (${o.role}): replayed ${o.replayed.toLocaleString('en-US')} of ${o.population.toLocaleString('en-US')}, ${secs(o.ms)}`);
+    for (const o of health.origins)
+      log(`    origin ${o.asOf} (${o.role}): replayed ${o.replayed.toLocaleString('en-US')} of ${o.population.toLocaleString('en-US')}, ${secs(o.ms)}`);
     log('');
     for (const line of formatFitReport(purchase)) log(line);
     for (const line of formatHealthFit(health)) log(line);

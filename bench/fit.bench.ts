@@ -62,57 +62,55 @@ function compare(label: string, est: Record<string, number>, truth: Record<strin
 }
 
 function cdnow(): void {
-const [summaries, loadMs] = time(() =>
-  [...loadCdnowOrders().values()].map((orders) => summarizePurchases(orders, CALIBRATION_END)!),
-);
-const patterns = groupBgNbdObservations(summaries);
-const cdnowFit = fitBgNbd(summaries);
-const ggFit = fitGammaGamma(summaries);
-const bgRaw = bench(() => fitBgNbd(summaries), 50, 300);
-const bgGrouped = bench(() => fitBgNbd(patterns), 50, 300);
-const gg = bench(() => fitGammaGamma(summaries), 50, 300);
+  const [summaries, loadMs] = time(() => [...loadCdnowOrders().values()].map((orders) => summarizePurchases(orders, CALIBRATION_END)!));
+  const patterns = groupBgNbdObservations(summaries);
+  const cdnowFit = fitBgNbd(summaries);
+  const ggFit = fitGammaGamma(summaries);
+  const bgRaw = bench(() => fitBgNbd(summaries), 50, 300);
+  const bgGrouped = bench(() => fitBgNbd(patterns), 50, 300);
+  const gg = bench(() => fitGammaGamma(summaries), 50, 300);
 
-console.log(`CDNOW: ${summaries.length} customers, ${patterns.size} distinct (x, t_x, T) patterns (log parsed + summarised in ${ms(loadMs)})`);
-console.log(`  BG/NBD fit, from customers (incl. grouping): median ${ms(bgRaw.median)}, p90 ${ms(bgRaw.p90)}`);
-console.log(`  BG/NBD fit, from grouped patterns:           median ${ms(bgGrouped.median)}, p90 ${ms(bgGrouped.p90)}`);
-console.log(`  Gamma-Gamma fit (${ggFit.customers} repeaters):          median ${ms(gg.median)}, p90 ${ms(gg.p90)}`);
-console.log(
-  `  BG/NBD r ${cdnowFit.r.toFixed(4)} α ${cdnowFit.alpha.toFixed(3)} a ${cdnowFit.a.toFixed(4)} b ${cdnowFit.b.toFixed(3)} ` +
-    `LL ${cdnowFit.logLikelihood.toFixed(4)} (${cdnowFit.iterations} BFGS iterations)`,
-);
-console.log(`  Gamma-Gamma p ${ggFit.p.toFixed(3)} q ${ggFit.q.toFixed(3)} γ ${ggFit.gamma.toFixed(3)} LL ${ggFit.logLikelihood.toFixed(4)}`);
+  console.log(`CDNOW: ${summaries.length} customers, ${patterns.size} distinct (x, t_x, T) patterns (log parsed + summarised in ${ms(loadMs)})`);
+  console.log(`  BG/NBD fit, from customers (incl. grouping): median ${ms(bgRaw.median)}, p90 ${ms(bgRaw.p90)}`);
+  console.log(`  BG/NBD fit, from grouped patterns:           median ${ms(bgGrouped.median)}, p90 ${ms(bgGrouped.p90)}`);
+  console.log(`  Gamma-Gamma fit (${ggFit.customers} repeaters):          median ${ms(gg.median)}, p90 ${ms(gg.p90)}`);
+  console.log(
+    `  BG/NBD r ${cdnowFit.r.toFixed(4)} α ${cdnowFit.alpha.toFixed(3)} a ${cdnowFit.a.toFixed(4)} b ${cdnowFit.b.toFixed(3)} ` +
+      `LL ${cdnowFit.logLikelihood.toFixed(4)} (${cdnowFit.iterations} BFGS iterations)`,
+  );
+  console.log(`  Gamma-Gamma p ${ggFit.p.toFixed(3)} q ${ggFit.q.toFixed(3)} γ ${ggFit.gamma.toFixed(3)} LL ${ggFit.logLikelihood.toFixed(4)}`);
 }
 
 function synthetic(): void {
-console.log(`\nSynthetic: ${SYNTHETIC_CUSTOMERS.toLocaleString('en-US')} customers, cohort over 84 days, 272-day calibration, day-granular times`);
-const [customers, simMs] = time(() =>
-  simulateCustomers({ customers: SYNTHETIC_CUSTOMERS, bgnbd: TRUE_BGNBD, spend: TRUE_GG, seed: 20240601 }),
-);
-const [grouped, groupMs] = time(() => groupBgNbdObservations(customers));
-const [synthFit, fitMs] = time(() => fitBgNbd(grouped));
-const [, endToEndMs] = time(() => fitBgNbd(customers));
-const [synthGg, ggMs] = time(() => fitGammaGamma(customers));
-const repeaters = customers.filter((c) => c.x > 0).length;
-console.log(`  simulate ${ms(simMs)}; ${repeaters.toLocaleString('en-US')} repeaters`);
-console.log(`  group: ${ms(groupMs)} → ${grouped.size.toLocaleString('en-US')} distinct patterns (${(SYNTHETIC_CUSTOMERS / grouped.size).toFixed(1)} customers per pattern)`);
-console.log(`  BG/NBD fit on patterns: ${ms(fitMs)} (${synthFit.iterations} BFGS iterations, converged ${synthFit.converged}); end to end from customers: ${ms(endToEndMs)}`);
-compare('BG/NBD', synthFit as unknown as Record<string, number>, TRUE_BGNBD as unknown as Record<string, number>);
-console.log(`  Gamma-Gamma fit: ${ms(ggMs)} on ${synthGg.customers.toLocaleString('en-US')} repeaters`);
-compare('Gamma-Gamma', synthGg as unknown as Record<string, number>, TRUE_GG as unknown as Record<string, number>);
+  console.log(`\nSynthetic: ${SYNTHETIC_CUSTOMERS.toLocaleString('en-US')} customers, cohort over 84 days, 272-day calibration, day-granular times`);
+  const [customers, simMs] = time(() => simulateCustomers({ customers: SYNTHETIC_CUSTOMERS, bgnbd: TRUE_BGNBD, spend: TRUE_GG, seed: 20240601 }));
+  const [grouped, groupMs] = time(() => groupBgNbdObservations(customers));
+  const [synthFit, fitMs] = time(() => fitBgNbd(grouped));
+  const [, endToEndMs] = time(() => fitBgNbd(customers));
+  const [synthGg, ggMs] = time(() => fitGammaGamma(customers));
+  const repeaters = customers.filter((c) => c.x > 0).length;
+  console.log(`  simulate ${ms(simMs)}; ${repeaters.toLocaleString('en-US')} repeaters`);
+  console.log(
+    `  group: ${ms(groupMs)} → ${grouped.size.toLocaleString('en-US')} distinct patterns (${(SYNTHETIC_CUSTOMERS / grouped.size).toFixed(1)} customers per pattern)`,
+  );
+  console.log(
+    `  BG/NBD fit on patterns: ${ms(fitMs)} (${synthFit.iterations} BFGS iterations, converged ${synthFit.converged}); end to end from customers: ${ms(endToEndMs)}`,
+  );
+  compare('BG/NBD', synthFit as unknown as Record<string, number>, TRUE_BGNBD as unknown as Record<string, number>);
+  console.log(`  Gamma-Gamma fit: ${ms(ggMs)} on ${synthGg.customers.toLocaleString('en-US')} repeaters`);
+  compare('Gamma-Gamma', synthGg as unknown as Record<string, number>, TRUE_GG as unknown as Record<string, number>);
 }
 
 // Control: the same process in continuous time (no day rounding, no same-day
 // merging), where every repeater is its own pattern. Separates estimator error
 // from the bias the day-granular data convention itself introduces.
 function continuousControl(): void {
-const [continuous, contSimMs] = time(() =>
-  simulateCustomers({ customers: SYNTHETIC_CUSTOMERS, bgnbd: TRUE_BGNBD, seed: 20240601, dayGranular: false }),
-);
-const [contFit, contFitMs] = time(() => fitBgNbd(continuous));
-console.log(
-  `\nControl, continuous time: simulate ${ms(contSimMs)}; fit end to end ${ms(contFitMs)} over ${contFit.patterns.toLocaleString('en-US')} patterns`,
-);
-compare('BG/NBD', contFit as unknown as Record<string, number>, TRUE_BGNBD as unknown as Record<string, number>);
+  const [continuous, contSimMs] = time(() => simulateCustomers({ customers: SYNTHETIC_CUSTOMERS, bgnbd: TRUE_BGNBD, seed: 20240601, dayGranular: false }));
+  const [contFit, contFitMs] = time(() => fitBgNbd(continuous));
+  console.log(
+    `\nControl, continuous time: simulate ${ms(contSimMs)}; fit end to end ${ms(contFitMs)} over ${contFit.patterns.toLocaleString('en-US')} patterns`,
+  );
+  compare('BG/NBD', contFit as unknown as Record<string, number>, TRUE_BGNBD as unknown as Record<string, number>);
 }
 
 if (process.argv.includes('--book')) {

@@ -109,7 +109,8 @@ async function resetAfterEarlierRun(db: Kysely<Database>): Promise<string[]> {
   await sql`DELETE FROM alerts`.execute(db);
   await sql`DELETE FROM run_population`.execute(db);
   await sql`UPDATE scoring_runs SET status = 'failed', finished_at = now() WHERE status = 'running'`.execute(db);
-  if (touched.rows.length) await sql`UPDATE customers SET data_changed_at = clock_timestamp() WHERE id = ANY(${touched.rows.map((r) => r.id)}::bigint[])`.execute(db);
+  if (touched.rows.length)
+    await sql`UPDATE customers SET data_changed_at = clock_timestamp() WHERE id = ANY(${touched.rows.map((r) => r.id)}::bigint[])`.execute(db);
   return touched.rows.map((r) => r.id);
 }
 
@@ -230,7 +231,9 @@ async function waitIdle(db: Kysely<Database>, timeoutMs: number): Promise<void> 
 }
 
 async function main(): Promise<void> {
-  log(`freshness bench — ${CUSTOMERS.toLocaleString()} customers, ${SIGNALS.toLocaleString()} signals; ${COLLAPSE.toLocaleString()} collapse in batches of ${BATCH}, ${OWNERS} owners`);
+  log(
+    `freshness bench — ${CUSTOMERS.toLocaleString()} customers, ${SIGNALS.toLocaleString()} signals; ${COLLAPSE.toLocaleString()} collapse in batches of ${BATCH}, ${OWNERS} owners`,
+  );
   const reused = await generateBook({ url: URL_, customers: CUSTOMERS, signals: SIGNALS, days: 365, reuse: REUSE, log });
   const h = createDb(URL_, silentLogger, 2);
   const db = h.db;
@@ -252,7 +255,9 @@ async function main(): Promise<void> {
     slack = await startSlackDouble();
     slack.rateLimitMs = 1000;
     slack.retryAfterSeconds = 1;
-    log(`\nretain start (child process; Slack double enforcing 1 message/s per channel${GLOBAL_PER_SECOND ? `; pacing.globalPerSecond ${GLOBAL_PER_SECOND}` : ''})`);
+    log(
+      `\nretain start (child process; Slack double enforcing 1 message/s per channel${GLOBAL_PER_SECOND ? `; pacing.globalPerSecond ${GLOBAL_PER_SECOND}` : ''})`,
+    );
     const t0 = Date.now();
     child = await startRetain(slack, prefix);
     log(`  up in ${secs(Date.now() - t0)}; RSS ${mb(rssKb(child.pid!))}`);
@@ -284,7 +289,9 @@ async function main(): Promise<void> {
       }
       const runsBefore = Number((await sql<{ id: string }>`SELECT coalesce(max(id), 0) AS id FROM scoring_runs`.execute(db)).rows[0]!.id);
       const postedAt = new Map<string, number>();
-      log(`\nposting ${batches.length} batches (${(customers.length * 7).toLocaleString()} signals for ${customers.length.toLocaleString()} customers), ${CONCURRENCY} at a time…`);
+      log(
+        `\nposting ${batches.length} batches (${(customers.length * 7).toLocaleString()} signals for ${customers.length.toLocaleString()} customers), ${CONCURRENCY} at a time…`,
+      );
       const burstStart = Date.now();
       let next = 0;
       let retries = 0;
@@ -314,7 +321,9 @@ async function main(): Promise<void> {
                    WHERE c.id = ANY(${customers.map((c) => c.id)}::bigint[]) AND c.data_changed_at > s.data_seen_at) AS pending`.execute(db);
         const st = idle.rows[0]!;
         if (Date.now() - lastReport > 10_000) {
-          log(`  … ${got.toLocaleString()} warned after ${secs(Date.now() - burstStart)} (runs open ${st.runs}, outbox ${st.outbox}, customers not yet rescored ${st.pending})`);
+          log(
+            `  … ${got.toLocaleString()} warned after ${secs(Date.now() - burstStart)} (runs open ${st.runs}, outbox ${st.outbox}, customers not yet rescored ${st.pending})`,
+          );
           lastReport = Date.now();
         }
         if (st.runs === 0 && st.outbox === 0 && st.pending === 0 && Date.now() - burstStart > 30_000) {
@@ -347,10 +356,15 @@ async function main(): Promise<void> {
         FROM scoring_runs WHERE id > ${runsBefore} ORDER BY id`.execute(db);
       const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
       log(`\nburst: ${lat.length.toLocaleString()} of ${customers.length.toLocaleString()} customers warned`);
-      log(`  POST → warning posted: p50 ${fmt(percentile(lat, 50))}, p95 ${fmt(percentile(lat, 95))}, max ${fmt(lat.at(-1) ?? NaN)}  (targets: p95 ≤ 30 s, max ≤ 60 s)`);
+      log(
+        `  POST → warning posted: p50 ${fmt(percentile(lat, 50))}, p95 ${fmt(percentile(lat, 95))}, max ${fmt(lat.at(-1) ?? NaN)}  (targets: p95 ≤ 30 s, max ≤ 60 s)`,
+      );
       log(`  duplicate warnings: ${duplicates}; Slack 429s: ${slack.rateLimited}`);
       log(`  scoring runs started: ${runs.rows.map((r) => `${r.n} ${r.kind} (${r.scored.toLocaleString()} customers scored)`).join(', ') || 'none'}`);
-      for (const r of runTimes.rows) log(`    run ${r.id}: selected ${r.selected ?? '?'}, scored ${r.scored}, prepare ${Number(r.prep ?? NaN).toFixed(1)} s, total ${Number(r.total ?? NaN).toFixed(1)} s`);
+      for (const r of runTimes.rows)
+        log(
+          `    run ${r.id}: selected ${r.selected ?? '?'}, scored ${r.scored}, prepare ${Number(r.prep ?? NaN).toFixed(1)} s, total ${Number(r.total ?? NaN).toFixed(1)} s`,
+        );
 
       log('\nidle system: one account’s signals → its warning');
       await waitIdle(db, 300_000);
@@ -374,8 +388,12 @@ async function main(): Promise<void> {
       log(`\npeak RSS of retain start: ${mb(peakRss)}`);
       log('\nsummary');
       log(`  book                      ${CUSTOMERS.toLocaleString()} customers, ${OWNERS} owners (one channel each)`);
-      log(`  burst                     ${customers.length.toLocaleString()} customers, ${batches.length} POSTs of ≤ ${BATCH} items, accepted in ${secs(burstMs)}`);
-      log(`  POST → warning            p50 ${fmt(percentile(lat, 50))}  p95 ${fmt(percentile(lat, 95))}  max ${fmt(lat.at(-1) ?? NaN)}  (${lat.length} warned)`);
+      log(
+        `  burst                     ${customers.length.toLocaleString()} customers, ${batches.length} POSTs of ≤ ${BATCH} items, accepted in ${secs(burstMs)}`,
+      );
+      log(
+        `  POST → warning            p50 ${fmt(percentile(lat, 50))}  p95 ${fmt(percentile(lat, 95))}  max ${fmt(lat.at(-1) ?? NaN)}  (${lat.length} warned)`,
+      );
       log(`  idle POST → warning       ${idleLat.map(fmt).join(', ')}`);
       log(`  duplicates                ${duplicates}`);
       log(`  runs started              ${runs.rows.map((r) => `${r.n} ${r.kind}`).join(', ')}`);

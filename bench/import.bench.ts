@@ -79,7 +79,8 @@ async function child(kind: 'customers' | 'events', file: string): Promise<void> 
   const t = performance.now();
   const timing = new Map<string, number>();
   const onPhase = (phase: string, ms: number) => timing.set(phase, (timing.get(phase) ?? 0) + ms);
-  const report = kind === 'customers' ? await importCustomers(handle.db, file, file, { onPhase }) : await importEvents(handle.pool, file, file, 'csv', { onPhase });
+  const report =
+    kind === 'customers' ? await importCustomers(handle.db, file, file, { onPhase }) : await importEvents(handle.pool, file, file, 'csv', { onPhase });
   const ms = performance.now() - t;
   const pgCpu = backendCpuSeconds('retain_bench_import');
   await handle.close();
@@ -89,7 +90,11 @@ async function child(kind: 'customers' | 'events', file: string): Promise<void> 
     nodeCpu: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     pgCpu,
     phases: [...timing].map(([p, t]) => `${p} ${(t / 1000).toFixed(1)} s`).join(', '),
-    report: { ...report, problems: report.problems.length, firstProblem: report.problems[0] ? `line ${report.problems[0].line}: ${report.problems[0].reason}` : null },
+    report: {
+      ...report,
+      problems: report.problems.length,
+      firstProblem: report.problems[0] ? `line ${report.problems[0].line}: ${report.problems[0].reason}` : null,
+    },
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

@@ -113,7 +113,9 @@ async function main(): Promise<void> {
       const items: string[] = [];
       for (let i = from; i < from + BATCH; i++) {
         const [c, kind, at, value, id] = eventFields(i, 'api');
-        items.push(`{"customer_external_id":"${c}","kind":"${kind}","occurred_at":"${at}","value":${value === '' ? 'null' : `"${value}"`},"external_id":"${id}"}`);
+        items.push(
+          `{"customer_external_id":"${c}","kind":"${kind}","occurred_at":"${at}","value":${value === '' ? 'null' : `"${value}"`},"external_id":"${id}"}`,
+        );
       }
       return `[${items.join(',')}]`;
     };
@@ -163,11 +165,19 @@ async function main(): Promise<void> {
     const copySeconds = (performance.now() - t0) / 1000;
     const copyRate = imported.inserted / copySeconds;
 
-    console.log(`bench/ingest — POST /api/v1/events, ${BATCH} events per request, ${CONNECTIONS} connections, ${result.duration.toFixed(1)} s, ${CUSTOMERS.toLocaleString()} customers, loopback`);
-    console.log(`  requests:        ${result.requests.total.toLocaleString()} (${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)`);
-    console.log(`  API accepted:    ${accepted.toLocaleString()} events = ${Math.round(apiRate).toLocaleString()} events/s (in the table: ${stored.toLocaleString()} incl. requests cut off at the end; rejected items: ${rejectedItems})`);
+    console.log(
+      `bench/ingest — POST /api/v1/events, ${BATCH} events per request, ${CONNECTIONS} connections, ${result.duration.toFixed(1)} s, ${CUSTOMERS.toLocaleString()} customers, loopback`,
+    );
+    console.log(
+      `  requests:        ${result.requests.total.toLocaleString()} (${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)`,
+    );
+    console.log(
+      `  API accepted:    ${accepted.toLocaleString()} events = ${Math.round(apiRate).toLocaleString()} events/s (in the table: ${stored.toLocaleString()} incl. requests cut off at the end; rejected items: ${rejectedItems})`,
+    );
     console.log(`  latency/request: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
-    console.log(`  CSV COPY import: ${imported.inserted.toLocaleString()} events in ${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString()} events/s`);
+    console.log(
+      `  CSV COPY import: ${imported.inserted.toLocaleString()} events in ${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString()} events/s`,
+    );
     console.log(`  ratio:           COPY is ${(copyRate / apiRate).toFixed(2)}× the API (target ≤ 3×) ${copyRate / apiRate <= 3 ? '✓' : '✗'}`);
     // Requests still in flight when the clock ran out were committed but never counted: stored ≥ accepted.
     if (stored < accepted) console.log(`  ✗ stored (${stored}) < accepted (${accepted}): an accepted item was lost`);

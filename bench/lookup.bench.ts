@@ -67,7 +67,6 @@ export async function prepareBook(url: string, size: number, reuse = false): Pro
   return { handle, importMs: performance.now() - t };
 }
 
-
 async function main() {
   for (const size of SIZES) {
     const url = BENCH_DB_URL;
@@ -98,13 +97,18 @@ async function main() {
       if (ok) found.set(q.kind, (found.get(q.kind) ?? 0) + 1);
     }
 
-    console.log(`bench/lookup — ${size.toLocaleString()} customers${importMs === null ? ' (reused)' : `, imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`}; ${QUERIES} queries, one at a time`);
+    console.log(
+      `bench/lookup — ${size.toLocaleString()} customers${importMs === null ? ' (reused)' : `, imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`}; ${QUERIES} queries, one at a time`,
+    );
     console.log(`  all       p50 ${pct(all, 50).toFixed(2)} ms   p99 ${pct(all, 99).toFixed(2)} ms   max ${Math.max(...all).toFixed(1)} ms`);
     for (const [kind, xs] of byKind) {
-      console.log(`  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`);
+      console.log(
+        `  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`,
+      );
     }
     console.log('  by match kind:');
-    for (const [m, xs] of byMatch) console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
+    for (const [m, xs] of byMatch)
+      console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
     await handle.close();
     if (!KEEP) await dropDatabase(url);
   }

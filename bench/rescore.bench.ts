@@ -85,7 +85,9 @@ async function main(): Promise<void> {
     const h = createDb(URL_, silentLogger, 1);
     try {
       const r = await sql<{ s: string; size: string }>`
-        SELECT (SELECT count(*) FROM signals) AS s, pg_size_pretty(pg_total_relation_size('signals_2025') + pg_total_relation_size('signals_2026') + pg_total_relation_size('signals_2027')) AS size`.execute(h.db);
+        SELECT (SELECT count(*) FROM signals) AS s, pg_size_pretty(pg_total_relation_size('signals_2025') + pg_total_relation_size('signals_2026') + pg_total_relation_size('signals_2027')) AS size`.execute(
+        h.db,
+      );
       return r.rows[0]!;
     } finally {
       await h.close();
@@ -102,7 +104,14 @@ async function main(): Promise<void> {
   });
   const settings = { ...config.settings, scoring: { ...config.settings.scoring, batchSize: BATCH } };
   const benchFeatures = NO_HOOKS ? features.map((f) => ({ ...f, scoresWritten: [] })) : features;
-  const running = await start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false, features: benchFeatures });
+  const running = await start({
+    roles: ['worker'],
+    config: { ...config, settings },
+    logger: silentLogger,
+    migrate: false,
+    schedules: false,
+    features: benchFeatures,
+  });
   const { ctx } = running;
   let peakRss = process.memoryUsage().rss;
   let peakHeap = process.memoryUsage().heapTotal;
@@ -127,7 +136,9 @@ async function main(): Promise<void> {
     log('\npurchase models:');
     const { fitModels } = await import('../src/scores/fit.service.js');
     const [fit] = await timed('fit (SQL grouping + BG/NBD + Gamma-Gamma)', () => fitModels(ctx.db, ctx.clock.now(), { store: true, now: ctx.clock.now() }));
-    log(`    BG/NBD ${fit.bgnbd.patterns} patterns, ${fit.bgnbd.ms.toFixed(0)} ms; Gamma-Gamma ${fit.gammagamma.patterns} patterns, ${fit.gammagamma.ms.toFixed(0)} ms`);
+    log(
+      `    BG/NBD ${fit.bgnbd.patterns} patterns, ${fit.bgnbd.ms.toFixed(0)} ms; Gamma-Gamma ${fit.gammagamma.patterns} patterns, ${fit.gammagamma.ms.toFixed(0)} ms`,
+    );
 
     const runOnce = async (mode: 'full' | 'incremental') => {
       peakRss = process.memoryUsage().rss;
@@ -137,8 +148,18 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const jobId = await ctx.queues!.add('rescore', { mode });
       for (;;) {
-        const run = await sql<{ id: string; status: string; customers_scored: number; batches_total: number; batches_failed: number; started_at: Date; context: { preparedAt?: string; selected?: number } }>`
-          SELECT id, status, customers_scored, batches_total, batches_failed, started_at, context FROM scoring_runs WHERE job_key = ${jobId ?? ''}`.execute(ctx.db);
+        const run = await sql<{
+          id: string;
+          status: string;
+          customers_scored: number;
+          batches_total: number;
+          batches_failed: number;
+          started_at: Date;
+          context: { preparedAt?: string; selected?: number };
+        }>`
+          SELECT id, status, customers_scored, batches_total, batches_failed, started_at, context FROM scoring_runs WHERE job_key = ${jobId ?? ''}`.execute(
+          ctx.db,
+        );
         const r = run.rows[0];
         if (r && r.status !== 'running') {
           const ms = performance.now() - t0;
@@ -152,9 +173,13 @@ async function main(): Promise<void> {
 
     log('\nfull rescore (rescore job → rescoreBatch jobs on BullMQ, worker in this process):');
     const full = await runOnce('full');
-    log(`  ${full.run.status}: ${full.run.customers_scored.toLocaleString()} customers in ${full.run.batches_total} batches (${full.run.batches_failed} failed) — ${secs(full.ms)} (prepare: models, feeds, population ${secs(full.prepMs)})`);
+    log(
+      `  ${full.run.status}: ${full.run.customers_scored.toLocaleString()} customers in ${full.run.batches_total} batches (${full.run.batches_failed} failed) — ${secs(full.ms)} (prepare: models, feeds, population ${secs(full.prepMs)})`,
+    );
     log(`  throughput ${Math.round(full.run.customers_scored / (full.ms / 1000)).toLocaleString()} customers/s; peak RSS ${mb(full.peak)}`);
-    log(`  ratio full rescore / bare aggregate: ${(full.ms / bareMs).toFixed(2)}× (target ≤ 3×); RSS target < 300 MB: ${full.peak < 300 * 1024 * 1024 ? 'met' : 'NOT met'}`);
+    log(
+      `  ratio full rescore / bare aggregate: ${(full.ms / bareMs).toFixed(2)}× (target ≤ 3×); RSS target < 300 MB: ${full.peak < 300 * 1024 * 1024 ? 'met' : 'NOT met'}`,
+    );
 
     log(`\nincremental run after ${CHANGED.toLocaleString()} customers get new signals:`);
     await sql`
@@ -165,7 +190,9 @@ async function main(): Promise<void> {
       UPDATE customers SET data_changed_at = now()
       WHERE id IN (SELECT ((c0::bigint * 97) % ${CUSTOMERS}::bigint) + 1 FROM generate_series(1, ${CHANGED}::int) AS g(c0))`.execute(ctx.db);
     const inc = await runOnce('incremental');
-    log(`  ${inc.run.status}: ${inc.run.customers_scored.toLocaleString()} customers (selected ${inc.run.context.selected}) in ${inc.run.batches_total} batches — ${secs(inc.ms)} (prepare ${secs(inc.prepMs)}); peak RSS ${mb(inc.peak)}`);
+    log(
+      `  ${inc.run.status}: ${inc.run.customers_scored.toLocaleString()} customers (selected ${inc.run.context.selected}) in ${inc.run.batches_total} batches — ${secs(inc.ms)} (prepare ${secs(inc.prepMs)}); peak RSS ${mb(inc.peak)}`,
+    );
 
     log('\nsummary');
     log(`  bare aggregate        ${secs(bareMs)}`);

@@ -85,9 +85,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     ) PARTITION BY RANGE (occurred_at)`.execute(db);
   for (let year = 2015; year <= 2032; year++) {
     await sql
-      .raw(
-        `CREATE TABLE signals_${year} PARTITION OF signals FOR VALUES FROM ('${year}-01-01T00:00:00Z') TO ('${year + 1}-01-01T00:00:00Z')`,
-      )
+      .raw(`CREATE TABLE signals_${year} PARTITION OF signals FOR VALUES FROM ('${year}-01-01T00:00:00Z') TO ('${year + 1}-01-01T00:00:00Z')`)
       .execute(db);
   }
   await sql`CREATE TABLE signals_default PARTITION OF signals DEFAULT`.execute(db);
@@ -190,9 +188,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('ownership_events')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id').onDelete('cascade'))
-    .addColumn('kind', 'text', (c) =>
-      c.notNull().check(sql`kind IN ('import', 'claim', 'assign', 'release', 'dispute_approved', 'api')`),
-    )
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind IN ('import', 'claim', 'assign', 'release', 'dispute_approved', 'api')`))
     .addColumn('from_member_id', 'integer', (c) => c.references('members.id'))
     .addColumn('to_member_id', 'integer', (c) => c.references('members.id'))
     .addColumn('actor_slack_id', 'text')
@@ -209,9 +205,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('claimant_member_id', 'integer', (c) => c.notNull().references('members.id'))
     .addColumn('owner_member_id', 'integer', (c) => c.references('members.id'))
     .addColumn('reason', 'text')
-    .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('open').check(sql`status IN ('open', 'approved', 'rejected', 'superseded', 'expired')`),
-    )
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status IN ('open', 'approved', 'rejected', 'superseded', 'expired')`))
     .addColumn('opened_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('decided_at', 'timestamptz')
     .addColumn('decided_by_slack_id', 'text')
@@ -228,9 +222,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id').onDelete('cascade'))
     .addColumn('renewal_date', 'date', (c) => c.notNull())
     .addColumn('outcome', 'text', (c) => c.check(sql`outcome IN ('renewed', 'churned')`))
-    .addColumn('churn_reason', 'text', (c) =>
-      c.check(sql`churn_reason IN ('price', 'product_gap', 'competitor', 'budget', 'champion_left', 'other')`),
-    )
+    .addColumn('churn_reason', 'text', (c) => c.check(sql`churn_reason IN ('price', 'product_gap', 'competitor', 'budget', 'champion_left', 'other')`))
     .addColumn('churn_note', 'text')
     .addColumn('arr', sql`numeric(14, 2)`)
     .addColumn('owner_member_id', 'integer', (c) => c.references('members.id'))
@@ -249,9 +241,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id').onDelete('cascade'))
     .addColumn('rule', 'text', (c) => c.notNull().check(sql`rule IN ('red_band', 'score_drop', 'p_alive', 'complaint_tier_a')`))
     .addColumn('episode', 'integer', (c) => c.notNull())
-    .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('open').check(sql`status IN ('open', 'acknowledged', 'snoozed', 'resolved')`),
-    )
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status IN ('open', 'acknowledged', 'snoozed', 'resolved')`))
     .addColumn('health', 'smallint')
     .addColumn('band', 'text')
     .addColumn('p_alive', 'double precision')
@@ -278,9 +268,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('channel_id', 'text', (c) => c.notNull())
     .addColumn('payload', 'jsonb', (c) => c.notNull())
-    .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('pending').check(sql`status IN ('pending', 'sending', 'sent', 'failed')`),
-    )
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status IN ('pending', 'sending', 'sent', 'failed')`))
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('last_error', 'text')
     .addColumn('customer_id', 'bigint', (c) => c.references('customers.id').onDelete('set null'))
@@ -299,8 +287,21 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const t of [
-    'notifications', 'alerts', 'renewals', 'disputes', 'ownership_events', 'customer_scores', 'score_history',
-    'scoring_runs', 'model_fits', 'interactions', 'feedback', 'signals', 'customers', 'members', 'teams',
+    'notifications',
+    'alerts',
+    'renewals',
+    'disputes',
+    'ownership_events',
+    'customer_scores',
+    'score_history',
+    'scoring_runs',
+    'model_fits',
+    'interactions',
+    'feedback',
+    'signals',
+    'customers',
+    'members',
+    'teams',
   ]) {
     await db.schema.dropTable(t).ifExists().cascade().execute();
   }

@@ -30,13 +30,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP INDEX IF EXISTS interactions_author_time_idx`.execute(db);
   await sql`DROP INDEX IF EXISTS feedback_message_once`.execute(db);
-  await db.schema
-    .alterTable('feedback')
-    .dropColumn('alert_id')
-    .dropColumn('message_ts')
-    .dropColumn('message_channel_id')
-    .dropColumn('kind_source')
-    .execute();
+  await db.schema.alterTable('feedback').dropColumn('alert_id').dropColumn('message_ts').dropColumn('message_channel_id').dropColumn('kind_source').execute();
   await sql`DROP INDEX IF EXISTS disputes_owner_idx`.execute(db);
   await sql`DROP INDEX IF EXISTS disputes_claimant_idx`.execute(db);
   await sql`DROP INDEX IF EXISTS disputes_open_age_idx`.execute(db);

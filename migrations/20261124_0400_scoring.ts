@@ -71,5 +71,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP TABLE IF EXISTS scoring_run_batches`.execute(db);
   await sql`DROP INDEX IF EXISTS scoring_runs_kind_started_idx`.execute(db);
   await sql`DROP INDEX IF EXISTS scoring_runs_job_key_idx`.execute(db);
-  await sql`ALTER TABLE scoring_runs DROP COLUMN IF EXISTS job_key, DROP COLUMN IF EXISTS context, DROP COLUMN IF EXISTS batches_failed, DROP COLUMN IF EXISTS error`.execute(db);
+  await sql`ALTER TABLE scoring_runs DROP COLUMN IF EXISTS job_key, DROP COLUMN IF EXISTS context, DROP COLUMN IF EXISTS batches_failed, DROP COLUMN IF EXISTS error`.execute(
+    db,
+  );
 }

@@ -12,11 +12,15 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE score_history DROP COLUMN drivers, DROP COLUMN measures, DROP COLUMN stale`.execute(db);
   await sql`ALTER TABLE score_history DROP CONSTRAINT score_history_pkey, DROP COLUMN id`.execute(db);
-  await sql`ALTER TABLE score_history DROP CONSTRAINT score_history_run_customer_key, ADD CONSTRAINT score_history_pkey PRIMARY KEY (run_id, customer_id)`.execute(db);
+  await sql`ALTER TABLE score_history DROP CONSTRAINT score_history_run_customer_key, ADD CONSTRAINT score_history_pkey PRIMARY KEY (run_id, customer_id)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`ALTER TABLE score_history DROP CONSTRAINT score_history_pkey, ADD CONSTRAINT score_history_run_customer_key UNIQUE (run_id, customer_id)`.execute(db);
+  await sql`ALTER TABLE score_history DROP CONSTRAINT score_history_pkey, ADD CONSTRAINT score_history_run_customer_key UNIQUE (run_id, customer_id)`.execute(
+    db,
+  );
   await sql`ALTER TABLE score_history ADD COLUMN id bigserial PRIMARY KEY`.execute(db);
   await sql`
     ALTER TABLE score_history

@@ -42,9 +42,24 @@ const baseCommands: CliCommand[] = [
       return 0;
     },
   },
-  { path: ['start'], usage: 'retain start', summary: 'run web (Slack, API, health) and worker in one process', run: (_a, io, c) => runRoles(['web', 'worker'], c, io) },
-  { path: ['web'], usage: 'retain web', summary: 'run only the web role (Slack receiver, ingest API, /healthz, /metrics)', run: (_a, io, c) => runRoles(['web'], c, io) },
-  { path: ['worker'], usage: 'retain worker', summary: 'run only the worker role (scheduled and background jobs)', run: (_a, io, c) => runRoles(['worker'], c, io) },
+  {
+    path: ['start'],
+    usage: 'retain start',
+    summary: 'run web (Slack, API, health) and worker in one process',
+    run: (_a, io, c) => runRoles(['web', 'worker'], c, io),
+  },
+  {
+    path: ['web'],
+    usage: 'retain web',
+    summary: 'run only the web role (Slack receiver, ingest API, /healthz, /metrics)',
+    run: (_a, io, c) => runRoles(['web'], c, io),
+  },
+  {
+    path: ['worker'],
+    usage: 'retain worker',
+    summary: 'run only the worker role (scheduled and background jobs)',
+    run: (_a, io, c) => runRoles(['worker'], c, io),
+  },
   {
     path: ['demo'],
     usage: 'retain demo',
@@ -80,8 +95,25 @@ export const commands: CliCommand[] = [...baseCommands, ...cliCommandsOf(feature
 
 /** The order verbs are listed in: getting started first, then operations. */
 const LISTING_ORDER = [
-  'demo', 'migrate', 'start', 'web', 'worker', 'team add', 'member add', 'import customers', 'import events', 'slash',
-  'status', 'rescore', 'fit', 'backtest', 'outbox', 'alerts stats', 'renewals stats', 'digest preview', 'schedules sync',
+  'demo',
+  'migrate',
+  'start',
+  'web',
+  'worker',
+  'team add',
+  'member add',
+  'import customers',
+  'import events',
+  'slash',
+  'status',
+  'rescore',
+  'fit',
+  'backtest',
+  'outbox',
+  'alerts stats',
+  'renewals stats',
+  'digest preview',
+  'schedules sync',
 ];
 const rank = (c: { path: string[] }) => {
   const i = LISTING_ORDER.indexOf(c.path.join(' '));
@@ -100,11 +132,12 @@ function usageText(): string {
   ].join('\n');
 }
 
-export async function runCli(argv: string[], io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) },
+): Promise<number> {
   const words = argv.filter((a) => !a.startsWith('-'));
-  const command = [...commands]
-    .sort((a, b) => b.path.length - a.path.length)
-    .find((c) => c.path.every((p, i) => words[i] === p));
+  const command = [...commands].sort((a, b) => b.path.length - a.path.length).find((c) => c.path.every((p, i) => words[i] === p));
   if (!command) {
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       io.out(usageText());

@@ -58,11 +58,7 @@ export function buildContext(opts: BuildOptions = {}): Built {
   const replicaHandle = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger) : null;
   const redis = opts.withQueues === false ? null : createRedis(config.env.REDIS_URL, 'producer', logger);
   const queues = redis ? new Queues(redis, config.env.RETAIN_QUEUE_PREFIX, logger) : null;
-  const slack =
-    opts.slack ??
-    (config.slack.kind === 'console'
-      ? createConsoleGateway()
-      : createWebGateway(config.slack.botToken, config.env.SLACK_API_URL));
+  const slack = opts.slack ?? (config.slack.kind === 'console' ? createConsoleGateway() : createWebGateway(config.slack.botToken, config.env.SLACK_API_URL));
   const authTest = slack.mode === 'slack' ? slack.authTest?.bind(slack) : undefined;
   const slackHealth: SlackHealth | null = authTest ? createSlackHealth(authTest, logger, opts.slackHealth) : null;
   const ctx: AppContext = {
@@ -160,7 +156,12 @@ export async function start(opts: StartOptions): Promise<Running> {
     if (config.slack.kind !== 'console') {
       // Bolt (and the web server under it) loads only where Slack is served: CLI verbs start faster without it.
       const { createSlackApp } = await import('./slack/app.js');
-      slackApp = createSlackApp(requestCtx, config.slack, features.flatMap((f) => f.listeners ?? []), { redis: built.redis, prefix });
+      slackApp = createSlackApp(
+        requestCtx,
+        config.slack,
+        features.flatMap((f) => f.listeners ?? []),
+        { redis: built.redis, prefix },
+      );
     }
     const redisData: ExtraCheck = {
       // Every role binds the prefix at start and the worker binds it again when it restores: a Redis that lost its data has no binding.

@@ -64,9 +64,9 @@ export function registerAlertListeners(app: App, ctx: AppContext): void {
       return plainReply(outcome.kind === 'done' ? `✅ ${outcome.note}` : outcome.message);
     });
     if (meta.channel) {
-      await ctx.slack.postEphemeral({ channel: meta.channel, user: body.user.id, text: reply.text, blocks: reply.blocks }).catch((error: Error) =>
-        ctx.logger.warn({ err: error.message }, 'could not confirm the follow-up'),
-      );
+      await ctx.slack
+        .postEphemeral({ channel: meta.channel, user: body.user.id, text: reply.text, blocks: reply.blocks })
+        .catch((error: Error) => ctx.logger.warn({ err: error.message }, 'could not confirm the follow-up'));
     }
   });
 }

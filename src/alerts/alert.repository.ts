@@ -224,5 +224,11 @@ export async function alertStatsRows(db: DbOrTrx, since: Date | null): Promise<A
     .groupBy('rule');
   if (since) q = q.where('raised_at', '>=', since);
   const rows = await q.execute();
-  return rows.map((r) => ({ rule: r.rule, raised: Number(r.raised), acknowledged: Number(r.acknowledged), useful: Number(r.useful), false_alarm: Number(r.false_alarm) }));
+  return rows.map((r) => ({
+    rule: r.rule,
+    raised: Number(r.raised),
+    acknowledged: Number(r.acknowledged),
+    useful: Number(r.useful),
+    false_alarm: Number(r.false_alarm),
+  }));
 }

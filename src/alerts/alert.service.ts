@@ -19,10 +19,7 @@ export interface ActionRequest {
   followUp?: { kind: string; note: string };
 }
 
-export type ActionOutcome =
-  | { kind: 'done'; note: string }
-  | { kind: 'refused'; message: string }
-  | { kind: 'gone'; message: string };
+export type ActionOutcome = { kind: 'done'; note: string } | { kind: 'refused'; message: string } | { kind: 'gone'; message: string };
 
 export async function actorFor(ctx: AppContext, slackUserId: string): Promise<Actor | null> {
   const m = await findMember(ctx.db, slackUserId);
@@ -107,7 +104,11 @@ export async function refreshWarningMessage(ctx: AppContext, alert: AlertForActi
   const row = await getNotificationByKey(ctx.db, notificationKeys.warning(alert.customer_id, alert.episode));
   const where = row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null;
   if (!row || !where) return;
-  const blocks = withWarningStatus((row.payload.blocks ?? []) as Block[], alert.activity, alert.status === 'resolved' ? { reason: alert.resolved_reason } : null);
+  const blocks = withWarningStatus(
+    (row.payload.blocks ?? []) as Block[],
+    alert.activity,
+    alert.status === 'resolved' ? { reason: alert.resolved_reason } : null,
+  );
   try {
     await ctx.slack.updateMessage({ channel: where.channel, ts: where.ts, text: row.payload.text, blocks });
   } catch (error) {

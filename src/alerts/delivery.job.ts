@@ -88,9 +88,24 @@ function stateFor(ctx: AppContext): DeliveryState {
   if (!s) {
     s = {
       // Keyed by row and execution: two executions asking for one row get an answer each.
-      claim: createBatcher(async (items) => new Map((await claimForSending(ctx.db, items.map((i) => i.item), LEASE_MS)).map((r) => [`${r.outcome === 'claimed' ? r.row.id : r.id}/${r.token}`, r])), 1_000),
+      claim: createBatcher(
+        async (items) =>
+          new Map(
+            (
+              await claimForSending(
+                ctx.db,
+                items.map((i) => i.item),
+                LEASE_MS,
+              )
+            ).map((r) => [`${r.outcome === 'claimed' ? r.row.id : r.id}/${r.token}`, r]),
+          ),
+        1_000,
+      ),
       sent: createBatcher(async (items) => {
-        await markSentMany(ctx.db, items.map((i) => ({ id: i.key, ...i.item })));
+        await markSentMany(
+          ctx.db,
+          items.map((i) => ({ id: i.key, ...i.item })),
+        );
         return new Map(items.map((i) => [i.key, true as const]));
       }, 1_000),
       dms: new Map(),

@@ -15,7 +15,11 @@ function formatter(tz: string): Intl.DateTimeFormat {
 
 /** The calendar date and hour at `now` in `tz`. */
 export function localParts(now: Date, tz: string): { date: string; hour: number } {
-  const parts = Object.fromEntries(formatter(tz).formatToParts(now).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(now)
+      .map((p) => [p.type, p.value]),
+  );
   return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) % 24 };
 }
 

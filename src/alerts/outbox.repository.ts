@@ -224,8 +224,6 @@ export async function markSentMany(db: DbOrTrx, items: { id: string; channel: st
   `.execute(db);
 }
 
-
-
 /** This post certainly did not happen (429, Slack unreachable): the try does not count; see releaseClaim for `unsure`. */
 export async function markNotPosted(db: DbOrTrx, id: string, token: string, error: string, unsure = false): Promise<void> {
   await db

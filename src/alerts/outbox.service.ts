@@ -114,7 +114,11 @@ async function claimAndSchedule(ctx: AppContext, list: NewNotification[]): Promi
     created.push(...claimed);
     // Input positions → the ids the rows got; keys claimed before have none.
     const idOf = new Map(claimed.map((r) => [r.dedupe_key, r.id]));
-    await enqueueJobs(ctx, mapGroupIds(chunk, (i) => idOf.get(list[Number(i)]!.dedupeKey)), claimed.length);
+    await enqueueJobs(
+      ctx,
+      mapGroupIds(chunk, (i) => idOf.get(list[Number(i)]!.dedupeKey)),
+      claimed.length,
+    );
   }
   return created;
 }
@@ -128,8 +132,15 @@ export async function scheduleDelivery(ctx: AppContext, rows: { id: string; chan
   if (!ctx.queues || rows.length === 0) return;
   try {
     const groups = groupForDelivery(rows);
-    const handed = await assignDeliveryJobs(ctx.db, groups.flatMap((g) => g.deliveries.flatMap((d) => d.ids.map((id) => ({ id, job: g.jobId })))));
-    await enqueueJobs(ctx, mapGroupIds(groups, (id) => (handed.has(id) ? id : undefined)), rows.length);
+    const handed = await assignDeliveryJobs(
+      ctx.db,
+      groups.flatMap((g) => g.deliveries.flatMap((d) => d.ids.map((id) => ({ id, job: g.jobId })))),
+    );
+    await enqueueJobs(
+      ctx,
+      mapGroupIds(groups, (id) => (handed.has(id) ? id : undefined)),
+      rows.length,
+    );
   } catch (error) {
     ctx.logger.warn({ count: rows.length, err: (error as Error).message }, 'could not schedule delivery; the outbox sweep will retry');
   }

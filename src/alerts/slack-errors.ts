@@ -39,7 +39,15 @@ export const PERMANENT_SLACK_ERRORS = new Set([
 ]);
 
 export function classifySlackError(error: unknown): SlackErrorVerdict {
-  const e = error as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number; message?: string; causeCode?: string; original?: { code?: string } };
+  const e = error as {
+    code?: string;
+    retryAfter?: number;
+    data?: { error?: string };
+    statusCode?: number;
+    message?: string;
+    causeCode?: string;
+    original?: { code?: string };
+  };
   const network = e?.causeCode ?? e?.original?.code;
   if (e?.code === 'slack_webapi_request_error' && network && NOT_SENT_CODES.has(network)) return { kind: 'unreachable', reason: network };
   if (e?.code === 'slack_webapi_rate_limited_error') return { kind: 'rate_limited', retryAfterMs: Math.max(1, e.retryAfter ?? 1) * 1000 };

@@ -23,7 +23,14 @@ export function alertStats(rows: readonly AlertRuleCounts[]): { rules: AlertRule
     return { ...r, precision: precision(r.useful, r.false_alarm) };
   });
   const sum = (k: 'raised' | 'acknowledged' | 'useful' | 'false_alarm') => rules.reduce((s, r) => s + r[k], 0);
-  const total = { rule: 'all' as const, raised: sum('raised'), acknowledged: sum('acknowledged'), useful: sum('useful'), false_alarm: sum('false_alarm'), precision: precision(sum('useful'), sum('false_alarm')) };
+  const total = {
+    rule: 'all' as const,
+    raised: sum('raised'),
+    acknowledged: sum('acknowledged'),
+    useful: sum('useful'),
+    false_alarm: sum('false_alarm'),
+    precision: precision(sum('useful'), sum('false_alarm')),
+  };
   return { rules, total };
 }
 
@@ -48,6 +55,11 @@ export function formatAlertStats(stats: ReturnType<typeof alertStats>): string {
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => Array.from(r[i] ?? '').length)));
   return rows
-    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }

@@ -54,7 +54,11 @@ export function alertButtons(alertId: string, snoozeDays: number | null): Block[
 
 export function warningMessage(v: WarningView, now: Date): { text: string; blocks: Block[] } {
   const blocks: Block[] = [header(`⚠️ Churn warning: ${v.customerName}`)];
-  blocks.push(section(`${BAND_EMOJI[v.band]} *Health ${v.health}* · ${v.band}${v.trend ? `   ${v.trend}` : ''}\n${v.reasons.map((r) => `• ${escapeMrkdwn(r)}`).join('\n')}`));
+  blocks.push(
+    section(
+      `${BAND_EMOJI[v.band]} *Health ${v.health}* · ${v.band}${v.trend ? `   ${v.trend}` : ''}\n${v.reasons.map((r) => `• ${escapeMrkdwn(r)}`).join('\n')}`,
+    ),
+  );
   const down = v.drivers.filter((d) => d.direction === 'down').slice(0, 4);
   const shown = down.length ? down : v.drivers.slice(0, 3);
   if (shown.length) blocks.push(section(`*Why*\n${shown.map((d) => `${d.direction === 'down' ? '↓' : '↑'} ${safeText(d.text, 300)}`).join('\n')}`));

@@ -42,7 +42,11 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
   if (scored.length === 0) return { raised: 0, resolved: 0, notified: 0 };
   const t = warningThresholds(ctx.config);
   const now = ctx.clock.now();
-  const rows = await loadEvaluationRows(ctx.db, scored.map((s) => ({ customerId: s.customerId, scoredAt: s.scoredAt })), t.dropWindowDays);
+  const rows = await loadEvaluationRows(
+    ctx.db,
+    scored.map((s) => ({ customerId: s.customerId, scoredAt: s.scoredAt })),
+    t.dropWindowDays,
+  );
   const byId = new Map(rows.map((r) => [r.customer_id, r]));
   const inputs: WarningInput[] = [];
   const scoredById = new Map<string, ScoredCustomer>();
@@ -65,7 +69,14 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
   const resolves = decisions.filter((d): d is Extract<WarningDecision, { kind: 'resolve' }> => d.kind === 'resolve');
   if (raises.length === 0 && resolves.length === 0) return { raised: 0, resolved: 0, notified: 0 };
 
-  const contexts = new Map((await loadWarningContext(ctx.db, raises.map((r) => r.customerId))).map((c) => [c.customer_id, c]));
+  const contexts = new Map(
+    (
+      await loadWarningContext(
+        ctx.db,
+        raises.map((r) => r.customerId),
+      )
+    ).map((c) => [c.customer_id, c]),
+  );
   const { claimed, notified, inserted, resolved } = await ctx.db.transaction().execute(async (trx) => {
     const ending = [
       ...resolves.map((r) => ({ alertId: r.alertId, reason: r.reason })),
@@ -76,7 +87,16 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
       trx,
       raises.map((r) => {
         const s = scoredById.get(r.customerId)!;
-        return { customerId: r.customerId, rule: r.rule, triggers: r.triggers, health: s.health, band: s.band, pAlive: s.pAlive, drivers: s.drivers, raisedAt: now };
+        return {
+          customerId: r.customerId,
+          rule: r.rule,
+          triggers: r.triggers,
+          health: s.health,
+          band: s.band,
+          pAlive: s.pAlive,
+          drivers: s.drivers,
+          raisedAt: now,
+        };
       }),
     );
     const decisionById = new Map(raises.map((r) => [r.customerId, r]));
@@ -86,16 +106,33 @@ export async function evaluateChurnWarnings(ctx: AppContext, _run: RunInfo | nul
       const d = decisionById.get(a.customer_id)!;
       const s = scoredById.get(a.customer_id)!;
       if (!c) continue;
-      const channel = alertDestination({ ownerSlackId: c.owner_slack_id, ownerAlertChannelId: c.owner_alert_channel_id, ownerActive: c.owner_active, teamChannelId: c.team_channel_id });
+      const channel = alertDestination({
+        ownerSlackId: c.owner_slack_id,
+        ownerAlertChannelId: c.owner_alert_channel_id,
+        ownerActive: c.owner_active,
+        teamChannelId: c.team_channel_id,
+      });
       if (!channel) {
         ctx.logger.warn({ customer: a.customer_id, alert: a.id }, 'churn warning has nowhere to go: no owner and no team channel');
         continue;
       }
       const message = buildWarning(ctx, a.id, d, s, c, t, now);
-      messages.push({ dedupeKey: notificationKeys.warning(a.customer_id, a.episode), kind: 'churn_warning', channel, ...message, customerId: a.customer_id, teamId: c.team_id });
+      messages.push({
+        dedupeKey: notificationKeys.warning(a.customer_id, a.episode),
+        kind: 'churn_warning',
+        channel,
+        ...message,
+        customerId: a.customer_id,
+        teamId: c.team_id,
+      });
     }
     // The ended warnings' messages are edited to say so (and lose their buttons).
-    const edits = resolved ? await closedWarningEdits(trx, ending.map((e) => e.alertId)) : [];
+    const edits = resolved
+      ? await closedWarningEdits(
+          trx,
+          ending.map((e) => e.alertId),
+        )
+      : [];
     const claimed = await claimNotifications(trx, [...messages, ...edits]);
     const warningKeys = new Set(messages.map((m) => m.dedupeKey));
     const notified = claimed.filter((c) => warningKeys.has(c.dedupe_key)).length;

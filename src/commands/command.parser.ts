@@ -41,7 +41,12 @@ const MENTION = /<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/;
 
 function normalizeSpace(s: string): string {
   // Slack may send non-breaking spaces and smart quotes from mobile keyboards.
-  return s.replace(/[\u00a0\u3000]/g, ' ').replace(/[“”„]/g, '"').replace(/[‘’]/g, "'").replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/[\u00a0\u3000]/g, ' ')
+    .replace(/[“”„]/g, '"')
+    .replace(/[‘’]/g, "'")
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Split a leading quoted phrase: `"Acme Corp" rest` → ['Acme Corp', 'rest']. */
@@ -108,8 +113,14 @@ export function parseCustomerCommand(raw: unknown): CustomerCommand {
           usage: USAGE.assign,
         };
       }
-      const query = rest.slice(0, m.index).trim().replace(/^["']|["']$/g, '');
-      const reason = rest.slice(m.index + m[0].length).replace(/^\s*(--|—|because)?\s*/i, '').trim();
+      const query = rest
+        .slice(0, m.index)
+        .trim()
+        .replace(/^["']|["']$/g, '');
+      const reason = rest
+        .slice(m.index + m[0].length)
+        .replace(/^\s*(--|—|because)?\s*/i, '')
+        .trim();
       return checkQuery(query, USAGE.assign) ?? { kind: 'assign', query, userId: m[1]!, reason: reason ? reason.slice(0, MAX_TEXT) : null };
     }
     case 'release':
@@ -143,7 +154,11 @@ export function parseCustomerCommand(raw: unknown): CustomerCommand {
       const [kindWord = '', ...noteWords] = after.split(' ');
       const interaction = kindWord.toLowerCase() as InteractionKind;
       if (!(INTERACTION_KINDS as readonly string[]).includes(interaction)) {
-        return { kind: 'invalid', problem: `“${kindWord || '(nothing)'}” is not a kind of touch. Use one of: ${INTERACTION_KINDS.join(', ')}.`, usage: USAGE.log };
+        return {
+          kind: 'invalid',
+          problem: `“${kindWord || '(nothing)'}” is not a kind of touch. Use one of: ${INTERACTION_KINDS.join(', ')}.`,
+          usage: USAGE.log,
+        };
       }
       const note = noteWords.join(' ').trim();
       if (!note) return { kind: 'invalid', problem: 'Add a few words about what happened.', usage: USAGE.log };

@@ -15,13 +15,16 @@ const urlWithProtocol = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
 
 export const envSchema = z.object({
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/retain'),
@@ -44,7 +47,12 @@ export const envSchema = z.object({
   RETAIN_CONFIG: z.string().trim().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Prefix of every BullMQ key; tests give each file its own. */
-  RETAIN_QUEUE_PREFIX: z.string().trim().min(1).regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('retain'),
+  RETAIN_QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .min(1)
+    .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only')
+    .default('retain'),
 });
 
 export type Env = z.infer<typeof envSchema>;

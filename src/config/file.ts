@@ -32,9 +32,7 @@ const messagePath = z
   .string()
   .trim()
   .regex(/^[A-Za-z_$][\w$-]*(\.[\w$ -]+)*$/, 'must be a dotted path into the message, e.g. "properties.revenue"');
-const segmentMatchRule = z
-  .object({ path: messagePath, as: z.enum(['external_id', 'domain', 'email_domain', 'segment_user']) })
-  .strict();
+const segmentMatchRule = z.object({ path: messagePath, as: z.enum(['external_id', 'domain', 'email_domain', 'segment_user']) }).strict();
 export const ingestSchema = z
   .object({
     /** Ingest requests handled at once per web process; more get 503 + Retry-After. */
@@ -81,7 +79,24 @@ export const ingestSchema = z
         /** Mail providers whose domain says nothing about the customer. */
         ignoreEmailDomains: z
           .array(z.string().trim().toLowerCase())
-          .default(['gmail.com', 'googlemail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'live.com', 'icloud.com', 'me.com', 'aol.com', 'proton.me', 'protonmail.com', 'qq.com', '163.com', '126.com', 'gmx.de', 'web.de']),
+          .default([
+            'gmail.com',
+            'googlemail.com',
+            'yahoo.com',
+            'hotmail.com',
+            'outlook.com',
+            'live.com',
+            'icloud.com',
+            'me.com',
+            'aol.com',
+            'proton.me',
+            'protonmail.com',
+            'qq.com',
+            '163.com',
+            '126.com',
+            'gmx.de',
+            'web.de',
+          ]),
       })
       .strict()
       .prefault({}),
@@ -98,7 +113,10 @@ export const fileConfigSchema = z
           .strict()
           .refine((b) => b.red < b.green, 'red threshold must be below green threshold')
           .prefault({}),
-        cadenceDays: z.object({ A: days.default(30), B: days.default(90), C: days.default(180) }).strict().prefault({}),
+        cadenceDays: z
+          .object({ A: days.default(30), B: days.default(90), C: days.default(180) })
+          .strict()
+          .prefault({}),
         tierShares: z
           .object({ A: z.number().gt(0).lt(1).default(0.8), B: z.number().gt(0).lt(1).default(0.95) })
           .strict()
@@ -149,7 +167,10 @@ export const fileConfigSchema = z
       })
       .strict()
       .prefault({}),
-    disputes: z.object({ escalateAfterDays: days.default(3) }).strict().prefault({}),
+    disputes: z
+      .object({ escalateAfterDays: days.default(3) })
+      .strict()
+      .prefault({}),
     digest: z
       .object({
         defaultHour: z.number().int().min(0).max(23).default(9),

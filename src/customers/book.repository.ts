@@ -31,7 +31,10 @@ export interface BookFilter {
 }
 
 export async function countBook(db: DbOrTrx, memberId: number, filter: BookFilter = {}): Promise<number> {
-  let q = db.selectFrom('customers').select((eb) => eb.fn.countAll<string>().as('n')).where('owner_member_id', '=', memberId);
+  let q = db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('owner_member_id', '=', memberId);
   if (filter.status) q = q.where('status', '=', filter.status);
   const r = await q.executeTakeFirstOrThrow();
   return Number(r.n);
@@ -53,7 +56,19 @@ export async function listBookAccounts(db: DbOrTrx, memberId: number, opts: Book
           .as('lt'),
       (join) => join.onTrue(),
     )
-    .select(['c.id', 'c.name', 'c.status', 'c.arr', 'c.currency', 'c.renewal_date', 's.health', 's.band', 's.tier', 'lt.kind as last_touch_kind', 'lt.occurred_at as last_touch_at'])
+    .select([
+      'c.id',
+      'c.name',
+      'c.status',
+      'c.arr',
+      'c.currency',
+      'c.renewal_date',
+      's.health',
+      's.band',
+      's.tier',
+      'lt.kind as last_touch_kind',
+      'lt.occurred_at as last_touch_at',
+    ])
     .where('c.owner_member_id', '=', memberId);
   if (opts.status) q = q.where('c.status', '=', opts.status);
   const rows = await q

@@ -36,8 +36,10 @@ export function customerCard(card: CardData & { scoring?: ScoringStatus }, opts:
 
   const s = card.score;
   if (s) {
-    const delta = s.previousHealth !== null && s.previousHealth !== s.health ? ` (${s.health > s.previousHealth ? '+' : ''}${s.health - s.previousHealth})` : '';
-    const churn = s.churnProbability != null && s.churnHorizonDays ? ` · chance of churn in the next ${s.churnHorizonDays} days: ${churnPercent(s.churnProbability)}` : '';
+    const delta =
+      s.previousHealth !== null && s.previousHealth !== s.health ? ` (${s.health > s.previousHealth ? '+' : ''}${s.health - s.previousHealth})` : '';
+    const churn =
+      s.churnProbability != null && s.churnHorizonDays ? ` · chance of churn in the next ${s.churnHorizonDays} days: ${churnPercent(s.churnProbability)}` : '';
     const lines = [`${BAND_EMOJI[s.band]} *Health ${s.health}*${delta} · ${s.band}${churn}${opts.trend ? `   ${opts.trend}` : ''}`];
     if (s.drivers.length) lines.push(...s.drivers.slice(0, 4).map((d) => `${d.direction === 'down' ? '↓' : '↑'} ${escapeMrkdwn(d.text)}`));
     if (s.stale.length) lines.push(...s.stale.slice(0, 3).map((t) => `⚠️ ${escapeMrkdwn(t)}`));

@@ -271,10 +271,34 @@ export async function loadCard(db: DbOrTrx, customerId: string, historyPoints = 
     .leftJoin('teams as t', 't.id', 'c.team_id')
     .leftJoin('customer_scores as s', 's.customer_id', 'c.id')
     .select([
-      'c.id', 'c.external_id', 'c.name', 'c.domain', 'c.plan', 'c.arr', 'c.currency', 'c.renewal_date', 'c.status', 'c.owner_since',
-      'm.slack_user_id as owner_slack_id', 't.name as team_name', 't.key as team_key',
-      's.health', 's.band', 's.tier', 's.rfm_segment', 's.p_alive', 's.clv', 's.expected_orders_90d', 's.drivers', 's.measures',
-      's.stale', 's.scored_at', 's.newest_data_at', 's.previous_health', 's.churn_probability', 's.churn_horizon_days',
+      'c.id',
+      'c.external_id',
+      'c.name',
+      'c.domain',
+      'c.plan',
+      'c.arr',
+      'c.currency',
+      'c.renewal_date',
+      'c.status',
+      'c.owner_since',
+      'm.slack_user_id as owner_slack_id',
+      't.name as team_name',
+      't.key as team_key',
+      's.health',
+      's.band',
+      's.tier',
+      's.rfm_segment',
+      's.p_alive',
+      's.clv',
+      's.expected_orders_90d',
+      's.drivers',
+      's.measures',
+      's.stale',
+      's.scored_at',
+      's.newest_data_at',
+      's.previous_health',
+      's.churn_probability',
+      's.churn_horizon_days',
     ])
     .where('c.id', '=', customerId)
     .executeTakeFirst();

@@ -39,7 +39,10 @@ type Settleable = Extract<CustomerCommand, { kind: 'claim' | 'log' }> | Extract<
 export async function settleLeadingCustomer<C extends Settleable>(ctx: AppContext, cmd: C): Promise<C> {
   if (!cmd.rest) return cmd;
   const runs = leadingRuns(cmd.rest);
-  const named = await customersNamedExactly(ctx, runs.map((r) => r.prefix));
+  const named = await customersNamedExactly(
+    ctx,
+    runs.map((r) => r.prefix),
+  );
   for (const run of runs) {
     if (!named.get(run.prefix)?.length) continue;
     const rewritten = withQuotedCustomer(cmd.kind, run.prefix, run.remainder);

@@ -17,10 +17,7 @@ export interface Candidate {
 export type MatchKind = 'exact_id' | 'exact_name' | 'exact_domain' | 'prefix' | 'fuzzy' | 'none';
 export const MATCH_KINDS: readonly MatchKind[] = ['exact_id', 'exact_name', 'exact_domain', 'prefix', 'fuzzy', 'none'];
 
-export type LookupDecision =
-  | { kind: 'card'; customer: Candidate }
-  | { kind: 'choose'; matches: Candidate[] }
-  | { kind: 'none'; nearest: Candidate[] };
+export type LookupDecision = { kind: 'card'; customer: Candidate } | { kind: 'choose'; matches: Candidate[] } | { kind: 'none'; nearest: Candidate[] };
 
 export const MATCH = {
   /** A candidate below this is only a "nearest name" suggestion. */
@@ -57,7 +54,21 @@ export function likePattern(query: string): string {
 
 /** Letters that carry no combining mark to strip but read as plain Latin. */
 const FOLD: Record<string, string> = {
-  ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ħ: 'h', ı: 'i', ŀ: 'l', ŧ: 't', ŋ: 'n', ĸ: 'k', ſ: 's',
+  ß: 'ss',
+  æ: 'ae',
+  œ: 'oe',
+  ø: 'o',
+  ł: 'l',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  ħ: 'h',
+  ı: 'i',
+  ŀ: 'l',
+  ŧ: 't',
+  ŋ: 'n',
+  ĸ: 'k',
+  ſ: 's',
 };
 const FOLDABLE = /[ßæœøłđðþħıŀŧŋĸſ]/g;
 /** Combining diacritical marks (the accents of Latin, Greek and Cyrillic letters). */
@@ -78,7 +89,11 @@ export function searchText(text: string): string {
   // ASCII is its own compatibility normal form.
   if (!NON_ASCII.test(text)) return text.toLowerCase().replace(SEPARATORS_ASCII, ' ').trim();
   let t = text.normalize('NFKC').toLowerCase();
-  t = t.normalize('NFD').replace(DIACRITICS, '').replace(FOLDABLE, (c) => FOLD[c]!).normalize('NFC');
+  t = t
+    .normalize('NFD')
+    .replace(DIACRITICS, '')
+    .replace(FOLDABLE, (c) => FOLD[c]!)
+    .normalize('NFC');
   return t.replace(SEPARATORS, ' ').trim();
 }
 
@@ -119,7 +134,11 @@ export interface LookupQuery {
 export function readLookupQuery(query: string): LookupQuery {
   const raw = query.trim().slice(0, 300);
   const text = searchText(raw);
-  const d = raw.toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').replace(/[/?#].*$/, '');
+  const d = raw
+    .toLowerCase()
+    .replace(/^https?:\/\//, '')
+    .replace(/^www\./, '')
+    .replace(/[/?#].*$/, '');
   const domain = d.includes('.') && !/\s/.test(d) ? d : null;
   return { raw, text, domain, words: text ? text.split(' ').slice(0, 8) : [] };
 }

@@ -24,7 +24,8 @@ export const rosterCli: CliCommand[] = [
       if (!isValidTimeZone(tz)) throw new UsageError(`--tz "${tz}" is not an IANA time zone (like Europe/Berlin or Asia/Shanghai)`);
       const hourRaw = flag(args, 'digest-hour');
       const digestHour = hourRaw === undefined ? undefined : Number(hourRaw);
-      if (digestHour !== undefined && !(Number.isInteger(digestHour) && digestHour >= 0 && digestHour <= 23)) throw new UsageError('--digest-hour must be a whole hour 0–23');
+      if (digestHour !== undefined && !(Number.isInteger(digestHour) && digestHour >= 0 && digestHour <= 23))
+        throw new UsageError('--digest-hour must be a whole hour 0–23');
       return withContext(config, { queues: true }, async ({ ctx }) => {
         const team = await upsertTeam(ctx.db, { key, name, channelId: channel, tz, ...(digestHour !== undefined ? { digestHour } : {}) });
         io.out(`team ${team.key} (${team.name}) — channel ${team.channel_id ?? 'none'}, ${team.tz}, digest at ${String(team.digest_hour).padStart(2, '0')}:00`);

@@ -1,13 +1,16 @@
 import type { DbOrTrx } from '../platform/db.js';
 import type { Member, Role, Team } from './customer.table.js';
 
-export async function upsertTeam(
-  db: DbOrTrx,
-  team: { key: string; name: string; channelId: string | null; tz: string; digestHour?: number },
-): Promise<Team> {
+export async function upsertTeam(db: DbOrTrx, team: { key: string; name: string; channelId: string | null; tz: string; digestHour?: number }): Promise<Team> {
   return db
     .insertInto('teams')
-    .values({ key: team.key, name: team.name, channel_id: team.channelId, tz: team.tz, ...(team.digestHour !== undefined ? { digest_hour: team.digestHour } : {}) })
+    .values({
+      key: team.key,
+      name: team.name,
+      channel_id: team.channelId,
+      tz: team.tz,
+      ...(team.digestHour !== undefined ? { digest_hour: team.digestHour } : {}),
+    })
     .onConflict((oc) =>
       oc.column('key').doUpdateSet((eb) => ({
         name: eb.ref('excluded.name'),
@@ -22,7 +25,11 @@ export async function upsertTeam(
 }
 
 export async function findTeamByKey(db: DbOrTrx, key: string): Promise<Team | undefined> {
-  return db.selectFrom('teams').selectAll().where((eb) => eb(eb.fn('lower', ['key']), '=', key.toLowerCase())).executeTakeFirst();
+  return db
+    .selectFrom('teams')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['key']), '=', key.toLowerCase()))
+    .executeTakeFirst();
 }
 
 export async function listTeams(db: DbOrTrx): Promise<Team[]> {
@@ -150,7 +157,14 @@ export async function listTeamManagers(db: DbOrTrx, teamId: number): Promise<str
 }
 
 export async function listAdmins(db: DbOrTrx): Promise<string[]> {
-  const rows = await db.selectFrom('members').select('slack_user_id').where('role', '=', 'admin').where('active', '=', true).orderBy('slack_user_id').limit(10).execute();
+  const rows = await db
+    .selectFrom('members')
+    .select('slack_user_id')
+    .where('role', '=', 'admin')
+    .where('active', '=', true)
+    .orderBy('slack_user_id')
+    .limit(10)
+    .execute();
   return rows.map((r) => r.slack_user_id);
 }
 

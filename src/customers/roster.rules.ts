@@ -17,10 +17,11 @@ export function checkTeamKey(key: string): string | null {
 }
 
 export function checkChannelId(channel: string): string | null {
-  return /^[CGD][A-Z0-9]{2,}$/.test(channel) ? null : `channel "${channel}" is not a Slack channel id (like C012ABCDEF; in Slack: channel details → bottom of the About tab)`;
+  return /^[CGD][A-Z0-9]{2,}$/.test(channel)
+    ? null
+    : `channel "${channel}" is not a Slack channel id (like C012ABCDEF; in Slack: channel details → bottom of the About tab)`;
 }
 
 export function checkSlackUserId(id: string): string | null {
   return /^[UW][A-Z0-9]{2,}$/.test(id) ? null : `"${id}" is not a Slack user id (like U012ABCDEF; in Slack: profile → ⋮ → Copy member ID)`;
 }
-

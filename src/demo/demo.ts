@@ -39,7 +39,9 @@ async function seedTouches(ctx: AppContext, book: DemoBook): Promise<void> {
     SELECT c.id, t.author, t.kind, t.note, t."occurredAt"::timestamptz
     FROM jsonb_to_recordset(${JSON.stringify(book.touches)}::jsonb) AS t(customer text, author text, kind text, note text, "occurredAt" text)
     JOIN customers c ON c.external_id = t.customer
-    WHERE NOT EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND i.kind = t.kind AND i.occurred_at = t."occurredAt"::timestamptz)`.execute(ctx.db);
+    WHERE NOT EXISTS (SELECT 1 FROM interactions i WHERE i.customer_id = c.id AND i.kind = t.kind AND i.occurred_at = t."occurredAt"::timestamptz)`.execute(
+    ctx.db,
+  );
   await sql`
     INSERT INTO feedback (customer_id, author_slack_id, kind, sentiment, text, source, created_at)
     SELECT c.id, f.author, f.kind, f.sentiment, f.text, 'demo', f."createdAt"::timestamptz
@@ -52,7 +54,9 @@ async function seedTouches(ctx: AppContext, book: DemoBook): Promise<void> {
     UPDATE customers c
     SET status = CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, churned_at = x.at::timestamptz
     FROM jsonb_to_recordset(${JSON.stringify(status)}::jsonb) AS x(id text, at text)
-    WHERE c.external_id = x.id AND (c.status, c.churned_at) IS DISTINCT FROM (CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, x.at::timestamptz)`.execute(ctx.db);
+    WHERE c.external_id = x.id AND (c.status, c.churned_at) IS DISTINCT FROM (CASE WHEN x.at IS NULL THEN 'active' ELSE 'churned' END, x.at::timestamptz)`.execute(
+    ctx.db,
+  );
 }
 
 /** A book generated on an earlier day has other timestamps: drop its signals, touches and feedback first. */
@@ -141,7 +145,9 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     const today = new Date(`${ctx.clock.now().toISOString().slice(0, 10)}T00:00:00Z`);
     const book = generateDemoBook(today);
     await replaceStaleDemoData(ctx, book);
-    io.out(`\n1. Sample book: ${book.customers.length} customers in ${book.teams.length} teams, ${book.members.length} people, ${book.events.length} signals over 18 months`);
+    io.out(
+      `\n1. Sample book: ${book.customers.length} customers in ${book.teams.length} teams, ${book.members.length} people, ${book.events.length} signals over 18 months`,
+    );
     await seedPeople(ctx, book);
     const dir = mkdtempSync(join(tmpdir(), 'retain-demo-'));
     writeFileSync(join(dir, 'customers.csv'), customersCsv(book));
@@ -162,9 +168,19 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     // counter restarts at 1 and would name an earlier demo's run.
     const jobId = await ctx.queues!.add('rescore', { mode: 'full' }, { jobId: `demo-rescore-${Date.now()}` });
     await waitForRun(ctx, jobId ?? '', 120_000);
-    const run = await ctx.db.selectFrom('scoring_runs').selectAll().where('job_key', '=', jobId ?? '').executeTakeFirst();
-    const bands = await ctx.db.selectFrom('customer_scores').select(['band', ctx.db.fn.countAll<string>().as('n')]).groupBy('band').execute();
-    io.out(`   run ${run?.id ?? '?'} ${run?.status ?? ''}: ${run?.customers_scored ?? 0} customers scored in ${((performance.now() - started) / 1000).toFixed(1)}s; bands ${bands.map((b) => `${b.band} ${b.n}`).join(', ') || '(none yet)'}`);
+    const run = await ctx.db
+      .selectFrom('scoring_runs')
+      .selectAll()
+      .where('job_key', '=', jobId ?? '')
+      .executeTakeFirst();
+    const bands = await ctx.db
+      .selectFrom('customer_scores')
+      .select(['band', ctx.db.fn.countAll<string>().as('n')])
+      .groupBy('band')
+      .execute();
+    io.out(
+      `   run ${run?.id ?? '?'} ${run?.status ?? ''}: ${run?.customers_scored ?? 0} customers scored in ${((performance.now() - started) / 1000).toFixed(1)}s; bands ${bands.map((b) => `${b.band} ${b.n}`).join(', ') || '(none yet)'}`,
+    );
 
     // The run's warnings, then the reminders due today, go through the outbox:
     // wait for each to be delivered before showing a few of each.
@@ -183,11 +199,18 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     }
 
     const rep = book.members.find((m) => m.role === 'rep')!;
-    const slipping = book.customers.find((c) => c.archetype === 'slipping' && c.owner === rep.slackUserId) ?? book.customers.find((c) => c.archetype === 'slipping')!;
+    const slipping =
+      book.customers.find((c) => c.archetype === 'slipping' && c.owner === rep.slackUserId) ?? book.customers.find((c) => c.archetype === 'slipping')!;
     const thriving = book.customers.find((c) => c.archetype === 'thriving')!;
     const chinese = book.customers.find((c) => /[\u4e00-\u9fff]/.test(c.name))!;
     const typo = thriving.name.replace(/[aeiou](?=[^aeiou]*$)/, '');
-    const lookups = opts.lookups ?? [`/customer ${slipping.name}`, `/customer ${typo}`, `/customer ${chinese.name.slice(0, 2)}`, `/customer ${slipping.name.split(' ')[0]}`, '/customer mine'];
+    const lookups = opts.lookups ?? [
+      `/customer ${slipping.name}`,
+      `/customer ${typo}`,
+      `/customer ${chinese.name.slice(0, 2)}`,
+      `/customer ${slipping.name.split(' ')[0]}`,
+      '/customer mine',
+    ];
     io.out(`\n4. What ${rep.name} (${rep.slackUserId}) sees in Slack:`);
     for (const line of lookups) {
       const m = /^(\/\S+)\s*(.*)$/.exec(line)!;
@@ -201,7 +224,9 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
     if (teamRow) {
       const now = ctx.clock.now();
       const digest = await composeDigest(ctx, teamRow, localDateIn(now, teamRow.tz), now);
-      io.out(`\n5. The ${team.name} team's morning digest (posted to its channel at ${String(teamRow.digest_hour).padStart(2, '0')}:00 ${teamRow.tz}):\n${blocksToText({ text: digest.text, blocks: digest.blocks })}`);
+      io.out(
+        `\n5. The ${team.name} team's morning digest (posted to its channel at ${String(teamRow.digest_hour).padStart(2, '0')}:00 ${teamRow.tz}):\n${blocksToText({ text: digest.text, blocks: digest.blocks })}`,
+      );
     }
     io.out('\nDone. Try your own: npx retain slash "/customer <name>" --as U0DEMOREP1');
     return 0;

@@ -77,17 +77,104 @@ export function rng(seed: number): () => number {
 }
 
 const PREFIXES = [
-  'Northwind', 'Blue Harbor', 'Acme', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Cyberdyne', 'Hooli', 'Vandelay', 'Soylent',
-  'Tyrell', 'Wonka', 'Aperture', 'Black Mesa', 'Gringotts', 'Oscorp', 'Massive Dynamic', 'Pied Piper', 'Dunder', 'Prestige', 'Sterling',
-  'Bluth', 'Monarch', 'Nakatomi', 'Zorg', 'Virtucon', 'Duff', 'Krusty', 'Ollivander', 'Paper Street', 'Silver Lake', 'Red Rock',
-  'Granite', 'Evergreen', 'Summit', 'Harbor Point', 'Lakeside', 'Ironwood', 'Brightline', 'Cobalt', 'Falcon', 'Helix', 'Juniper',
-  'Keystone', 'Lumen', 'Meridian', 'Nimbus', 'Orion', 'Pioneer', 'Quantum', 'Riverton', 'Sapphire', 'Titan', 'Unity', 'Vertex',
+  'Northwind',
+  'Blue Harbor',
+  'Acme',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Stark',
+  'Wayne',
+  'Cyberdyne',
+  'Hooli',
+  'Vandelay',
+  'Soylent',
+  'Tyrell',
+  'Wonka',
+  'Aperture',
+  'Black Mesa',
+  'Gringotts',
+  'Oscorp',
+  'Massive Dynamic',
+  'Pied Piper',
+  'Dunder',
+  'Prestige',
+  'Sterling',
+  'Bluth',
+  'Monarch',
+  'Nakatomi',
+  'Zorg',
+  'Virtucon',
+  'Duff',
+  'Krusty',
+  'Ollivander',
+  'Paper Street',
+  'Silver Lake',
+  'Red Rock',
+  'Granite',
+  'Evergreen',
+  'Summit',
+  'Harbor Point',
+  'Lakeside',
+  'Ironwood',
+  'Brightline',
+  'Cobalt',
+  'Falcon',
+  'Helix',
+  'Juniper',
+  'Keystone',
+  'Lumen',
+  'Meridian',
+  'Nimbus',
+  'Orion',
+  'Pioneer',
+  'Quantum',
+  'Riverton',
+  'Sapphire',
+  'Titan',
+  'Unity',
+  'Vertex',
 ];
 const SUFFIXES = [
-  'Logistics', 'Analytics', 'Health', 'Foods', 'Robotics', 'Media', 'Capital', 'Labs', 'Systems', 'Retail', 'Energy', 'Software',
-  'Freight', 'Clinics', 'Insurance', 'Studios', 'Manufacturing', 'Networks', 'Bank', 'Pharma', 'Airlines', 'Hotels', 'Motors', 'Telecom',
+  'Logistics',
+  'Analytics',
+  'Health',
+  'Foods',
+  'Robotics',
+  'Media',
+  'Capital',
+  'Labs',
+  'Systems',
+  'Retail',
+  'Energy',
+  'Software',
+  'Freight',
+  'Clinics',
+  'Insurance',
+  'Studios',
+  'Manufacturing',
+  'Networks',
+  'Bank',
+  'Pharma',
+  'Airlines',
+  'Hotels',
+  'Motors',
+  'Telecom',
 ];
-const CHINESE = ['星河科技', '蓝海物流', '华盛贸易', '云帆软件', '天启医疗', '金桥资本', '青松教育', '东方航运', '北辰能源', '锦程食品', '瑞丰制造', '明德咨询'];
+const CHINESE = [
+  '星河科技',
+  '蓝海物流',
+  '华盛贸易',
+  '云帆软件',
+  '天启医疗',
+  '金桥资本',
+  '青松教育',
+  '东方航运',
+  '北辰能源',
+  '锦程食品',
+  '瑞丰制造',
+  '明德咨询',
+];
 const PLANS = ['starter', 'growth', 'pro', 'enterprise'];
 
 export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
@@ -179,7 +266,7 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
       if (stopAt && t > stopAt) break;
       if (fadeFrom && t > fadeFrom && r() < 0.7) continue;
       if (churnFadeFrom && t > churnFadeFrom && r() < 0.5) continue;
-      const amount = Math.round((arr * period) / 365 * (0.9 + r() * 0.2));
+      const amount = Math.round(((arr * period) / 365) * (0.9 + r() * 0.2));
       ev('order', t + Math.floor(r() * 3) * DAY_MS, amount);
       if (archetype === 'thriving' && r() < 0.3) ev('order', t + (5 + Math.floor(r() * 20)) * DAY_MS, Math.round(amount * (0.2 + r() * 0.5)));
     }
@@ -196,7 +283,8 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
     // Support tickets, complaints, failed payments, NPS.
     const recentWindow = (days: number) => now.getTime() - Math.floor(r() * days) * DAY_MS;
     const ticketCount = Math.floor(r() * 6) + (archetype === 'slipping' ? 4 : 0);
-    for (let k = 0; k < ticketCount; k++) ev('ticket', Math.max(custStart, archetype === 'slipping' ? recentWindow(60) : custStart + r() * (now.getTime() - custStart)), null);
+    for (let k = 0; k < ticketCount; k++)
+      ev('ticket', Math.max(custStart, archetype === 'slipping' ? recentWindow(60) : custStart + r() * (now.getTime() - custStart)), null);
     const complaints = archetype === 'slipping' ? 1 + Math.floor(r() * 4) : archetype === 'steady' && r() < 0.2 ? 1 : 0;
     for (let k = 0; k < complaints; k++) ev('complaint', Math.max(custStart, recentWindow(archetype === 'slipping' ? 45 : 180)), null);
     if (stopAt) {
@@ -206,7 +294,8 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
     if (archetype === 'slipping' && r() < 0.5) ev('payment_failed', recentWindow(40), null);
     if (archetype === 'churned' && stopAt) ev('payment_failed', stopAt - 20 * DAY_MS, null);
     for (let t = custStart + 90 * DAY_MS; t < (stopAt ?? now.getTime()); t += 120 * DAY_MS) {
-      const base = archetype === 'thriving' ? 9 : archetype === 'steady' ? 7.5 : archetype === 'slipping' ? (fadeFrom && t > fadeFrom - 30 * DAY_MS ? 3 : 7) : 5;
+      const base =
+        archetype === 'thriving' ? 9 : archetype === 'steady' ? 7.5 : archetype === 'slipping' ? (fadeFrom && t > fadeFrom - 30 * DAY_MS ? 3 : 7) : 5;
       ev('nps', t, Math.max(0, Math.min(10, Math.round(base + (r() - 0.5) * 3))));
     }
 
@@ -216,7 +305,13 @@ export function generateDemoBook(now: Date, seed = 42, size = 500): DemoBook {
       const lastTouchGap = archetype === 'slipping' ? 60 + Math.floor(r() * 60) : Math.floor(r() * cadence);
       for (let t = now.getTime() - lastTouchGap * DAY_MS, k = 0; t > custStart && k < 4; t -= cadence * DAY_MS, k++) {
         const kind = pick(['call', 'meeting', 'email', 'qbr'] as const);
-        touches.push({ customer: id, author: owner, kind, note: `${kind} with ${name.split(' ')[0]} team — ${pick(['reviewed roadmap', 'checked adoption', 'discussed pricing', 'onboarding follow-up', 'renewal prep'])}`, occurredAt: new Date(t).toISOString() });
+        touches.push({
+          customer: id,
+          author: owner,
+          kind,
+          note: `${kind} with ${name.split(' ')[0]} team — ${pick(['reviewed roadmap', 'checked adoption', 'discussed pricing', 'onboarding follow-up', 'renewal prep'])}`,
+          occurredAt: new Date(t).toISOString(),
+        });
       }
     }
     if (r() < (archetype === 'slipping' ? 0.6 : 0.15)) {
@@ -247,7 +342,8 @@ function csvCell(v: string | number | null): string {
 
 export function customersCsv(book: DemoBook): string {
   const lines = ['external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team'];
-  for (const c of book.customers) lines.push([c.externalId, c.name, c.domain, c.plan, c.arr, c.currency, c.renewalDate, c.owner, c.team].map(csvCell).join(','));
+  for (const c of book.customers)
+    lines.push([c.externalId, c.name, c.domain, c.plan, c.arr, c.currency, c.renewalDate, c.owner, c.team].map(csvCell).join(','));
   return `${lines.join('\n')}\n`;
 }
 

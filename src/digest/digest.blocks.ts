@@ -48,13 +48,21 @@ function accountRows(m: DigestModel): { groups: { why: string; rows: AccountRow[
         trend: '',
         detail: 'entered the red band',
       })),
-      group('📈 Mover', m.movers, (c) => ({ health: `${c.health} (${signed(c.delta)})`, trend: sparkline(c.trend, { scale: 'health', maxWidth: 14 }), detail: c.delta < 0 ? 'falling' : 'rising' })),
+      group('📈 Mover', m.movers, (c) => ({
+        health: `${c.health} (${signed(c.delta)})`,
+        trend: sparkline(c.trend, { scale: 'health', maxWidth: 14 }),
+        detail: c.delta < 0 ? 'falling' : 'rising',
+      })),
       group('🔔 Renewal', m.renewalsSoon, (r) => ({
         health: r.band ? `${BAND_EMOJI[r.band]} ${r.health}` : '–',
         trend: '',
         detail: `${shortDate(r.renewalDate)} (${days(r.daysLeft)})`,
       })),
-      group('⏰ Overdue, tier A', m.overdueTierA, (c) => ({ health: '', trend: '', detail: c.daysSinceTouch === null ? 'never touched' : `no touch in ${c.daysSinceTouch} days` })),
+      group('⏰ Overdue, tier A', m.overdueTierA, (c) => ({
+        health: '',
+        trend: '',
+        detail: c.daysSinceTouch === null ? 'never touched' : `no touch in ${c.daysSinceTouch} days`,
+      })),
       group('🙋 Unowned', m.unowned, () => ({ health: '', trend: '', detail: 'no owner: claim it' })),
       group('⌛ No outcome', m.passedNoOutcome, (r) => ({
         health: '',
@@ -158,11 +166,23 @@ export function digestMessage(m: DigestModel, team: { name: string }): { text: s
     shown.length ? section(`*Accounts to look at* (${listed})`) : null,
     shown.length ? table(COLUMNS, shown.map(rowCells), ['left', 'left', 'right', 'left', 'left', 'right', 'left']) : null,
     notShown.length ? context(`…and ${notShown.join(', ')}`) : null,
-    sectionBlock('⚖️ Open disputes', m.disputes, (d) =>
-      `${d.escalated ? '🚨 *escalated* ' : ''}${name(d.customerName)}: ${who(d.claimantSlackId)} claims it from ${who(d.ownerSlackId)}, open ${d.ageDays} day${d.ageDays === 1 ? '' : 's'}`,
+    sectionBlock(
+      '⚖️ Open disputes',
+      m.disputes,
+      (d) =>
+        `${d.escalated ? '🚨 *escalated* ' : ''}${name(d.customerName)}: ${who(d.claimantSlackId)} claims it from ${who(d.ownerSlackId)}, open ${d.ageDays} day${d.ageDays === 1 ? '' : 's'}`,
     ),
-    sectionBlock('💬 Feedback since yesterday', m.feedback, (f) => `${escapeMrkdwn(f.kind)} on ${name(f.customerName)} by ${mention(f.authorSlackId)}: “${safeText(f.text.replace(/\s+/g, ' '), 160)}”`),
-    sectionBlock('⚠️ Notifications that failed', m.failed, (f) => `${escapeMrkdwn(f.kind.replace(/_/g, ' '))} to ${/^[UW]/.test(f.channelId) ? mention(f.channelId) : channelLink(f.channelId)}: \`${escapeMrkdwn(f.reason ?? 'unknown')}\``),
+    sectionBlock(
+      '💬 Feedback since yesterday',
+      m.feedback,
+      (f) => `${escapeMrkdwn(f.kind)} on ${name(f.customerName)} by ${mention(f.authorSlackId)}: “${safeText(f.text.replace(/\s+/g, ' '), 160)}”`,
+    ),
+    sectionBlock(
+      '⚠️ Notifications that failed',
+      m.failed,
+      (f) =>
+        `${escapeMrkdwn(f.kind.replace(/_/g, ' '))} to ${/^[UW]/.test(f.channelId) ? mention(f.channelId) : channelLink(f.channelId)}: \`${escapeMrkdwn(f.reason ?? 'unknown')}\``,
+    ),
     context(forecastLine ? `${rateLine}\n${forecastLine}` : rateLine),
   ];
   const kept = blocks.filter((b): b is Block => b !== null);

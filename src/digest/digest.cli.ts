@@ -32,7 +32,11 @@ export const digestCli: CliCommand[] = [
     async run(_args, io, config, withContext) {
       return withContext(config, { queues: true }, async ({ ctx }) => {
         const r = await syncDigestSchedules(ctx);
-        io.out(r.upserted.length || r.removed.length ? `digest schedules: ${r.upserted.length} set, ${r.removed.length} removed` : 'digest schedules already up to date');
+        io.out(
+          r.upserted.length || r.removed.length
+            ? `digest schedules: ${r.upserted.length} set, ${r.removed.length} removed`
+            : 'digest schedules already up to date',
+        );
         return 0;
       });
     },

@@ -29,7 +29,18 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
   const now = q.now.toISOString();
   const since = new Date(q.now.getTime() - 86_400_000);
   const [scores, movers, renewals, tierA, disputes, unowned, feedback, decided, failed, open, renewalFit] = await Promise.all([
-    sql<{ customer_id: string; name: string; owner_slack_id: string | null; arr: string | null; currency: string | null; health: number; band: Band; previous_band: Band | null; previous_health: number | null; scored_at: Date }>`
+    sql<{
+      customer_id: string;
+      name: string;
+      owner_slack_id: string | null;
+      arr: string | null;
+      currency: string | null;
+      health: number;
+      band: Band;
+      previous_band: Band | null;
+      previous_health: number | null;
+      scored_at: Date;
+    }>`
       SELECT c.id::text AS customer_id, c.name, m.slack_user_id AS owner_slack_id, c.arr, c.currency,
              s.health, s.band, b.band AS previous_band, b.health AS previous_health, s.scored_at
       FROM customers c
@@ -45,7 +56,16 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
       ORDER BY c.arr DESC NULLS LAST
       LIMIT 500
     `.execute(db),
-    sql<{ customer_id: string; name: string; owner_slack_id: string | null; arr: string | null; currency: string | null; health: number; baseline: number | null; trend: number[] | null }>`
+    sql<{
+      customer_id: string;
+      name: string;
+      owner_slack_id: string | null;
+      arr: string | null;
+      currency: string | null;
+      health: number;
+      baseline: number | null;
+      trend: number[] | null;
+    }>`
       SELECT x.* FROM (
         SELECT c.id::text AS customer_id, c.name, m.slack_user_id AS owner_slack_id, c.arr, c.currency, s.health,
                (SELECT h.health FROM score_history h
@@ -63,7 +83,16 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
       ORDER BY abs(x.health - x.baseline) DESC
       LIMIT 200
     `.execute(db),
-    sql<{ customer_id: string; name: string; owner_slack_id: string | null; arr: string | null; currency: string | null; renewal_date: string; health: number | null; band: Band | null }>`
+    sql<{
+      customer_id: string;
+      name: string;
+      owner_slack_id: string | null;
+      arr: string | null;
+      currency: string | null;
+      renewal_date: string;
+      health: number | null;
+      band: Band | null;
+    }>`
       SELECT c.id::text AS customer_id, c.name, m.slack_user_id AS owner_slack_id, c.arr, c.currency, c.renewal_date, s.health, s.band
       FROM customers c
       LEFT JOIN customer_scores s ON s.customer_id = c.id
@@ -84,7 +113,14 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
       ORDER BY last_touch_at ASC NULLS FIRST
       LIMIT 2000
     `.execute(db),
-    sql<{ dispute_id: string; customer_name: string; claimant_slack_id: string | null; owner_slack_id: string | null; opened_at: Date; escalated_at: Date | null }>`
+    sql<{
+      dispute_id: string;
+      customer_name: string;
+      claimant_slack_id: string | null;
+      owner_slack_id: string | null;
+      opened_at: Date;
+      escalated_at: Date | null;
+    }>`
       SELECT d.id::text AS dispute_id, c.name AS customer_name, cm.slack_user_id AS claimant_slack_id, om.slack_user_id AS owner_slack_id,
              d.opened_at, d.escalated_at
       FROM disputes d
@@ -118,36 +154,83 @@ export async function loadDigestInput(db: DbOrTrx, q: DigestQuery): Promise<Dige
     now: q.now,
     localDate: q.localDate,
     scores: scores.rows.map((r) => ({
-      customerId: r.customer_id, name: r.name, ownerSlackId: r.owner_slack_id, arr: num(r.arr), currency: r.currency,
-      health: r.health, band: r.band, previousBand: r.previous_band, previousHealth: r.previous_health, scoredAt: new Date(r.scored_at),
+      customerId: r.customer_id,
+      name: r.name,
+      ownerSlackId: r.owner_slack_id,
+      arr: num(r.arr),
+      currency: r.currency,
+      health: r.health,
+      band: r.band,
+      previousBand: r.previous_band,
+      previousHealth: r.previous_health,
+      scoredAt: new Date(r.scored_at),
     })),
     movers: movers.rows.map((r) => ({
-      customerId: r.customer_id, name: r.name, ownerSlackId: r.owner_slack_id, arr: num(r.arr), currency: r.currency,
-      health: r.health, baseline: r.baseline, trend: r.trend ?? [],
+      customerId: r.customer_id,
+      name: r.name,
+      ownerSlackId: r.owner_slack_id,
+      arr: num(r.arr),
+      currency: r.currency,
+      health: r.health,
+      baseline: r.baseline,
+      trend: r.trend ?? [],
     })),
     renewals: renewals.rows.map((r) => ({
-      customerId: r.customer_id, name: r.name, ownerSlackId: r.owner_slack_id, arr: num(r.arr), currency: r.currency,
-      renewalDate: r.renewal_date, health: r.health, band: r.band,
+      customerId: r.customer_id,
+      name: r.name,
+      ownerSlackId: r.owner_slack_id,
+      arr: num(r.arr),
+      currency: r.currency,
+      renewalDate: r.renewal_date,
+      health: r.health,
+      band: r.band,
     })),
     tierA: tierA.rows.map((r) => ({
-      customerId: r.customer_id, name: r.name, ownerSlackId: r.owner_slack_id, arr: num(r.arr), currency: r.currency,
+      customerId: r.customer_id,
+      name: r.name,
+      ownerSlackId: r.owner_slack_id,
+      arr: num(r.arr),
+      currency: r.currency,
       lastTouchAt: r.last_touch_at ? new Date(r.last_touch_at) : null,
     })),
     disputes: disputes.rows.map((r) => ({
-      disputeId: r.dispute_id, customerName: r.customer_name, claimantSlackId: r.claimant_slack_id, ownerSlackId: r.owner_slack_id,
-      openedAt: new Date(r.opened_at), escalatedAt: r.escalated_at ? new Date(r.escalated_at) : null,
+      disputeId: r.dispute_id,
+      customerName: r.customer_name,
+      claimantSlackId: r.claimant_slack_id,
+      ownerSlackId: r.owner_slack_id,
+      openedAt: new Date(r.opened_at),
+      escalatedAt: r.escalated_at ? new Date(r.escalated_at) : null,
     })),
     unowned: unowned.rows.map((r) => ({ customerId: r.customer_id, name: r.name, ownerSlackId: null, arr: num(r.arr), currency: r.currency })),
     unownedTotal: unowned.rows.length ? Number(unowned.rows[0]!.total) : 0,
-    feedback: feedback.rows.map((r) => ({ customerName: r.customer_name, kind: r.kind, text: r.text, authorSlackId: r.author_slack_id, createdAt: new Date(r.created_at) })),
-    decidedThisQuarter: decided.map((r) => ({ renewalDate: r.renewal_date, outcome: r.outcome, team: r.team_key, owner: r.owner_slack_id, tier: r.tier, churnReason: r.churn_reason })),
+    feedback: feedback.rows.map((r) => ({
+      customerName: r.customer_name,
+      kind: r.kind,
+      text: r.text,
+      authorSlackId: r.author_slack_id,
+      createdAt: new Date(r.created_at),
+    })),
+    decidedThisQuarter: decided.map((r) => ({
+      renewalDate: r.renewal_date,
+      outcome: r.outcome,
+      team: r.team_key,
+      owner: r.owner_slack_id,
+      tier: r.tier,
+      churnReason: r.churn_reason,
+    })),
     quarter: q.quarter.key,
     failed: failed.map((f) => ({ id: f.id, kind: f.kind, channelId: f.channel_id, reason: f.last_error, at: new Date(f.updated_at) })),
     renewalOutlook: {
       model: parseRenewalModel(renewalFit?.details),
       open: open.map((r) => ({
-        customerId: r.customer_id, arr: num(r.arr) ?? 0, renewalDate: r.renewal_date, startedAt: r.started_at ? new Date(r.started_at) : null,
-        plan: r.plan, tier: r.tier, team: r.team_key, churnProbability: r.churn_probability,
+        customerId: r.customer_id,
+        arr: num(r.arr) ?? 0,
+        renewalDate: r.renewal_date,
+        startedAt: r.started_at ? new Date(r.started_at) : null,
+        plan: r.plan,
+        tier: r.tier,
+        team: r.team_key,
+        churnProbability: r.churn_probability,
       })),
     },
   };

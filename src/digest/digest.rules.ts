@@ -142,15 +142,14 @@ function cap<T>(items: T[], n: number, total = items.length): Section<T> {
   return { items: items.slice(0, n), more: Math.max(0, total - Math.min(n, items.length)) };
 }
 
-const byArrDesc = (a: { arr: number | null; name: string }, b: { arr: number | null; name: string }) => (b.arr ?? -1) - (a.arr ?? -1) || a.name.localeCompare(b.name);
+const byArrDesc = (a: { arr: number | null; name: string }, b: { arr: number | null; name: string }) =>
+  (b.arr ?? -1) - (a.arr ?? -1) || a.name.localeCompare(b.name);
 
 export function buildDigest(input: DigestInput, s: DigestSettings): DigestModel {
   const { now, localDate } = input;
   const since = new Date(now.getTime() - DAY);
 
-  const turnedRed = input.scores
-    .filter((c) => c.band === 'red' && c.previousBand !== 'red' && c.scoredAt.getTime() >= since.getTime())
-    .sort(byArrDesc);
+  const turnedRed = input.scores.filter((c) => c.band === 'red' && c.previousBand !== 'red' && c.scoredAt.getTime() >= since.getTime()).sort(byArrDesc);
 
   const movers = input.movers
     .filter((m) => m.baseline !== null && Math.abs(m.health - m.baseline) >= s.minMove)
@@ -158,9 +157,7 @@ export function buildDigest(input: DigestInput, s: DigestSettings): DigestModel 
     .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || a.delta - b.delta || a.name.localeCompare(b.name));
 
   const withDays = input.renewals.map((r) => ({ ...r, daysLeft: daysFrom(localDate, r.renewalDate) }));
-  const renewalsSoon = withDays
-    .filter((r) => r.daysLeft >= 0 && r.daysLeft <= s.renewalWindowDays)
-    .sort((a, b) => a.daysLeft - b.daysLeft || byArrDesc(a, b));
+  const renewalsSoon = withDays.filter((r) => r.daysLeft >= 0 && r.daysLeft <= s.renewalWindowDays).sort((a, b) => a.daysLeft - b.daysLeft || byArrDesc(a, b));
   const passedNoOutcome = withDays
     .filter((r) => r.daysLeft < 0)
     .map(({ daysLeft, ...r }) => ({ ...r, daysAgo: -daysLeft }))
@@ -228,9 +225,17 @@ export function buildDigest(input: DigestInput, s: DigestSettings): DigestModel 
     renewalForecast,
     quiet: false,
   };
-  model.quiet = [model.turnedRed, model.movers, model.renewalsSoon, model.overdueTierA, model.disputes, model.unowned, model.feedback, model.passedNoOutcome, model.failed].every(
-    (sec) => sec.items.length === 0,
-  );
+  model.quiet = [
+    model.turnedRed,
+    model.movers,
+    model.renewalsSoon,
+    model.overdueTierA,
+    model.disputes,
+    model.unowned,
+    model.feedback,
+    model.passedNoOutcome,
+    model.failed,
+  ].every((sec) => sec.items.length === 0);
   return model;
 }
 

@@ -16,7 +16,12 @@ export const CATCH_UP_HOURS = 3;
 const MOVERS_WINDOW_DAYS = 7;
 const RENEWAL_WINDOW_DAYS = 14;
 
-export async function composeDigest(ctx: AppContext, team: { id: number; name: string; tz: string }, localDate: string, now: Date): Promise<{ model: DigestModel; text: string; blocks: unknown[] }> {
+export async function composeDigest(
+  ctx: AppContext,
+  team: { id: number; name: string; tz: string },
+  localDate: string,
+  now: Date,
+): Promise<{ model: DigestModel; text: string; blocks: unknown[] }> {
   const s = ctx.config.settings;
   const quarter = { key: quarterOf(localDate), ...quarterBounds(localDate) };
   const input = await loadDigestInput(ctx.readDb, {
@@ -56,7 +61,14 @@ export async function sendDigest(ctx: AppContext, teamId: number, date?: string)
   const key = notificationKeys.digest(team.id, localDate);
   if (await getNotificationByKey(ctx.db, key)) return { skipped: 'already sent' };
   const digest = await composeDigest(ctx, team, localDate, now);
-  const res = await enqueueNotification(ctx, { dedupeKey: key, kind: 'digest', channel: team.channel_id, text: digest.text, blocks: digest.blocks, teamId: team.id });
+  const res = await enqueueNotification(ctx, {
+    dedupeKey: key,
+    kind: 'digest',
+    channel: team.channel_id,
+    text: digest.text,
+    blocks: digest.blocks,
+    teamId: team.id,
+  });
   return res.created ? { notificationId: res.id, quiet: digest.model.quiet } : { skipped: 'already sent' };
 }
 

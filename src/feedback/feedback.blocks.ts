@@ -48,7 +48,9 @@ export function feedbackRecordedReply(o: {
 }
 
 export function duplicateFeedbackReply(customerName: string, kind: FeedbackKind): Reply {
-  return ephemeral(`That message is already logged for ${customerName}.`, [section(`That message is already logged as a *${kind}* for ${name(customerName)} — nothing changed.`)]);
+  return ephemeral(`That message is already logged for ${customerName}.`, [
+    section(`That message is already logged as a *${kind}* for ${name(customerName)} — nothing changed.`),
+  ]);
 }
 
 export function feedbackHelpReply(): Reply {
@@ -81,7 +83,9 @@ export function complaintAlertNotice(o: {
   const to = o.ownerSlackId ? `${mention(o.ownerSlackId)}, ` : '';
   const blocks: Block[] = [
     section(`:rotating_light: ${to}complaint on tier-A account ${name(o.customerName)}, logged by ${mention(o.authorSlackId)}:\n> ${quote(o.text, 1_000)}`),
-    context(`${score} · tier A · \`/customer ${escapeMrkdwn(o.customerName.slice(0, 80))}\` for the card${o.permalink && /^https:\/\//.test(o.permalink) ? ` · <${o.permalink.replace(/[<>|]/g, '')}|original message>` : ''}`),
+    context(
+      `${score} · tier A · \`/customer ${escapeMrkdwn(o.customerName.slice(0, 80))}\` for the card${o.permalink && /^https:\/\//.test(o.permalink) ? ` · <${o.permalink.replace(/[<>|]/g, '')}|original message>` : ''}`,
+    ),
     ...(o.alertId ? alertButtons(o.alertId, null) : []),
   ];
   return { text: safeText(`Complaint on tier-A account ${o.customerName}`, 300), blocks };

@@ -36,7 +36,14 @@ export async function handleFeedbackCommand(ctx: AppContext, input: CommandInput
     });
     if (r.kind === 'not_found') return plainReply('That customer no longer exists.');
     if (r.kind === 'duplicate') return duplicateFeedbackReply(r.customerName, r.existingKind);
-    return feedbackRecordedReply({ customerName: r.customerName, kind: r.feedbackKind, kindSource: r.kindSource, sentiment: r.sentiment, text: c.text, alerted: r.alerted });
+    return feedbackRecordedReply({
+      customerName: r.customerName,
+      kind: r.feedbackKind,
+      kindSource: r.kindSource,
+      sentiment: r.sentiment,
+      text: c.text,
+      alerted: r.alerted,
+    });
   });
 }
 

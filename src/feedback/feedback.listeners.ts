@@ -35,7 +35,10 @@ export function registerFeedbackListeners(app: App, ctx: AppContext): void {
     const meta = decodeMeta(view.private_metadata);
     const sub = readSubmission(view.state.values);
     if (!meta) {
-      await ack({ response_action: 'update', view: feedbackLoggedModal({ customerName: '?', kind: 'suggestion', alertedOwner: null, alertedTeam: false, duplicate: false }) as never });
+      await ack({
+        response_action: 'update',
+        view: feedbackLoggedModal({ customerName: '?', kind: 'suggestion', alertedOwner: null, alertedTeam: false, duplicate: false }) as never,
+      });
       return;
     }
     if (!sub.customerId) {
@@ -48,7 +51,14 @@ export function registerFeedbackListeners(app: App, ctx: AppContext): void {
     }
     // Slack wants the modal's next state in the ack itself (within 3 s), so the write runs before it.
     try {
-      const r = await logShortcutFeedback(ctx, { userId: body.user.id, customerId: sub.customerId, text: sub.text, chosenKind: sub.kind, suggestedKind: meta.k, message: { channel: meta.c, ts: meta.t } });
+      const r = await logShortcutFeedback(ctx, {
+        userId: body.user.id,
+        customerId: sub.customerId,
+        text: sub.text,
+        chosenKind: sub.kind,
+        suggestedKind: meta.k,
+        message: { channel: meta.c, ts: meta.t },
+      });
       if (r.kind === 'not_member') {
         await ack({ response_action: 'update', view: notMemberModal(body.user.id) as never });
         return;
@@ -60,7 +70,13 @@ export function registerFeedbackListeners(app: App, ctx: AppContext): void {
       const logged =
         r.kind === 'duplicate'
           ? feedbackLoggedModal({ customerName: r.customerName, kind: r.existingKind, alertedOwner: null, alertedTeam: false, duplicate: true })
-          : feedbackLoggedModal({ customerName: r.customerName, kind: r.feedbackKind, alertedOwner: r.alerted?.ownerSlackId ?? null, alertedTeam: !!r.alerted && !r.alerted.ownerSlackId, duplicate: false });
+          : feedbackLoggedModal({
+              customerName: r.customerName,
+              kind: r.feedbackKind,
+              alertedOwner: r.alerted?.ownerSlackId ?? null,
+              alertedTeam: !!r.alerted && !r.alerted.ownerSlackId,
+              duplicate: false,
+            });
       await ack({ response_action: 'update', view: logged as never });
       if (r.kind === 'recorded') await attachPermalink(ctx, r.feedbackId, meta.c, meta.t);
     } catch (error) {

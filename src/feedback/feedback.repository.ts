@@ -41,7 +41,12 @@ export async function insertFeedback(
   return row?.id ?? null;
 }
 
-export async function findFeedbackForMessage(db: DbOrTrx, customerId: string, channel: string, ts: string): Promise<{ id: string; kind: FeedbackKind } | undefined> {
+export async function findFeedbackForMessage(
+  db: DbOrTrx,
+  customerId: string,
+  channel: string,
+  ts: string,
+): Promise<{ id: string; kind: FeedbackKind } | undefined> {
   return db
     .selectFrom('feedback')
     .select(['id', 'kind'])
@@ -61,11 +66,7 @@ export async function setFeedbackAlert(trx: DbOrTrx, id: string, alertId: string
 
 /** Incremental rescoring picks customers whose data changed after their last score: the change happened `at` (the app's clock). */
 export async function bumpDataChanged(trx: DbOrTrx, customerId: string, at: Date): Promise<void> {
-  await trx
-    .updateTable('customers')
-    .set({ data_changed_at: at })
-    .where('id', '=', customerId)
-    .execute();
+  await trx.updateTable('customers').set({ data_changed_at: at }).where('id', '=', customerId).execute();
 }
 
 export interface FeedbackAccount {
@@ -82,12 +83,22 @@ export interface FeedbackAccount {
 
 /** The customer with its owner, team channel and latest score, locked for the transaction. */
 export async function lockFeedbackAccount(trx: DbOrTrx, customerId: string): Promise<FeedbackAccount | undefined> {
-  const locked = await trx.selectFrom('customers').select(['id', 'name', 'owner_member_id', 'team_id']).where('id', '=', customerId).forUpdate().executeTakeFirst();
+  const locked = await trx
+    .selectFrom('customers')
+    .select(['id', 'name', 'owner_member_id', 'team_id'])
+    .where('id', '=', customerId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!locked) return undefined;
   const [owner, team, score] = await Promise.all([
     locked.owner_member_id === null
       ? undefined
-      : trx.selectFrom('members').select(['slack_user_id', 'alert_channel_id']).where('id', '=', locked.owner_member_id).where('active', '=', true).executeTakeFirst(),
+      : trx
+          .selectFrom('members')
+          .select(['slack_user_id', 'alert_channel_id'])
+          .where('id', '=', locked.owner_member_id)
+          .where('active', '=', true)
+          .executeTakeFirst(),
     locked.team_id === null ? undefined : trx.selectFrom('teams').select('channel_id').where('id', '=', locked.team_id).executeTakeFirst(),
     trx.selectFrom('customer_scores').select(['tier', 'health', 'band', 'p_alive']).where('customer_id', '=', customerId).executeTakeFirst(),
   ]);

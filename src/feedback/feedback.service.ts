@@ -115,7 +115,15 @@ export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<F
         alerted = { channel, ownerSlackId: account.owner?.slackUserId ?? null };
       }
     }
-    const result: FeedbackResult = { kind: 'recorded', feedbackId: id, customerName: account.name, feedbackKind: f.kind, sentiment: f.sentiment, kindSource: f.kindSource, alerted };
+    const result: FeedbackResult = {
+      kind: 'recorded',
+      feedbackId: id,
+      customerName: account.name,
+      feedbackKind: f.kind,
+      sentiment: f.sentiment,
+      kindSource: f.kindSource,
+      alerted,
+    };
     return { result, notifications };
   });
   await scheduleDelivery(ctx, tx.notifications);
@@ -157,7 +165,14 @@ export async function logInteraction(
  */
 export async function logShortcutFeedback(
   ctx: AppContext,
-  s: { userId: string; customerId: string; text: string; chosenKind: FeedbackKind | null; suggestedKind: FeedbackKind; message: { channel: string; ts: string } },
+  s: {
+    userId: string;
+    customerId: string;
+    text: string;
+    chosenKind: FeedbackKind | null;
+    suggestedKind: FeedbackKind;
+    message: { channel: string; ts: string };
+  },
 ): Promise<FeedbackResult | { kind: 'not_member' }> {
   const actor = await findActor(ctx.db, s.userId);
   if (!actor) return { kind: 'not_member' };

@@ -43,7 +43,13 @@ export function decodeMeta(raw: unknown): FeedbackModalMeta | null {
   return typeof raw === 'string' ? parseModalMetadata(raw, metaSchema) : null;
 }
 
-export function feedbackModal(o: { text: string; channel: string; ts: string; authorSlackId: string | null; suggested: FeedbackKind }): Record<string, unknown> {
+export function feedbackModal(o: {
+  text: string;
+  channel: string;
+  ts: string;
+  authorSlackId: string | null;
+  suggested: FeedbackKind;
+}): Record<string, unknown> {
   const blocks: Block[] = [
     context(`From a message${o.authorSlackId ? ` by ${mention(o.authorSlackId)}` : ''} in ${channelLink(o.channel)}`),
     {
@@ -103,7 +109,13 @@ export function messageModal(title: string, mrkdwn: string): Record<string, unkn
   };
 }
 
-export function feedbackLoggedModal(o: { customerName: string; kind: FeedbackKind; alertedOwner: string | null; alertedTeam: boolean; duplicate: boolean }): Record<string, unknown> {
+export function feedbackLoggedModal(o: {
+  customerName: string;
+  kind: FeedbackKind;
+  alertedOwner: string | null;
+  alertedTeam: boolean;
+  duplicate: boolean;
+}): Record<string, unknown> {
   if (o.duplicate) return messageModal('Already logged', `That message is already logged as a *${o.kind}* for *${safeText(o.customerName, 200)}*.`);
   const lines = [`:white_check_mark: Logged a *${o.kind}* for *${safeText(o.customerName, 200)}*.`];
   if (o.alertedOwner) lines.push(`:rotating_light: Tier-A account: ${mention(o.alertedOwner)} has been alerted.`);

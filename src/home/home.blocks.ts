@@ -35,7 +35,10 @@ function listSection(title: string, lines: string[], empty: string, cap = HOME_S
   return blocks;
 }
 
-export function homeView(o: { slackUserId: string; teamName: string; sections: HomeSections; disputes: HomeDispute[]; now: Date }): { type: 'home'; blocks: Block[] } {
+export function homeView(o: { slackUserId: string; teamName: string; sections: HomeSections; disputes: HomeDispute[]; now: Date }): {
+  type: 'home';
+  blocks: Block[];
+} {
   const { sections: s, now } = o;
   const blocks: Block[] = [
     header('Your book of business'),
@@ -55,7 +58,9 @@ export function homeView(o: { slackUserId: string; teamName: string; sections: H
   blocks.push(
     ...listSection(
       `:calendar: Renewals in the next ${RENEWAL_WINDOW_DAYS} days`,
-      s.renewals.map((a) => `${shortDate(a.renewalDate!)} (${relativeDays(a.renewalDate!, now)}) · ${name(a.name)} · ${score(a)} · ARR ${formatMoney(a.arr, a.currency)}`),
+      s.renewals.map(
+        (a) => `${shortDate(a.renewalDate!)} (${relativeDays(a.renewalDate!, now)}) · ${name(a.name)} · ${score(a)} · ARR ${formatMoney(a.arr, a.currency)}`,
+      ),
       `No renewals in the next ${RENEWAL_WINDOW_DAYS} days.`,
     ),
   );
@@ -76,7 +81,12 @@ export function homeView(o: { slackUserId: string; teamName: string; sections: H
     ...listSection(
       ':scales: Open ownership disputes',
       o.disputes.map((d) => {
-        const role = d.role === 'claimant' ? 'your claim' : d.role === 'owner' ? `claimed from you by ${mention(d.claimantSlackId)}` : `${mention(d.claimantSlackId)} claims it${d.ownerSlackId ? ` from ${mention(d.ownerSlackId)}` : ''} — awaiting a manager`;
+        const role =
+          d.role === 'claimant'
+            ? 'your claim'
+            : d.role === 'owner'
+              ? `claimed from you by ${mention(d.claimantSlackId)}`
+              : `${mention(d.claimantSlackId)} claims it${d.ownerSlackId ? ` from ${mention(d.ownerSlackId)}` : ''} — awaiting a manager`;
         return `${name(d.customerName)} · ${role} · opened ${relativeDays(d.openedAt, now)}${d.escalatedAt ? ' · :warning: escalated' : ''}`;
       }),
       'No open disputes involve you.',
@@ -91,7 +101,9 @@ export function welcomeView(slackUserId: string): { type: 'home'; blocks: Block[
     type: 'home',
     blocks: [
       header('Welcome to retain'),
-      section('retain tells your account team who is slipping and why: health scores with their reasons, churn warnings, renewal reminders, and ownership settled in Slack.'),
+      section(
+        'retain tells your account team who is slipping and why: health scores with their reasons, churn warnings, renewal reminders, and ownership settled in Slack.',
+      ),
       section(
         `You are not set up yet. Ask an admin to add you:\n\`${escapeMrkdwn(ADD_MEMBER_HINT(slackUserId))}\`\nOnce added, this tab shows your accounts at risk, renewals due and overdue follow-ups.`,
       ),
@@ -101,5 +113,8 @@ export function welcomeView(slackUserId: string): { type: 'home'; blocks: Block[
 }
 
 export function unavailableView(): { type: 'home'; blocks: Block[] } {
-  return { type: 'home', blocks: [header('Your book of business'), section(':hourglass: retain cannot reach its database right now. Open this tab again in a moment.')] };
+  return {
+    type: 'home',
+    blocks: [header('Your book of business'), section(':hourglass: retain cannot reach its database right now. Open this tab again in a moment.')],
+  };
 }

@@ -37,7 +37,11 @@ export function daysToDate(date: string, now: Date): number {
  * Follow-up cadence by value tier (A 30, B 90, C 180 days by default); an
  * unscored account is held to the loosest cadence. Never touched = overdue.
  */
-export function followUpOverdue(a: Pick<HomeAccount, 'tier' | 'lastTouchAt'>, now: Date, cadence: Cadence): { overdue: boolean; daysSinceTouch: number | null; cadenceDays: number } {
+export function followUpOverdue(
+  a: Pick<HomeAccount, 'tier' | 'lastTouchAt'>,
+  now: Date,
+  cadence: Cadence,
+): { overdue: boolean; daysSinceTouch: number | null; cadenceDays: number } {
   const cadenceDays = cadence[a.tier ?? 'C'];
   if (!a.lastTouchAt) return { overdue: true, daysSinceTouch: null, cadenceDays };
   const daysSinceTouch = Math.floor((now.getTime() - a.lastTouchAt.getTime()) / DAY_MS);

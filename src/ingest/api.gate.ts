@@ -120,7 +120,11 @@ export function ingestRoute(ctx: AppContext, limit: InFlightLimit, endpoint: Ing
           for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
         } else if (isOverload(error)) {
           // Rolled back (or, if the connection died during COMMIT, unconfirmed): a resend is harmless either way.
-          reply = { status: 503, body: { error: `the database could not take this batch now; it was not stored, send it again after ${retryAfter} s` }, log: { cause: String((error as { code?: string }).code ?? 'timeout') } };
+          reply = {
+            status: 503,
+            body: { error: `the database could not take this batch now; it was not stored, send it again after ${retryAfter} s` },
+            log: { cause: String((error as { code?: string }).code ?? 'timeout') },
+          };
           res.setHeader('retry-after', retryAfter);
         } else {
           // The code and message only: Postgres keeps row values in `detail`, which is never logged.

@@ -84,7 +84,11 @@ export async function insertSignalsByExternalId(
 }
 
 /** Store signals for customers already resolved to their id (Segment, Stripe). */
-export async function insertSignalsByCustomerId(trx: DbOrTrx, rows: readonly (SignalToStore & { customerId: string })[], source: string): Promise<StoredSignals> {
+export async function insertSignalsByCustomerId(
+  trx: DbOrTrx,
+  rows: readonly (SignalToStore & { customerId: string })[],
+  source: string,
+): Promise<StoredSignals> {
   if (rows.length === 0) return storedOf(undefined);
   const { rows: out } = await sql<StoredRow>`
     WITH matched AS (

@@ -75,7 +75,8 @@ export function parseJson(text: string): Parsed<unknown> {
 /** A JSON array of at most `maxItems` items. */
 export function checkArray(value: unknown, what: string, maxItems: number): Parsed<unknown[]> {
   if (!Array.isArray(value)) return { ok: false, status: 400, message: `expected a JSON array of ${what}, like [{…}, {…}]` };
-  if (value.length > maxItems) return { ok: false, status: 413, message: `too many ${what}: ${value.length} in one request, the limit is ${maxItems}; split the batch` };
+  if (value.length > maxItems)
+    return { ok: false, status: 413, message: `too many ${what}: ${value.length} in one request, the limit is ${maxItems}; split the batch` };
   return { ok: true, value };
 }
 
@@ -169,7 +170,12 @@ export function checkCustomerItems(items: readonly unknown[]): { good: CustomerM
     if (!checked.ok) return rejected.push({ index, reason: checked.reason, code: 'invalid' });
     // Like the CSV import: the later item with the same external id wins.
     const earlier = byExternalId.get(checked.value.externalId);
-    if (earlier) rejected.push({ index: earlier.index, reason: `external_id ${checked.value.externalId} appears again at index ${index}; the later item was used`, code: 'duplicate_in_batch' });
+    if (earlier)
+      rejected.push({
+        index: earlier.index,
+        reason: `external_id ${checked.value.externalId} appears again at index ${index}; the later item was used`,
+        code: 'duplicate_in_batch',
+      });
     byExternalId.set(checked.value.externalId, { index, ...checked.value });
   });
   return { good: [...byExternalId.values()].sort((a, b) => a.index - b.index), rejected };
@@ -195,7 +201,12 @@ export interface Candidate {
 
 /** Domain of a site or address: lower case, no scheme, no www., no path. */
 export function normalizeDomain(v: string): string | null {
-  const d = v.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/^www\./, '').replace(/[/?#:].*$/, '');
+  const d = v
+    .trim()
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
+    .replace(/^www\./, '')
+    .replace(/[/?#:].*$/, '');
   return /^[\p{L}\p{N}.-]+\.[\p{L}\p{N}-]{2,}$/u.test(d) ? d : null;
 }
 

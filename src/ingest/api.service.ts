@@ -41,7 +41,11 @@ export async function ingestEvents(db: Db, items: readonly unknown[], opts: { st
   const unknown = new Set(stored?.unknownIndexes ?? []);
   for (const r of rows) {
     if (unknown.has(r.index)) {
-      rejected.push({ index: r.index, reason: `customer ${r.customerExternalId} is unknown (create it first with POST /api/v1/customers)`, code: 'unknown_customer' });
+      rejected.push({
+        index: r.index,
+        reason: `customer ${r.customerExternalId} is unknown (create it first with POST /api/v1/customers)`,
+        code: 'unknown_customer',
+      });
     }
   }
   countRejected('events', rejected);
@@ -55,7 +59,11 @@ export function mergeProblem(m: MergedCustomer): Rejection | null {
     case 'unknown_team':
       return { index: m.index, reason: `team "${m.teamKey}" is unknown (add it with: retain team add ${m.teamKey} --name …)`, code: 'unknown_team' };
     case 'unknown_owner':
-      return { index: m.index, reason: `owner ${m.ownerSlackId} is not a member (add them with: retain member add ${m.ownerSlackId} --team … --role rep)`, code: 'unknown_owner' };
+      return {
+        index: m.index,
+        reason: `owner ${m.ownerSlackId} is not a member (add them with: retain member add ${m.ownerSlackId} --team … --role rep)`,
+        code: 'unknown_owner',
+      };
     case 'cannot_create':
       return { index: m.index, reason: `customer ${m.externalId} is unknown and no name was given to create it`, code: 'cannot_create' };
     default:

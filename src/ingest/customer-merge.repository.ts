@@ -112,7 +112,18 @@ export async function mergeCustomers(
 
 /** Columns of the staging table, in COPY order. */
 export const CUSTOMER_STAGE_COLUMNS = [
-  'line', 'external_id', 'name', 'search_name', 'search_grams', 'domain', 'plan', 'arr', 'currency', 'renewal_date', 'owner_slack_id', 'team_key',
+  'line',
+  'external_id',
+  'name',
+  'search_name',
+  'search_grams',
+  'domain',
+  'plan',
+  'arr',
+  'currency',
+  'renewal_date',
+  'owner_slack_id',
+  'team_key',
 ] as const;
 
 /** A temporary staging table for one bulk load, dropped at commit. */

@@ -281,16 +281,23 @@ export async function importCustomers(
 
   problems.sort((a, b) => a.line - b.line);
   const unchanged = merged.staged - merged.inserted - merged.updated;
-  return { file: label, rows: tally.rows, loaded: merged.staged, inserted: merged.inserted, updated: merged.updated, unchanged, problems, ms: performance.now() - started };
+  return {
+    file: label,
+    rows: tally.rows,
+    loaded: merged.staged,
+    inserted: merged.inserted,
+    updated: merged.updated,
+    unchanged,
+    problems,
+    ms: performance.now() - started,
+  };
 }
 
 // ───────────────────────── events ─────────────────────────
 
 /** SHA-1 in base64url; the one-shot `crypto.hash` (Node ≥ 20.12) skips a Hash object per row. */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
-const sha1 = oneShot
-  ? (data: string) => oneShot('sha1', data, 'base64url')
-  : (data: string) => crypto.createHash('sha1').update(data).digest('base64url');
+const sha1 = oneShot ? (data: string) => oneShot('sha1', data, 'base64url') : (data: string) => crypto.createHash('sha1').update(data).digest('base64url');
 
 /**
  * Identity of a signal without an external id: a hash of what it says, so the
@@ -349,7 +356,8 @@ export async function importEvents(
       phase('merge');
       inserted += merged.inserted;
       matched += merged.matched;
-      for (const u of merged.unknown) problems.push({ line: u.line, reason: `customer ${u.customerExternalId} is unknown (import it first with: retain import customers)` });
+      for (const u of merged.unknown)
+        problems.push({ line: u.line, reason: `customer ${u.customerExternalId} is unknown (import it first with: retain import customers)` });
     }
     await markStagedCustomersChanged(trx);
     phase('mark customers changed');

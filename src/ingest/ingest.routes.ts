@@ -23,7 +23,13 @@ function bearerAuth(ctx: AppContext, allowBasic: boolean): (req: IncomingMessage
   return (req) => {
     if (!token) throw new HttpError(404, 'the ingest API is disabled: set API_TOKEN to enable it');
     const given = credentialOf(req.headers.authorization, allowBasic);
-    if (!given) throw new HttpError(401, allowBasic ? 'missing credentials: send the write key (API_TOKEN) as the basic-auth user name, or Authorization: Bearer <API_TOKEN>' : 'missing credentials: send Authorization: Bearer <API_TOKEN>');
+    if (!given)
+      throw new HttpError(
+        401,
+        allowBasic
+          ? 'missing credentials: send the write key (API_TOKEN) as the basic-auth user name, or Authorization: Bearer <API_TOKEN>'
+          : 'missing credentials: send Authorization: Bearer <API_TOKEN>',
+      );
     if (!tokenMatches(given, token)) throw new HttpError(401, 'invalid API token');
   };
 }
@@ -60,7 +66,8 @@ export const ingestRoutes: RouteFactory = (ctx) => {
       name: 'customers',
       path: '/api/v1/customers',
       authenticate: apiAuth,
-      handle: async (body) => ok(await followUp(await ingestCustomers(ctx.db, itemsOf(body, 'customers', settings.maxItems), timeouts), anyAccepted, { renewals: true })),
+      handle: async (body) =>
+        ok(await followUp(await ingestCustomers(ctx.db, itemsOf(body, 'customers', settings.maxItems), timeouts), anyAccepted, { renewals: true })),
     },
     {
       name: 'events',
@@ -92,7 +99,12 @@ export const ingestRoutes: RouteFactory = (ctx) => {
       },
       handle: async (body, req): Promise<IngestReply> => {
         const header = req.headers['stripe-signature'];
-        const verified = verifyStripeSignature(Array.isArray(header) ? header[0] : header, body, ctx.config.env.STRIPE_WEBHOOK_SECRET!, Math.floor(ctx.clock.now().getTime() / 1000));
+        const verified = verifyStripeSignature(
+          Array.isArray(header) ? header[0] : header,
+          body,
+          ctx.config.env.STRIPE_WEBHOOK_SECRET!,
+          Math.floor(ctx.clock.now().getTime() / 1000),
+        );
         if (!verified.ok) throw new HttpError(400, verified.reason);
         const plan = planStripeEvent(jsonOf(body), settings.segment.ignoreEmailDomains);
         if (plan.kind === 'invalid') throw new HttpError(400, plan.reason);

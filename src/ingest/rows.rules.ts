@@ -175,7 +175,8 @@ export function checkEvent(raw: Record<string, unknown>): Checked<EventInput> {
   if (long) return { ok: false, reason: long };
   if (!kindRaw) return { ok: false, reason: 'kind is missing' };
   const kind = kindRaw.toLowerCase() as SignalKind;
-  if (!(SIGNAL_KINDS as readonly string[]).includes(kind)) return { ok: false, reason: `kind ${quoted(kindRaw)} is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
+  if (!(SIGNAL_KINDS as readonly string[]).includes(kind))
+    return { ok: false, reason: `kind ${quoted(kindRaw)} is unknown (use one of ${SIGNAL_KINDS.join(', ')})` };
   if (!occurredRaw) return { ok: false, reason: 'occurred_at is missing' };
   const occurredAt = parseTimestamp(occurredRaw);
   if (!occurredAt) return { ok: false, reason: `occurred_at ${quoted(occurredRaw)} is not an ISO date or timestamp` };

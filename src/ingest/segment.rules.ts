@@ -93,7 +93,12 @@ export function candidatesOf(index: number, message: Obj, config: SegmentConfig)
 }
 
 /** A group's traits as a customer row; name may be missing when the customer exists already. */
-function groupCustomer(index: number, groupId: string, traits: unknown, config: SegmentConfig): { ok: true; row: CustomerMergeRow } | { ok: false; reason: string } {
+function groupCustomer(
+  index: number,
+  groupId: string,
+  traits: unknown,
+  config: SegmentConfig,
+): { ok: true; row: CustomerMergeRow } | { ok: false; reason: string } {
   const t = config.groupTraits;
   const name = firstText(traits, t.name);
   const raw = {

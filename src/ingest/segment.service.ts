@@ -37,7 +37,8 @@ function collapse(rows: readonly CustomerMergeRow[]): CustomerMergeRow[] {
   return [...byId.values()];
 }
 
-const NO_CUSTOMER = 'no customer matches this message (send a group call for the user first, or context.groupId, traits.external_id, traits.domain or a company email)';
+const NO_CUSTOMER =
+  'no customer matches this message (send a group call for the user first, or context.groupId, traits.external_id, traits.domain or a company email)';
 
 export async function ingestSegment(db: Db, messages: readonly unknown[], config: SegmentConfig, opts: { statementTimeoutMs: number }): Promise<IngestOutcome> {
   const plan = planSegment(messages, config);
@@ -66,7 +67,17 @@ export async function ingestSegment(db: Db, messages: readonly unknown[], config
         const r = resolved.get(t.index);
         if (!r) return [];
         const e = t.event;
-        return [{ index: t.index, customerId: r.customerId, kind: e.kind, occurredAt: e.occurredAt, value: e.value, externalId: e.externalId, dedupeKey: signalDedupeKey(e) }];
+        return [
+          {
+            index: t.index,
+            customerId: r.customerId,
+            kind: e.kind,
+            occurredAt: e.occurredAt,
+            value: e.value,
+            externalId: e.externalId,
+            dedupeKey: signalDedupeKey(e),
+          },
+        ];
       });
       const stored = await insertSignalsByCustomerId(trx, signals, 'segment');
       return { byExternalId, groupLinked, resolved, identifyLinked, signals: signals.length, stored };

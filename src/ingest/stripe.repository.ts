@@ -7,7 +7,15 @@ import type { StripeMatchedBy } from './ingest.table.js';
 /** Record an event as applied; false when it was applied before (a replay). */
 export async function recordStripeEvent(
   trx: DbOrTrx,
-  e: { eventId: string; type: string; customerId: string; stripeCustomerId: string | null; amount: string | null; currency: string | null; createdAt: string | null },
+  e: {
+    eventId: string;
+    type: string;
+    customerId: string;
+    stripeCustomerId: string | null;
+    amount: string | null;
+    currency: string | null;
+    createdAt: string | null;
+  },
 ): Promise<boolean> {
   const row = await trx
     .insertInto('stripe_events')

@@ -39,7 +39,8 @@ export function verifyStripeSignature(
   let match = false;
   for (const sig of v1) match = timingSafeEqual(expected, sig) || match;
   if (!match) return { ok: false, reason: 'Stripe-Signature does not match the payload (check STRIPE_WEBHOOK_SECRET)' };
-  if (Math.abs(nowSeconds - t) > toleranceSeconds) return { ok: false, reason: `Stripe-Signature timestamp is outside the ${toleranceSeconds}-second tolerance` };
+  if (Math.abs(nowSeconds - t) > toleranceSeconds)
+    return { ok: false, reason: `Stripe-Signature timestamp is outside the ${toleranceSeconds}-second tolerance` };
   return { ok: true };
 }
 
@@ -61,7 +62,12 @@ export const STRIPE_EVENT_TYPES = [
 export type StripeEventType = (typeof STRIPE_EVENT_TYPES)[number];
 
 export type StripeEffect =
-  | { kind: 'signal'; signal: { kind: 'order' | 'payment_failed'; occurredAt: string; value: string | null; externalId: string }; amount: string | null; currency: string | null }
+  | {
+      kind: 'signal';
+      signal: { kind: 'order' | 'payment_failed'; occurredAt: string; value: string | null; externalId: string };
+      amount: string | null;
+      currency: string | null;
+    }
   | { kind: 'churned'; at: string }
   | { kind: 'subscription'; arr: string | null; currency: string | null; renewalDate: string | null; startedAt: string | null };
 
@@ -81,7 +87,8 @@ export type StripePlan =
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
-const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : null);
+const int = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : null;
 
 // Stripe amounts are in the currency's smallest unit.
 const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
@@ -150,7 +157,14 @@ export function planStripeEvent(event: unknown, ignoreEmailDomains: readonly str
   const customer = object.customer;
   const stripeCustomerId = str(customer) ?? (isObj(customer) ? str(customer.id) : null);
   const email = str(object.customer_email) ?? (isObj(customer) ? str(customer.email) : null);
-  const base = { kind: 'apply' as const, eventId, type: type as StripeEventType, createdAt, stripeCustomerId, emailDomain: email ? emailDomain(email, ignoreEmailDomains) : null };
+  const base = {
+    kind: 'apply' as const,
+    eventId,
+    type: type as StripeEventType,
+    createdAt,
+    stripeCustomerId,
+    emailDomain: email ? emailDomain(email, ignoreEmailDomains) : null,
+  };
   const currency = str(object.currency);
 
   switch (type as StripeEventType) {
@@ -161,14 +175,30 @@ export function planStripeEvent(event: unknown, ignoreEmailDomains: readonly str
       const occurredAt = paidAt ?? createdAt;
       if (!occurredAt) return { kind: 'invalid', reason: 'invoice.paid has no paid_at and the event no created time' };
       const value = amount === null ? null : majorUnits(amount, currency);
-      return { ...base, effect: { kind: 'signal', signal: { kind: 'order', occurredAt, value, externalId: invoiceId }, amount: value, currency: currency?.toUpperCase() ?? null } };
+      return {
+        ...base,
+        effect: {
+          kind: 'signal',
+          signal: { kind: 'order', occurredAt, value, externalId: invoiceId },
+          amount: value,
+          currency: currency?.toUpperCase() ?? null,
+        },
+      };
     }
     case 'invoice.payment_failed': {
       if (!createdAt) return { kind: 'invalid', reason: 'the event has no created time' };
       const amount = int(object.amount_due);
       const value = amount === null ? null : majorUnits(amount, currency);
       // Each failed attempt is its own signal: keyed by the event id.
-      return { ...base, effect: { kind: 'signal', signal: { kind: 'payment_failed', occurredAt: createdAt, value, externalId: eventId }, amount: value, currency: currency?.toUpperCase() ?? null } };
+      return {
+        ...base,
+        effect: {
+          kind: 'signal',
+          signal: { kind: 'payment_failed', occurredAt: createdAt, value, externalId: eventId },
+          amount: value,
+          currency: currency?.toUpperCase() ?? null,
+        },
+      };
     }
     case 'customer.subscription.deleted': {
       const at = isoOfUnix(int(object.ended_at)) ?? isoOfUnix(int(object.canceled_at)) ?? createdAt;

@@ -52,7 +52,17 @@ export async function applyStripeEvent(
         const s = effect.signal;
         const stored = await insertSignalsByCustomerId(
           trx,
-          [{ index: 0, customerId: match.customerId, kind: s.kind, occurredAt: s.occurredAt, value: s.value, externalId: s.externalId, dedupeKey: signalDedupeKey({ ...s, customerExternalId: '' }) }],
+          [
+            {
+              index: 0,
+              customerId: match.customerId,
+              kind: s.kind,
+              occurredAt: s.occurredAt,
+              value: s.value,
+              externalId: s.externalId,
+              dedupeKey: signalDedupeKey({ ...s, customerExternalId: '' }),
+            },
+          ],
           'stripe',
         );
         insertedByKind = stored.insertedByKind;
@@ -71,7 +81,10 @@ export async function applyStripeEvent(
 
   if (!outcome.matched) {
     // Ids and types only: no email, no customer names.
-    logger.info({ eventId: plan.eventId, type: plan.type, hasCustomerId: plan.stripeCustomerId !== null, hasEmailDomain: plan.emailDomain !== null }, 'stripe event matched no customer');
+    logger.info(
+      { eventId: plan.eventId, type: plan.type, hasCustomerId: plan.stripeCustomerId !== null, hasEmailDomain: plan.emailDomain !== null },
+      'stripe event matched no customer',
+    );
     return { received: true, matched: false };
   }
   if (outcome.duplicate) {

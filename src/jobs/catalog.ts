@@ -16,7 +16,10 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-const isoDateTime = z.string().datetime({ offset: true }).or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
+const isoDateTime = z
+  .string()
+  .datetime({ offset: true })
+  .or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
 
 export const JOBS = {
   /**
@@ -62,7 +65,16 @@ export const JOBS = {
   /** Renewal reminders due today; idempotent per customer, renewal date and reminder day. */
   scanRenewals: { queue: QUEUES.scans, schema: z.object({}) },
   /** One team's daily digest; localDate defaults to today in the team's time zone. */
-  digest: { queue: QUEUES.scans, schema: z.object({ teamId: z.number().int().positive(), localDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional() }) },
+  digest: {
+    queue: QUEUES.scans,
+    schema: z.object({
+      teamId: z.number().int().positive(),
+      localDate: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}$/)
+        .optional(),
+    }),
+  },
   /** Enqueue today's digest for every team (catch-up after downtime, or on demand). */
   digestFanout: { queue: QUEUES.scans, schema: z.object({ onlyDue: z.boolean().default(true) }) },
   /** Re-register per-team digest schedulers (a team's tz or hour changed, a team was added or removed). */

@@ -59,7 +59,10 @@ export async function followUpDataChange(deps: FollowUpDeps, change: DataChange 
     await Promise.race([queued, late]);
     return 'queued';
   } catch (error) {
-    deps.logger.warn({ err: (error as Error).message }, 'could not queue the rescore of changed data; a worker picks it up when it starts or at the next scheduled run');
+    deps.logger.warn(
+      { err: (error as Error).message },
+      'could not queue the rescore of changed data; a worker picks it up when it starts or at the next scheduled run',
+    );
     return 'unreachable';
   } finally {
     clearTimeout(timer);

@@ -42,7 +42,13 @@ function runIdOf(info: string): string | null {
   return /^run_id:(\S+)/m.exec(info)?.[1] ?? null;
 }
 
-export function createRedisWatch(o: { redis: Redis; prefix: string; logger: Logger; intervalMs: number; restore: (reason: RestoreReason) => Promise<void> }): RedisWatch {
+export function createRedisWatch(o: {
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  intervalMs: number;
+  restore: (reason: RestoreReason) => Promise<void>;
+}): RedisWatch {
   const state: RedisWatchState = { lostSince: null, lastRestoreAt: null, lastError: null };
   let runId: string | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -92,7 +98,8 @@ export function createRedisWatch(o: { redis: Redis; prefix: string; logger: Logg
         // Redis or Postgres unreachable: nothing to do but try again at the next check.
         state.lastError = (error as Error).message;
         // A restore that failed (Postgres away, a misconfiguration) is worth a line each time; Redis itself being away is logged by its client.
-        if (pending && pending !== 'start') o.logger.warn({ err: state.lastError, reason: pending }, 'could not restore retain’s queues yet; retrying at the next check');
+        if (pending && pending !== 'start')
+          o.logger.warn({ err: state.lastError, reason: pending }, 'could not restore retain’s queues yet; retrying at the next check');
         else o.logger.debug({ err: state.lastError }, 'redis watch check failed');
         return false;
       } finally {

@@ -19,12 +19,9 @@ export interface ScheduleSpec<N extends JobName = JobName> {
 export async function registerSchedules(queues: Queues, specs: ScheduleSpec[], logger: Logger): Promise<void> {
   for (const spec of specs) {
     const def = JOBS[spec.job];
-    await queues.queue(def.queue).upsertJobScheduler(
-      spec.id,
-      { pattern: spec.pattern, tz: spec.tz },
-      { name: spec.job, data: def.schema.parse(spec.data) as object },
-    );
+    await queues
+      .queue(def.queue)
+      .upsertJobScheduler(spec.id, { pattern: spec.pattern, tz: spec.tz }, { name: spec.job, data: def.schema.parse(spec.data) as object });
   }
   logger.info({ schedules: specs.map((s) => s.id) }, 'schedules registered');
 }
-

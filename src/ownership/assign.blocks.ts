@@ -4,7 +4,13 @@ import { ADD_MEMBER_HINT, boldName, ephemeral, mentionList, notice, type Notice 
 
 /** Pure views of `/customer assign` and `/customer release`: the replies, and the notices to the owners concerned. */
 
-export function assignedReply(o: { customerName: string; toSlackId: string; fromSlackId: string | null; supersededDispute: boolean; told: readonly string[] }): Reply {
+export function assignedReply(o: {
+  customerName: string;
+  toSlackId: string;
+  fromSlackId: string | null;
+  supersededDispute: boolean;
+  told: readonly string[];
+}): Reply {
   const lines = [
     `:white_check_mark: ${boldName(o.customerName)} now belongs to ${mention(o.toSlackId)}${o.fromSlackId ? ` (was ${mention(o.fromSlackId)})` : ''}.`,
   ];
@@ -48,6 +54,8 @@ export function assignedToYou(o: { customerName: string; bySlackId: string; from
 }
 
 export function takenFromYou(o: { customerName: string; bySlackId: string; toSlackId: string | null; reason: string | null }): Notice {
-  const what = o.toSlackId ? `reassigned ${boldName(o.customerName)} from you to ${mention(o.toSlackId)}` : `released ${boldName(o.customerName)} from you; it is unowned now`;
+  const what = o.toSlackId
+    ? `reassigned ${boldName(o.customerName)} from you to ${mention(o.toSlackId)}`
+    : `released ${boldName(o.customerName)} from you; it is unowned now`;
   return notice(`:outbox_tray: ${mention(o.bySlackId)} ${what}.${o.reason ? `\n> ${quote(o.reason, 300)}` : ''}`);
 }

@@ -33,14 +33,22 @@ export function bookCells(a: BookLine, now: Date): string[] {
  */
 export function mineReply(o: { accounts: readonly BookLine[]; total: number; page: number; pages: number; outOfRange: boolean; now: Date }): Reply {
   if (o.total === 0) {
-    return ephemeral('You own no accounts yet.', [section('You own no accounts yet. `/customer claim <customer>` to take one, or ask a manager to assign you some.')]);
+    return ephemeral('You own no accounts yet.', [
+      section('You own no accounts yet. `/customer claim <customer>` to take one, or ask a manager to assign you some.'),
+    ]);
   }
   const accounts = o.accounts.slice(0, MINE_PAGE_SIZE);
   const cells = accounts.map((a) => bookCells(a, o.now));
   const blocks: Block[] = [header(`My accounts (${o.total})`)];
   if (o.outOfRange) blocks.push(context(`There are only ${o.pages} page${o.pages === 1 ? '' : 's'}; here is the last one.`));
   blocks.push(context(`Riskiest first · page ${o.page} of ${o.pages}`));
-  blocks.push(table(COLUMNS, cells.map((row) => row.map(rawCell)), ['left', 'left', 'center', 'right', 'left', 'left']));
+  blocks.push(
+    table(
+      COLUMNS,
+      cells.map((row) => row.map(rawCell)),
+      ['left', 'left', 'center', 'right', 'left', 'left'],
+    ),
+  );
   blocks.push(actions('mine_open', openCardMenu(accounts)));
   if (o.pages > 1) {
     blocks.push(divider);

@@ -33,7 +33,14 @@ export function disputeAlreadyOpenReply(customerName: string, d: { claimantSlack
 
 export function disputeOpenedReply(
   customerName: string,
-  o: { because: 'owned' | 'freeze'; ownerSlackId: string | null; channelId: string | null; daysToRenewal: number | null; freezeDays: number; isManager: boolean },
+  o: {
+    because: 'owned' | 'freeze';
+    ownerSlackId: string | null;
+    channelId: string | null;
+    daysToRenewal: number | null;
+    freezeDays: number;
+    isManager: boolean;
+  },
 ): Reply {
   const where = o.channelId ? ` in <#${o.channelId}>` : ' with your managers';
   const why =

@@ -36,7 +36,13 @@ export type ClaimResult =
 
 async function openDisputeResult(db: DbOrTrx, customerName: string, d: DisputeRow, actor: MemberInfo): Promise<ClaimResult> {
   const claimant = await findMemberById(db, d.claimantMemberId);
-  return { kind: 'dispute_open', customerName, claimantSlackId: claimant?.slackUserId ?? '', openedAt: d.openedAt, mine: d.claimantMemberId === actor.memberId };
+  return {
+    kind: 'dispute_open',
+    customerName,
+    claimantSlackId: claimant?.slackUserId ?? '',
+    openedAt: d.openedAt,
+    mine: d.claimantMemberId === actor.memberId,
+  };
 }
 
 /** `/customer claim`: take an unowned account at once, or open a dispute. */
@@ -54,7 +60,12 @@ export async function claimAccount(ctx: AppContext, actor: MemberInfo, customerI
       const decision = decideClaim({ actor, account, openDispute: open ?? null, now, freezeDays });
       switch (decision.kind) {
         case 'other_team':
-          return done({ kind: 'other_team', customerName: account.name, teamId: account.teamId!, teamName: (await teamName(trx, account.teamId)) ?? 'another team' });
+          return done({
+            kind: 'other_team',
+            customerName: account.name,
+            teamId: account.teamId!,
+            teamName: (await teamName(trx, account.teamId)) ?? 'another team',
+          });
         case 'already_owner':
           return done({ kind: 'already_owner', customerName: account.name });
         case 'dispute_open':
@@ -83,13 +94,26 @@ export async function claimAccount(ctx: AppContext, actor: MemberInfo, customerI
             return done(other ? await openDisputeResult(trx, account.name, other, actor) : { kind: 'not_found' });
           }
           const owner = account.ownerMemberId === null ? null : await findMemberById(trx, account.ownerMemberId);
-          const post = await buildDisputePost(ctx, trx, { dispute, account, claimantSlackId: actor.slackUserId, owner, teamName: team?.name ?? null, because: decision.because });
+          const post = await buildDisputePost(ctx, trx, {
+            dispute,
+            account,
+            claimantSlackId: actor.slackUserId,
+            owner,
+            teamName: team?.name ?? null,
+            because: decision.because,
+          });
           await postDispute(ctx, trx, outbox, { post, teamId, channelId: team?.channelId ?? null, customerId, escalated: false, now });
           if (owner) {
             await outbox.notice(
               `dispute-${dispute.id}-owner`,
               owner,
-              ownerToldOfClaim({ customerName: account.name, claimantSlackId: actor.slackUserId, reason, channelId: team?.channelId ?? null, teamName: team?.name ?? null }),
+              ownerToldOfClaim({
+                customerName: account.name,
+                claimantSlackId: actor.slackUserId,
+                reason,
+                channelId: team?.channelId ?? null,
+                teamName: team?.name ?? null,
+              }),
               customerId,
             );
           }

@@ -63,7 +63,10 @@ export function disputePostMessage(p: DisputePost, opts: { now: Date; escalated?
     fields([
       ['ARR', formatMoney(p.arr, p.currency)],
       ['Renewal', p.renewalDate ? `${shortDate(p.renewalDate)} (${relativeDays(p.renewalDate, now)})` : 'unknown'],
-      ['Owner’s last touch', p.ownerSlackId ? (p.ownerLastTouch ? `${p.ownerLastTouch.kind} ${relativeDays(p.ownerLastTouch.at, now)}` : '_never logged_') : '_no owner_'],
+      [
+        'Owner’s last touch',
+        p.ownerSlackId ? (p.ownerLastTouch ? `${p.ownerLastTouch.kind} ${relativeDays(p.ownerLastTouch.at, now)}` : '_never logged_') : '_no owner_',
+      ],
       ['Team', p.teamName ? escapeMrkdwn(p.teamName) : '_none_'],
     ]),
   );
@@ -111,7 +114,13 @@ export function decidedDisputeMessage(
 
 // ── notices to the claimant and the owner ─────────────────────────────────
 
-export function ownerToldOfClaim(o: { customerName: string; claimantSlackId: string; reason: string | null; channelId: string | null; teamName: string | null }): Notice {
+export function ownerToldOfClaim(o: {
+  customerName: string;
+  claimantSlackId: string;
+  reason: string | null;
+  channelId: string | null;
+  teamName: string | null;
+}): Notice {
   const where = o.channelId ? ` in <#${o.channelId}>` : '';
   return notice(
     `:scales: ${mention(o.claimantSlackId)} has claimed ${boldName(o.customerName)}, which you own. A manager${o.teamName ? ` of ${escapeMrkdwn(o.teamName)}` : ''} will decide${where}.` +
@@ -130,7 +139,9 @@ export function claimantToldOfDecision(o: { status: 'approved' | 'rejected'; cus
 
 export function ownerToldOfDecision(o: { status: 'approved' | 'rejected'; customerName: string; bySlackId: string; claimantSlackId: string }): Notice {
   return o.status === 'approved'
-    ? notice(`:arrows_counterclockwise: ${mention(o.bySlackId)} approved ${mention(o.claimantSlackId)}'s claim: ${boldName(o.customerName)} is no longer yours.`)
+    ? notice(
+        `:arrows_counterclockwise: ${mention(o.bySlackId)} approved ${mention(o.claimantSlackId)}'s claim: ${boldName(o.customerName)} is no longer yours.`,
+      )
     : notice(`:white_check_mark: ${mention(o.bySlackId)} rejected ${mention(o.claimantSlackId)}'s claim: you keep ${boldName(o.customerName)}.`);
 }
 

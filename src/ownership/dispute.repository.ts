@@ -96,13 +96,7 @@ export async function insertDispute(
 }
 
 /** open → approved | rejected | superseded | expired, only if still open. */
-export async function closeDispute(
-  trx: DbOrTrx,
-  id: string,
-  status: Exclude<DisputeStatus, 'open'>,
-  bySlackId: string | null,
-  at: Date,
-): Promise<boolean> {
+export async function closeDispute(trx: DbOrTrx, id: string, status: Exclude<DisputeStatus, 'open'>, bySlackId: string | null, at: Date): Promise<boolean> {
   const r = await trx
     .updateTable('disputes')
     .set({ status, decided_at: at, decided_by_slack_id: bySlackId })
@@ -143,7 +137,10 @@ export async function markEscalated(trx: DbOrTrx, id: string, at: Date): Promise
 }
 
 /** Where a dispute's team-channel messages were posted (from the outbox), for chat.update. */
-export async function listDisputeMessages(db: DbOrTrx, disputeId: string): Promise<{ id: string; status: string; channel: string | null; ts: string | null; blocks: unknown[]; text: string }[]> {
+export async function listDisputeMessages(
+  db: DbOrTrx,
+  disputeId: string,
+): Promise<{ id: string; status: string; channel: string | null; ts: string | null; blocks: unknown[]; text: string }[]> {
   const rows = await db
     .selectFrom('notifications')
     .select(['id', 'status', 'posted_channel_id', 'message_ts', 'payload'])
@@ -176,18 +173,40 @@ export async function listOpenDisputesFor(
   db: DbOrTrx,
   member: { memberId: number; teamId: number; role: Role },
   limit = 10,
-): Promise<{ id: string; customerId: string; customerName: string; claimantSlackId: string; ownerSlackId: string | null; openedAt: Date; escalatedAt: Date | null; role: 'claimant' | 'owner' | 'decider' }[]> {
+): Promise<
+  {
+    id: string;
+    customerId: string;
+    customerName: string;
+    claimantSlackId: string;
+    ownerSlackId: string | null;
+    openedAt: Date;
+    escalatedAt: Date | null;
+    role: 'claimant' | 'owner' | 'decider';
+  }[]
+> {
   const rows = await db
     .selectFrom('disputes as d')
     .innerJoin('customers as c', 'c.id', 'd.customer_id')
     .innerJoin('members as cm', 'cm.id', 'd.claimant_member_id')
     .leftJoin('members as om', 'om.id', 'd.owner_member_id')
-    .select(['d.id', 'd.customer_id', 'c.name', 'cm.slack_user_id as claimant', 'om.slack_user_id as owner', 'd.opened_at', 'd.escalated_at', 'd.claimant_member_id', 'd.owner_member_id'])
+    .select([
+      'd.id',
+      'd.customer_id',
+      'c.name',
+      'cm.slack_user_id as claimant',
+      'om.slack_user_id as owner',
+      'd.opened_at',
+      'd.escalated_at',
+      'd.claimant_member_id',
+      'd.owner_member_id',
+    ])
     .where('d.status', '=', 'open')
     .where((eb) => {
       const mine = [eb('d.claimant_member_id', '=', member.memberId), eb('d.owner_member_id', '=', member.memberId)];
       if (member.role === 'admin') return eb.or([...mine, eb.lit(true)]);
-      if (member.role === 'manager') return eb.or([...mine, eb('c.team_id', '=', member.teamId), eb.and([eb('c.team_id', 'is', null), eb('cm.team_id', '=', member.teamId)])]);
+      if (member.role === 'manager')
+        return eb.or([...mine, eb('c.team_id', '=', member.teamId), eb.and([eb('c.team_id', 'is', null), eb('cm.team_id', '=', member.teamId)])]);
       return eb.or(mine);
     })
     .orderBy('d.opened_at')

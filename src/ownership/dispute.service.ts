@@ -39,7 +39,14 @@ const DAY_MS = 86_400_000;
 export async function buildDisputePost(
   ctx: AppContext,
   db: DbOrTrx,
-  o: { dispute: DisputeRow; account: LockedAccount; claimantSlackId: string; owner: MemberInfo | null | undefined; teamName: string | null; because: 'owned' | 'freeze' },
+  o: {
+    dispute: DisputeRow;
+    account: LockedAccount;
+    claimantSlackId: string;
+    owner: MemberInfo | null | undefined;
+    teamName: string | null;
+    because: 'owned' | 'freeze';
+  },
 ): Promise<DisputePost> {
   const since = new Date(o.dispute.openedAt.getTime() - EVIDENCE_DAYS * DAY_MS);
   const sides = [o.claimantSlackId, ...(o.owner ? [o.owner.slackUserId] : [])];
@@ -110,13 +117,18 @@ export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeI
   const now = ctx.clock.now();
   const tx = await ctx.db.transaction().execute(async (trx): Promise<TxResult<DecideResult>> => {
     const outbox = new Outbox(trx);
-    const done = (result: DecideResult, messageUpdates: MessageUpdate[] = []): TxResult<DecideResult> => ({ result, notificationIds: outbox.ids, messageUpdates });
+    const done = (result: DecideResult, messageUpdates: MessageUpdate[] = []): TxResult<DecideResult> => ({
+      result,
+      notificationIds: outbox.ids,
+      messageUpdates,
+    });
     const first = await getDispute(trx, disputeId);
     if (!first) return done({ kind: 'not_found' });
     const account = await lockAccount(trx, first.customerId);
     const dispute = await getDispute(trx, disputeId, { lock: true });
     if (!account || !dispute) return done({ kind: 'not_found' });
-    if (dispute.status !== 'open') return done({ kind: 'closed', status: dispute.status, customerName: account.name, decidedBySlackId: dispute.decidedBySlackId });
+    if (dispute.status !== 'open')
+      return done({ kind: 'closed', status: dispute.status, customerName: account.name, decidedBySlackId: dispute.decidedBySlackId });
 
     const claimant = await findMemberById(trx, dispute.claimantMemberId);
     if (!claimant) return done({ kind: 'not_found' });
@@ -180,7 +192,10 @@ export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeI
       customerName: account.name,
       at: now,
     });
-    return done({ kind: 'decided', status, customerName: account.name, claimantSlackId: claimant.slackUserId, ownerSlackId: currentOwner?.slackUserId ?? null }, updates);
+    return done(
+      { kind: 'decided', status, customerName: account.name, claimantSlackId: claimant.slackUserId, ownerSlackId: currentOwner?.slackUserId ?? null },
+      updates,
+    );
   });
   return afterCommit(ctx, tx);
 }
@@ -219,7 +234,12 @@ export async function supersedeOpenDispute(
   await closeDispute(trx, open.id, 'superseded', o.actor.slackUserId, o.now);
   const claimant = await findMemberById(trx, open.claimantMemberId);
   if (claimant && claimant.memberId !== o.actor.memberId && claimant.memberId !== o.newOwnerMemberId) {
-    await outbox.notice(`dispute-${open.id}-superseded`, claimant, claimSuperseded({ customerName: o.customerName, bySlackId: o.actor.slackUserId }), o.customerId);
+    await outbox.notice(
+      `dispute-${open.id}-superseded`,
+      claimant,
+      claimSuperseded({ customerName: o.customerName, bySlackId: o.actor.slackUserId }),
+      o.customerId,
+    );
   }
   const owner = open.ownerMemberId === null ? null : await findMemberById(trx, open.ownerMemberId);
   const updates = await closeDisputeMessages(trx, open.id, {

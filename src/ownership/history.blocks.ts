@@ -43,7 +43,14 @@ export function historyReply(customerName: string, events: readonly HistoryItem[
   } else {
     const shown = events.slice(0, HISTORY_MAX_EVENTS);
     for (let i = 0; i < shown.length; i += HISTORY_PER_SECTION) {
-      blocks.push(section(shown.slice(i, i + HISTORY_PER_SECTION).map(historyLine).join('\n')));
+      blocks.push(
+        section(
+          shown
+            .slice(i, i + HISTORY_PER_SECTION)
+            .map(historyLine)
+            .join('\n'),
+        ),
+      );
     }
     if (total > shown.length) blocks.push(context(`…and ${total - shown.length} older event${total - shown.length === 1 ? '' : 's'} not shown`));
   }

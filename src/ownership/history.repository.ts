@@ -37,6 +37,10 @@ export async function listOwnershipEvents(db: DbOrTrx, customerId: string, limit
 }
 
 export async function countOwnershipEvents(db: DbOrTrx, customerId: string): Promise<number> {
-  const r = await db.selectFrom('ownership_events').select((eb) => eb.fn.countAll<string>().as('n')).where('customer_id', '=', customerId).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('ownership_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('customer_id', '=', customerId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }

@@ -70,7 +70,10 @@ export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: C
   if (isReply(actor)) return actor;
   if (!isManagerRole(actor.role)) {
     // Refuse before the lookup: the answer does not depend on the customer.
-    return refusalReply('Only managers and admins can assign accounts.', `Ask ${managersPhrase(actor.teamName, await managersOf(ctx, actor.teamId))}, or \`/customer claim\` it yourself.`);
+    return refusalReply(
+      'Only managers and admins can assign accounts.',
+      `Ask ${managersPhrase(actor.teamName, await managersOf(ctx, actor.teamId))}, or \`/customer claim\` it yourself.`,
+    );
   }
   const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
   if (found.reply) return found.reply;
@@ -85,10 +88,16 @@ export async function assignCommand(ctx: AppContext, input: CommandInput, cmd: C
     case 'refused': {
       const team = r.teamName ? escapeMrkdwn(r.teamName) : 'its team';
       if (r.why === 'other_team') {
-        return refusalReply(`*${escapeMrkdwn(r.customerName)}* belongs to team ${team}; you manage ${escapeMrkdwn(actor.teamName)}.`, `Ask ${managersPhrase(r.teamName, await managersOf(ctx, r.teamId))}.`);
+        return refusalReply(
+          `*${escapeMrkdwn(r.customerName)}* belongs to team ${team}; you manage ${escapeMrkdwn(actor.teamName)}.`,
+          `Ask ${managersPhrase(r.teamName, await managersOf(ctx, r.teamId))}.`,
+        );
       }
       if (r.why === 'target_other_team') {
-        return refusalReply(`${mention(cmd.userId)} is in team ${escapeMrkdwn(r.targetTeamName)}, not ${escapeMrkdwn(actor.teamName)}.`, 'Only an admin can move an account to another team.');
+        return refusalReply(
+          `${mention(cmd.userId)} is in team ${escapeMrkdwn(r.targetTeamName)}, not ${escapeMrkdwn(actor.teamName)}.`,
+          'Only an admin can move an account to another team.',
+        );
       }
       return refusalReply('Only managers and admins can assign accounts.', `Ask ${managersPhrase(r.teamName, await managersOf(ctx, r.teamId))}.`);
     }

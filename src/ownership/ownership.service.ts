@@ -41,7 +41,13 @@ export class Outbox {
     const id = await claimNotification(this.trx, n);
     if (id) this.ids.push({ id, channel_id: n.channel });
   }
-  async notice(dedupeKey: string, member: { slackUserId: string; alertChannelId: string | null }, body: Notice, customerId: string, kind = 'ownership'): Promise<void> {
+  async notice(
+    dedupeKey: string,
+    member: { slackUserId: string; alertChannelId: string | null },
+    body: Notice,
+    customerId: string,
+    kind = 'ownership',
+  ): Promise<void> {
     await this.add({ dedupeKey, kind, channel: personalChannel(member), text: body.text, blocks: body.blocks, customerId });
   }
 }

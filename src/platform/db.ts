@@ -98,7 +98,10 @@ function deadlinePool(pool: pg.Pool): PostgresPool {
         return deadlineClient(client);
       } catch (error) {
         // A client that arrives after the deadline goes straight back.
-        pending.then((c) => c.release(), () => undefined);
+        pending.then(
+          (c) => c.release(),
+          () => undefined,
+        );
         throw error;
       } finally {
         clearTimeout(timer);

@@ -24,8 +24,24 @@ export class BusyError extends AppError {
 
 /** Cannot reach the dependency at all: refused, reset, unknown host, failed authentication, shutting down. */
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
-  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '28000', '28P01',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '28000',
+  '28P01',
 ]);
 const UNREACHABLE_MESSAGE = /Connection terminated|connect ECONNREFUSED|Connection is closed|Stream isn't writeable|Cannot use a pool after calling end/i;
 
@@ -50,7 +66,10 @@ function walk(error: unknown, test: (e: { code?: unknown; message?: unknown }) =
 /** True when an error means "a dependency is down or unreachable" rather than a bug — never for a busy one. */
 export function isUnavailable(error: unknown): boolean {
   if (isBusy(error)) return false;
-  return walk(error, (e) => (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) || (typeof e.message === 'string' && UNREACHABLE_MESSAGE.test(e.message)));
+  return walk(
+    error,
+    (e) => (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) || (typeof e.message === 'string' && UNREACHABLE_MESSAGE.test(e.message)),
+  );
 }
 
 /** True when the dependency answered (or would) but retain is overloaded or out of time: try again in a few seconds. */

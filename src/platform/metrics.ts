@@ -22,7 +22,10 @@ interface Metric {
 export class Counter implements Metric {
   readonly type = 'counter' as const;
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels: Labels = {}, by = 1): void {
     const k = key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
@@ -41,7 +44,10 @@ export class Gauge implements Metric {
   private readonly values = new Map<string, number>();
   /** Optional collector run at scrape time (e.g. queue depths). */
   collect?: () => Promise<void>;
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   set(labels: Labels, value: number): void {
     this.values.set(key(labels), value);
   }
@@ -56,7 +62,11 @@ export class Gauge implements Metric {
 export class Histogram implements Metric {
   readonly type = 'histogram' as const;
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, readonly buckets: number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  ) {}
   observe(labels: Labels, value: number): void {
     const k = key(labels);
     let s = this.series.get(k);
@@ -122,8 +132,16 @@ export const registry = new Registry();
 export const metrics = {
   slashLatency: registry.histogram('retain_slash_command_seconds', 'Time to handle a slash command, by command and outcome'),
   slashShed: registry.counter('retain_slash_shed_total', 'Slash commands answered "busy" because the process was at its bound, by command'),
-  slashQueueWait: registry.histogram('retain_slash_queue_wait_seconds', 'Time a slash command waited for its turn', [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5]),
-  lookupLatency: registry.histogram('retain_lookup_seconds', 'Time to resolve a customer query, by how it matched', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
+  slashQueueWait: registry.histogram(
+    'retain_slash_queue_wait_seconds',
+    'Time a slash command waited for its turn',
+    [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  ),
+  lookupLatency: registry.histogram(
+    'retain_lookup_seconds',
+    'Time to resolve a customer query, by how it matched',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  ),
   signalsIngested: registry.counter('retain_signals_ingested_total', 'Signals stored, by kind and source'),
   itemsRejected: registry.counter('retain_ingest_rejected_total', 'Ingest items rejected, by endpoint and reason'),
   rescoreDuration: registry.histogram('retain_rescore_seconds', 'Duration of a rescore batch or run', [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600]),
@@ -135,7 +153,11 @@ export const metrics = {
   alertsRaised: registry.counter('retain_alerts_raised_total', 'Churn warnings raised, by rule'),
   alertsResolved: registry.counter('retain_alerts_resolved_total', 'Churn warnings resolved, by reason'),
   remindersQueued: registry.counter('retain_renewal_reminders_total', 'Renewal reminders queued (each once)'),
-  deliveryWait: registry.histogram('retain_delivery_wait_seconds', 'Time from a notification claimed to posted in Slack', [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900]),
+  deliveryWait: registry.histogram(
+    'retain_delivery_wait_seconds',
+    'Time from a notification claimed to posted in Slack',
+    [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900],
+  ),
   ingestRequests: registry.counter('retain_ingest_requests_total', 'Ingest API requests answered, by endpoint and HTTP status'),
   ingestInFlight: registry.gauge('retain_ingest_in_flight', 'Ingest API requests being handled now'),
   ingestSeconds: registry.histogram('retain_ingest_request_seconds', 'Time to handle an ingest API request, by endpoint'),

@@ -13,7 +13,10 @@ export function installProcessGuards(logger: Logger): void {
   if (installed) return;
   installed = true;
   process.on('unhandledRejection', (reason) => {
-    logger.error({ err: { message: (reason as Error)?.message ?? String(reason), stack: (reason as Error)?.stack } }, 'unhandled promise rejection; still serving');
+    logger.error(
+      { err: { message: (reason as Error)?.message ?? String(reason), stack: (reason as Error)?.stack } },
+      'unhandled promise rejection; still serving',
+    );
   });
   process.on('uncaughtException', (error) => {
     logger.error({ err: { message: error?.message, stack: error?.stack } }, 'uncaught exception; still serving');

@@ -127,7 +127,10 @@ export async function openRenewalsBetween(db: DbOrTrx, o: { from: string; to: st
 }
 
 /** Renewals due in [from, to] already decided (the part of the period that is no longer a forecast). */
-export async function decidedBetween(db: DbOrTrx, o: { from: string; to: string; teamId?: number }): Promise<{ renewed: number; churned: number; churnedArr: number }> {
+export async function decidedBetween(
+  db: DbOrTrx,
+  o: { from: string; to: string; teamId?: number },
+): Promise<{ renewed: number; churned: number; churnedArr: number }> {
   const r = await sql<{ renewed: number; churned: number; churned_arr: string | null }>`
     SELECT count(*) FILTER (WHERE outcome = 'renewed')::int AS renewed, count(*) FILTER (WHERE outcome = 'churned')::int AS churned,
       sum(arr) FILTER (WHERE outcome = 'churned') AS churned_arr

@@ -238,7 +238,14 @@ export function forecastOpenRenewals(rows: readonly OpenRenewal[], model: Renewa
     const health = r.churnProbability !== null && Number.isFinite(r.churnProbability) ? Math.min(1, Math.max(0, r.churnProbability)) : null;
     const known = params[segment] ?? params.all;
     if (r.startedAt && known) {
-      items.push({ id: r.customerId, arr: r.arr, tenurePeriods: tenureAtRenewal(r.startedAt, r.renewalDate), segment: params[segment] ? segment : 'all', churnProbability: health, team });
+      items.push({
+        id: r.customerId,
+        arr: r.arr,
+        tenurePeriods: tenureAtRenewal(r.startedAt, r.renewalDate),
+        segment: params[segment] ? segment : 'all',
+        churnProbability: health,
+        team,
+      });
     } else if (health !== null) {
       healthOnly++;
       items.push({ id: r.customerId, arr: r.arr, tenurePeriods: 1, segment: `${segment} (no contract start)`, churnProbability: health, team });

@@ -200,7 +200,9 @@ export function formatQuarterForecast(r: QuarterForecastReport): string[] {
   if (r.riskiest.length) {
     lines.push('  most ARR at risk:');
     for (const x of r.riskiest) {
-      lines.push(`    ${x.name.slice(0, 40).padEnd(40)} ${x.renewalDate}  ${money(x.arr).padStart(8)}  chance of renewing ${pct(x.renewProbability).padStart(6)}${x.team ? `  (${x.team})` : ''}`);
+      lines.push(
+        `    ${x.name.slice(0, 40).padEnd(40)} ${x.renewalDate}  ${money(x.arr).padStart(8)}  chance of renewing ${pct(x.renewProbability).padStart(6)}${x.team ? `  (${x.team})` : ''}`,
+      );
     }
   }
   if (r.decided.renewed + r.decided.churned > 0) {

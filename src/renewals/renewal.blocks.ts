@@ -39,10 +39,7 @@ export function parseRenewalRef(value: string | undefined): { customerId: string
 export function reminderMessage(v: ReminderView): { text: string; blocks: Block[] } {
   const headline = renewalHeadline(v.daysLeft);
   const blocks: Block[] = [header(`🔔 ${headline}: ${v.customerName}`)];
-  const health =
-    v.health !== null && v.band
-      ? `${BAND_EMOJI[v.band]} *Health ${v.health}* · ${v.band}${v.trend ? `   ${v.trend}` : ''}`
-      : '_Not scored yet._';
+  const health = v.health !== null && v.band ? `${BAND_EMOJI[v.band]} *Health ${v.health}* · ${v.band}${v.trend ? `   ${v.trend}` : ''}` : '_Not scored yet._';
   const drivers = v.drivers.slice(0, 3).map((d) => `${d.direction === 'down' ? '↓' : '↑'} ${safeText(d.text, 300)}`);
   blocks.push(section([health, ...drivers].join('\n')));
   blocks.push(
@@ -96,7 +93,12 @@ export function churnModal(privateMetadata: string, customerName: string | null)
     title: 'Mark as churned',
     submit: 'Mark churned',
     intro: customerName ? `Why did *${safeText(customerName, 200)}* churn?` : 'Why did the customer churn? The reasons feed the digest and the backtest.',
-    choice: { blockId: 'reason', label: 'Main reason', placeholder: 'Choose a reason', options: CHURN_REASONS.map((r) => ({ label: CHURN_REASON_LABELS[r], value: r })) },
+    choice: {
+      blockId: 'reason',
+      label: 'Main reason',
+      placeholder: 'Choose a reason',
+      options: CHURN_REASONS.map((r) => ({ label: CHURN_REASON_LABELS[r], value: r })),
+    },
     noteLabel: 'What happened?',
   });
 }

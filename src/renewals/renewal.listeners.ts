@@ -90,9 +90,9 @@ export function registerRenewalListeners(app: App, ctx: AppContext): void {
       return plainReply(outcome.kind === 'done' ? `Marked *${outcome.customerName}* as churned.` : outcome.message);
     });
     if (!done && meta.channel) {
-      await ctx.slack.postEphemeral({ channel: meta.channel, user: body.user.id, text: reply.text, blocks: reply.blocks }).catch((error: Error) =>
-        ctx.logger.warn({ err: error.message }, 'could not tell the user why the churn was not recorded'),
-      );
+      await ctx.slack
+        .postEphemeral({ channel: meta.channel, user: body.user.id, text: reply.text, blocks: reply.blocks })
+        .catch((error: Error) => ctx.logger.warn({ err: error.message }, 'could not tell the user why the churn was not recorded'));
     }
   });
 }

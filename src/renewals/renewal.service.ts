@@ -50,7 +50,12 @@ export async function scanRenewals(ctx: AppContext): Promise<{ due: number; sent
     for (const c of page) {
       const day = dueReminderDay(c.days_left, reminderDays);
       if (day === null) continue;
-      const channel = alertDestination({ ownerSlackId: c.owner_slack_id, ownerAlertChannelId: c.owner_alert_channel_id, ownerActive: c.owner_active, teamChannelId: c.team_channel_id });
+      const channel = alertDestination({
+        ownerSlackId: c.owner_slack_id,
+        ownerAlertChannelId: c.owner_alert_channel_id,
+        ownerActive: c.owner_active,
+        teamChannelId: c.team_channel_id,
+      });
       if (!channel) continue;
       due++;
       const message = reminderMessage({
@@ -99,10 +104,15 @@ export type DecisionOutcome =
   | { kind: 'gone'; message: string };
 
 /** Before opening the churn modal: may this person decide? (Checked again on submit.) */
-export async function checkMayDecide(ctx: AppContext, customerId: string, userId: string): Promise<{ ok: true; customerName: string } | { ok: false; message: string }> {
+export async function checkMayDecide(
+  ctx: AppContext,
+  customerId: string,
+  userId: string,
+): Promise<{ ok: true; customerName: string } | { ok: false; message: string }> {
   const [subject, actor] = await Promise.all([findDecisionSubject(ctx.db, customerId), actorFor(ctx, userId)]);
   if (!subject) return { ok: false, message: 'That customer no longer exists.' };
-  if (!canDecideRenewal(actor, { ownerMemberId: subject.owner_member_id, teamId: subject.team_id })) return { ok: false, message: refusalText(subject.name, subject.owner_slack_id) };
+  if (!canDecideRenewal(actor, { ownerMemberId: subject.owner_member_id, teamId: subject.team_id }))
+    return { ok: false, message: refusalText(subject.name, subject.owner_slack_id) };
   return { ok: true, customerName: subject.name };
 }
 
@@ -122,14 +132,21 @@ export async function decideRenewal(
   const result = await ctx.db.transaction().execute(async (trx): Promise<DecisionOutcome> => {
     const c = await lockCustomer(trx, req.ref.customerId);
     if (!c) return { kind: 'gone', message: 'That customer no longer exists.' };
-    if (!canDecideRenewal(actor, { ownerMemberId: c.owner_member_id, teamId: c.team_id })) return { kind: 'refused', message: refusalText(c.name, c.owner_slack_id) };
+    if (!canDecideRenewal(actor, { ownerMemberId: c.owner_member_id, teamId: c.team_id }))
+      return { kind: 'refused', message: refusalText(c.name, c.owner_slack_id) };
     const existing = await findRenewal(trx, c.id, req.ref.renewalDate);
     if (existing?.outcome) {
-      return { kind: 'gone', message: `The ${req.ref.renewalDate} renewal of *${c.name}* was already marked *${existing.outcome}*${existing.decided_by_slack_id ? ` by ${mention(existing.decided_by_slack_id)}` : ''}.` };
+      return {
+        kind: 'gone',
+        message: `The ${req.ref.renewalDate} renewal of *${c.name}* was already marked *${existing.outcome}*${existing.decided_by_slack_id ? ` by ${mention(existing.decided_by_slack_id)}` : ''}.`,
+      };
     }
     if (c.status === 'churned') return { kind: 'gone', message: `*${c.name}* is already marked churned.` };
     if (c.renewal_date !== req.ref.renewalDate) {
-      return { kind: 'gone', message: `This reminder was for the ${req.ref.renewalDate} renewal, but *${c.name}* now renews on ${c.renewal_date ?? 'an unknown date'}. Nothing was changed.` };
+      return {
+        kind: 'gone',
+        message: `This reminder was for the ${req.ref.renewalDate} renewal, but *${c.name}* now renews on ${c.renewal_date ?? 'an unknown date'}. Nothing was changed.`,
+      };
     }
     const recorded = await recordOutcome(trx, {
       customerId: c.id,
@@ -169,7 +186,8 @@ export async function snoozeReminders(ctx: AppContext, req: { ref: RenewalRef; u
   const now = ctx.clock.now();
   const [subject, actor] = await Promise.all([findDecisionSubject(ctx.db, req.ref.customerId), actorFor(ctx, req.userId)]);
   if (!subject) return { kind: 'gone', message: 'That customer no longer exists.' };
-  if (!canDecideRenewal(actor, { ownerMemberId: subject.owner_member_id, teamId: subject.team_id })) return { kind: 'refused', message: refusalText(subject.name, subject.owner_slack_id) };
+  if (!canDecideRenewal(actor, { ownerMemberId: subject.owner_member_id, teamId: subject.team_id }))
+    return { kind: 'refused', message: refusalText(subject.name, subject.owner_slack_id) };
   const until = new Date(now.getTime() + ctx.config.settings.alerts.snoozeDays * 86_400_000);
   await snoozeRenewal(ctx.db, subject.id, req.ref.renewalDate, until, now);
   const status: RenewalStatus = { kind: 'snoozed', by: req.userId, until };
@@ -183,7 +201,12 @@ async function refreshReminder(ctx: AppContext, ref: RenewalRef, status: Renewal
   const where = row?.posted_channel_id && row.message_ts ? { channel: row.posted_channel_id, ts: row.message_ts } : null;
   if (!row || !where) return;
   try {
-    await ctx.slack.updateMessage({ channel: where.channel, ts: where.ts, text: row.payload.text, blocks: withRenewalStatus((row.payload.blocks ?? []) as Block[], status) });
+    await ctx.slack.updateMessage({
+      channel: where.channel,
+      ts: where.ts,
+      text: row.payload.text,
+      blocks: withRenewalStatus((row.payload.blocks ?? []) as Block[], status),
+    });
   } catch (error) {
     ctx.logger.warn({ customer: ref.customerId, err: (error as Error).message }, 'could not update the renewal reminder');
   }

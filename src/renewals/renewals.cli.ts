@@ -41,7 +41,8 @@ export const renewalsCli: CliCommand[] = [
           ]),
         );
         const reasons = churnReasonCounts(rows);
-        if (reasons.length) io.out(`\nchurn reasons: ${reasons.map((r) => `${r.reason === 'unknown' ? 'unknown' : CHURN_REASON_LABELS[r.reason]} ${r.count}`).join(', ')}`);
+        if (reasons.length)
+          io.out(`\nchurn reasons: ${reasons.map((r) => `${r.reason === 'unknown' ? 'unknown' : CHURN_REASON_LABELS[r.reason]} ${r.count}`).join(', ')}`);
         return 0;
       });
     },
@@ -54,7 +55,7 @@ export const renewalsCli: CliCommand[] = [
       'Each customer with a contract start (started_at) contributes its tenure in contract years as of the date: the year it churned in ' +
       '(churned_at), or the years completed so far if still active (right-censored; cohorts may start in different years). Fits the ' +
       'shifted-beta-geometric model (--model bdw: beta-discrete-Weibull) by maximum likelihood for all customers and per segment ' +
-      '(--by plan, tier — the latest score\'s — or none; default renewals.segmentBy, plan). Prints per segment: customers, α, β (and c), log-likelihood, the ' +
+      "(--by plan, tier — the latest score's — or none; default renewals.segmentBy, plan). Prints per segment: customers, α, β (and c), log-likelihood, the " +
       'expected retention at the next renewal and the discounted expected residual lifetime (DERL) at renewals.discountRate. ' +
       'Stores the fit (model_fits, kind renewal) for renewal forecasts and the digest.',
     async run(args, io, config, withContext) {
@@ -79,7 +80,7 @@ export const renewalsCli: CliCommand[] = [
     summary: "a quarter's open renewals: expected renewals and renewal rate, ARR at risk with an 80% interval, by team and segment",
     help:
       'Each open renewal due in the quarter (default: the current one) renews with r(t) of its segment at its tenure, from the latest ' +
-      '`retain renewals fit`, pooled with the health model\'s chance of churn where the latest score has one (renewals.healthWeight). ' +
+      "`retain renewals fit`, pooled with the health model's chance of churn where the latest score has one (renewals.healthWeight). " +
       'The renewals interval is exact (Poisson-binomial); the ARR interval is simulated (a few large accounts make it lumpy).',
     async run(args, io, config, withContext) {
       const raw = flag(args, 'quarter');

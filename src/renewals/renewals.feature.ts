@@ -9,7 +9,11 @@ export const renewalsFeature: Feature = {
   listeners: [registerRenewalListeners],
   jobs: renewalHandlers,
   // Each reminder is sent once per (renewal, days-before), so scanning often is safe.
-  schedules: [(ctx) => [{ id: 'renewal-scan', job: 'scanRenewals', pattern: ctx.config.settings.schedules.renewalScan, tz: ctx.config.settings.schedules.timezone, data: {} }]],
+  schedules: [
+    (ctx) => [
+      { id: 'renewal-scan', job: 'scanRenewals', pattern: ctx.config.settings.schedules.renewalScan, tz: ctx.config.settings.schedules.timezone, data: {} },
+    ],
+  ],
   // Reminders that fell due while no worker ran go out at start, not at the next scan; workers
   // starting together add one scan (deduplicated until it completes), a later restart another.
   workerStart: [(ctx) => ctx.queues?.add('scanRenewals', {}, { deduplication: { id: 'renewal-scan-on-start' } }) ?? Promise.resolve()],

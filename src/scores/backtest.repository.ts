@@ -20,11 +20,7 @@ export async function openBacktestRun(db: DbOrTrx, asOf: Date, startedAt: Date):
 }
 
 export async function finishBacktestRun(db: DbOrTrx, runId: string, customersScored: number, finishedAt: Date): Promise<void> {
-  await db
-    .updateTable('scoring_runs')
-    .set({ status: 'done', customers_scored: customersScored, finished_at: finishedAt })
-    .where('id', '=', runId)
-    .execute();
+  await db.updateTable('scoring_runs').set({ status: 'done', customers_scored: customersScored, finished_at: finishedAt }).where('id', '=', runId).execute();
 }
 
 export async function failBacktestRun(db: DbOrTrx, runId: string, error: string, finishedAt: Date): Promise<void> {
@@ -57,13 +53,7 @@ const DAY_MS = 86_400_000;
  * Lapse is only meaningful for customers with an order by as-of; the caller
  * judges only those.
  */
-export async function churnedAmong(
-  db: DbOrTrx,
-  ids: readonly string[],
-  churn: ChurnDefinition,
-  asOf: Date,
-  horizonDays: number,
-): Promise<Set<string>> {
+export async function churnedAmong(db: DbOrTrx, ids: readonly string[], churn: ChurnDefinition, asOf: Date, horizonDays: number): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   if (churn === 'status') {
     const until = new Date(asOf.getTime() + horizonDays * DAY_MS);

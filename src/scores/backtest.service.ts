@@ -217,7 +217,8 @@ export async function runBacktest(ctx: AppContext, opts: BacktestOptions): Promi
         { rule: `P(alive) < ${alerts.pAliveBelow}`, ...precisionRecall(flags.p_alive) },
         { rule: `drop ≥ ${alerts.dropPoints} in ${alerts.dropWindowDays} days`, ...precisionRecall(flags.score_drop) },
       ],
-      atThreshold: threshold !== null && flags.threshold.length ? { rule: 'chance of churn ≥ fitted threshold', threshold, ...precisionRecall(flags.threshold) } : null,
+      atThreshold:
+        threshold !== null && flags.threshold.length ? { rule: 'chance of churn ≥ fitted threshold', threshold, ...precisionRecall(flags.threshold) } : null,
       bandsOfChurners,
       bandsOfSurvivors,
       sweep: thresholdSweep(
@@ -266,16 +267,22 @@ export function formatBacktestReport(r: BacktestReport): string[] {
   ];
   for (const rule of r.rules) lines.push(ruleLine(rule));
   if (r.atThreshold) {
-    lines.push(`at the fitted threshold (chance of churn ≥ ${pct(r.atThreshold.threshold)}): precision ${pct(r.atThreshold.precision)}, recall ${pct(r.atThreshold.recall)}`);
+    lines.push(
+      `at the fitted threshold (chance of churn ≥ ${pct(r.atThreshold.threshold)}): precision ${pct(r.atThreshold.precision)}, recall ${pct(r.atThreshold.recall)}`,
+    );
     lines.push(ruleLine(r.atThreshold));
   } else {
     lines.push('at the fitted threshold: n/a (no alert threshold as of the date)');
   }
   if (r.brier !== null) {
-    lines.push(`calibrated chance of churn: Brier score ${r.brier.toFixed(4)} (always predicting the base rate: ${baseRate === null ? 'n/a' : (baseRate * (1 - baseRate)).toFixed(4)})`);
+    lines.push(
+      `calibrated chance of churn: Brier score ${r.brier.toFixed(4)} (always predicting the base rate: ${baseRate === null ? 'n/a' : (baseRate * (1 - baseRate)).toFixed(4)})`,
+    );
     lines.push('  decile  customers  predicted  observed');
     for (const row of r.calibration) {
-      lines.push(`  ${String(row.bin).padStart(6)}  ${String(row.count).padStart(9)}  ${pct(row.meanPredicted).padStart(9)}  ${pct(row.observedRate).padStart(8)}`);
+      lines.push(
+        `  ${String(row.bin).padStart(6)}  ${String(row.count).padStart(9)}  ${pct(row.meanPredicted).padStart(9)}  ${pct(row.observedRate).padStart(8)}`,
+      );
     }
   } else {
     lines.push('calibrated chance of churn: n/a (no health model could be calibrated as of the date — see below); Brier score and calibration need one');

@@ -120,8 +120,7 @@ export async function aggregateBatch(
   const dense = hi - lo + 1 <= ids.length * 2;
   // Customers in the range but not in the batch are aggregated and dropped by
   // the final join from ids; the density rule bounds that waste to 2×.
-  const inBatch = (col: string) =>
-    dense ? sql`${sql.ref(col)} BETWEEN ${lo} AND ${hi}` : sql`${sql.ref(col)} = ANY(${ids}::bigint[])`;
+  const inBatch = (col: string) => (dense ? sql`${sql.ref(col)} BETWEEN ${lo} AND ${hi}` : sql`${sql.ref(col)} = ANY(${ids}::bigint[])`);
   const r = await sql<FactsRow>`
     WITH ids AS MATERIALIZED (SELECT unnest(${ids}::bigint[]) AS customer_id),
     sig AS MATERIALIZED (
@@ -230,9 +229,7 @@ function toFacts(row: FactsRow): CustomerFacts {
     daysSinceLastTouch: row.touch_age,
     newestDataAt: row.newest_at ? new Date(row.newest_at) : null,
     rfm:
-      row.rfm_r !== null && row.rfm_f !== null && row.rfm_m !== null
-        ? { r: row.rfm_r as Quintile, f: row.rfm_f as Quintile, m: row.rfm_m as Quintile }
-        : null,
+      row.rfm_r !== null && row.rfm_f !== null && row.rfm_m !== null ? { r: row.rfm_r as Quintile, f: row.rfm_f as Quintile, m: row.rfm_m as Quintile } : null,
     tier: row.tier,
     dataChangedAt: row.data_changed_at,
   };

@@ -70,11 +70,7 @@ export interface StoredFit {
 export async function latestFit(db: DbOrTrx, model: FitKind, opts: { asOfOnOrBefore?: string } = {}): Promise<StoredFit | null> {
   let q = db.selectFrom('model_fits').selectAll().where('model', '=', model);
   if (opts.asOfOnOrBefore) q = q.where('as_of', '<=', opts.asOfOnOrBefore);
-  const row = await q
-    .orderBy('fitted_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const row = await q.orderBy('fitted_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
   if (!row) return null;
   return {
     id: String(row.id),

@@ -118,7 +118,20 @@ export async function fitModels(db: DbOrTrx, asOf: Date, opts: FitOptions): Prom
 }
 
 function emptyReport(model: ModelName, note: string | null): ModelFitReport {
-  return { model, unit: 'weeks', params: null, logLikelihood: null, customers: 0, patterns: 0, iterations: 0, converged: false, stored: false, fitId: null, note, ms: 0 };
+  return {
+    model,
+    unit: 'weeks',
+    params: null,
+    logLikelihood: null,
+    customers: 0,
+    patterns: 0,
+    iterations: 0,
+    converged: false,
+    stored: false,
+    fitId: null,
+    note,
+    ms: 0,
+  };
 }
 
 export interface CurrentModels {

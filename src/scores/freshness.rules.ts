@@ -46,8 +46,18 @@ export function formatFreshness(r: FreshnessReport): string[] {
     lines.push('queues: Redis cannot be reached (REDIS_URL) — nothing is queued or scored until it is back');
   }
   lines.push('', 'scoring runs');
-  lines.push(`  last full          ${runLine(r.lastRuns.find((x) => x.kind === 'full'), now)}`);
-  lines.push(`  last incremental   ${runLine(r.lastRuns.find((x) => x.kind === 'incremental'), now)}`);
+  lines.push(
+    `  last full          ${runLine(
+      r.lastRuns.find((x) => x.kind === 'full'),
+      now,
+    )}`,
+  );
+  lines.push(
+    `  last incremental   ${runLine(
+      r.lastRuns.find((x) => x.kind === 'incremental'),
+      now,
+    )}`,
+  );
   const open = r.activity.oldestOpenAt ? `${r.activity.open} (oldest started ${shortAge(ageSeconds(r.activity.oldestOpenAt, now))} ago)` : '0';
   lines.push(`  open now           ${open}`);
   lines.push(`  started last hour  ${r.activity.startedSince.incremental} incremental, ${r.activity.startedSince.full} full`);
@@ -58,7 +68,9 @@ export function formatFreshness(r: FreshnessReport): string[] {
       : 'score lag: none — every change is scored',
   );
   const oldest = r.outbox.oldestWaitingAt ? ` (oldest ${shortAge(ageSeconds(r.outbox.oldestWaitingAt, now))})` : '';
-  lines.push(`outbox: ${n(r.outbox.waiting)} message${r.outbox.waiting === 1 ? '' : 's'} waiting${oldest}, ${n(r.outbox.failed)} failed${r.outbox.failed ? ' (retain outbox --retry)' : ''}`);
+  lines.push(
+    `outbox: ${n(r.outbox.waiting)} message${r.outbox.waiting === 1 ? '' : 's'} waiting${oldest}, ${n(r.outbox.failed)} failed${r.outbox.failed ? ' (retain outbox --retry)' : ''}`,
+  );
   lines.push(
     `newest signal per source: ${r.sources.length ? r.sources.map((s) => `${s.source} ${shortAge(ageSeconds(s.newestAt, now))} ago`).join(' · ') : 'none yet'}`,
   );

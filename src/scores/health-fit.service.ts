@@ -165,9 +165,7 @@ const num = (v: number | null | undefined, digits = 3) => (v === null || v === u
 /** Lines for `retain fit` (and the backtest's note on the model it replayed with). */
 export function formatHealthFit(r: HealthFitReport): string[] {
   const m = r.model;
-  const lines = [
-    `health model as of ${r.asOfDate}, ${(r.ms / 1000).toFixed(1)}s — churn ${describeChurn(r.churn, r.horizonDays)}: ${r.churnWhy}`,
-  ];
+  const lines = [`health model as of ${r.asOfDate}, ${(r.ms / 1000).toFixed(1)}s — churn ${describeChurn(r.churn, r.horizonDays)}: ${r.churnWhy}`];
   for (const o of r.origins) {
     lines.push(
       `  ${o.role === 'validation' ? 'held out' : 'fitted  '} ${o.asOf}: ${o.rows} customers judged, ${o.churners} churned` +

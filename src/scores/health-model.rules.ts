@@ -14,14 +14,7 @@
  * drivers and the percentage never disagree.
  */
 import { auc, averagePrecision, brierScore, type RankedOutcome } from '../scoring/backtest.js';
-import {
-  fitLogistic,
-  MEASURE_KEYS,
-  NEUTRAL_SCORES,
-  pickThresholdForPrecision,
-  sigmoid,
-  type MeasureKey,
-} from '../scoring/index.js';
+import { fitLogistic, MEASURE_KEYS, NEUTRAL_SCORES, pickThresholdForPrecision, sigmoid, type MeasureKey } from '../scoring/index.js';
 
 export type ChurnDefinition = 'status' | 'lapse';
 

@@ -257,7 +257,10 @@ export async function writePopulationFromCuts(
   const asOf = opts.asOf;
   const { cuts } = opts;
   const quintile = (col: RawBuilder<unknown>, edges: (number | null)[]) =>
-    sql`(1 + ${sql.join(edges.map((e) => (e === null ? sql`0` : sql`(${col} >= ${e}::numeric)::int`)), sql` + `)})::smallint`;
+    sql`(1 + ${sql.join(
+      edges.map((e) => (e === null ? sql`0` : sql`(${col} >= ${e}::numeric)::int`)),
+      sql` + `,
+    )})::smallint`;
   // The estimates through these CTEs would otherwise switch JIT compilation on.
   await sql`SET LOCAL jit = off`.execute(db);
   const changed = await sql<{ ids: string[] | null }>`SELECT array_agg(id::text ORDER BY id) AS ids FROM (${changedCustomers()}) x`.execute(db);

@@ -93,8 +93,7 @@ export async function replayAt(trx: Trx, input: ReplayInput, onCustomer: (c: Rep
     selected: population.customers,
   };
   const inputs = runInputs(context, settings);
-  const only =
-    input.maxCustomers !== undefined ? sampledBatches(population.batches, Math.max(1, Math.ceil(input.maxCustomers / settings.batchSize))) : null;
+  const only = input.maxCustomers !== undefined ? sampledBatches(population.batches, Math.max(1, Math.ceil(input.maxCustomers / settings.batchSize))) : null;
   const batches = only ?? Array.from({ length: population.batches }, (_, i) => i);
   const memo = newPatternMemo();
   let replayed = 0;

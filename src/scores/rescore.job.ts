@@ -88,7 +88,10 @@ export const rescoreHandlers: HandlerMap = {
     );
     const r = ctx.config.settings.renewals;
     const renewal = await fitRenewals(ctx.db, r, asOf, { by: r.segmentBy, kind: r.model, store: true, now: ctx.clock.now() });
-    ctx.logger.info({ asOf: renewal.asOfDate, customers: renewal.model.pooled.customers, segments: renewal.model.segments.length, fitId: renewal.fitId }, 'renewal model refitted');
+    ctx.logger.info(
+      { asOf: renewal.asOfDate, customers: renewal.model.pooled.customers, segments: renewal.model.segments.length, fitId: renewal.fitId },
+      'renewal model refitted',
+    );
     return { bgnbd: report.bgnbd.fitId, gammagamma: report.gammagamma.fitId, health: health.fitId, renewal: renewal.fitId };
   },
 };

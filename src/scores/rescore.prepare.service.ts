@@ -1,13 +1,6 @@
 import type { AppContext } from '../platform/context.js';
 import type { DbOrTrx } from '../platform/db.js';
-import {
-  measuresToExclude,
-  MEASURES_BY_SIGNAL_KIND,
-  staleSources,
-  typicalGapDays,
-  type MeasureKey,
-  type StaleSource,
-} from '../scoring/index.js';
+import { measuresToExclude, MEASURES_BY_SIGNAL_KIND, staleSources, typicalGapDays, type MeasureKey, type StaleSource } from '../scoring/index.js';
 import { feedArrivals, humanFeeds } from './facts.repository.js';
 import { bgParams, currentModels, ggParams, type CurrentModels } from './fit.service.js';
 import {

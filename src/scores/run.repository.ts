@@ -73,7 +73,9 @@ export async function markRunPrepared(db: DbOrTrx, runId: string, batchesTotal: 
 }
 
 export async function failRun(db: DbOrTrx, runId: string, error: string): Promise<void> {
-  await sql`UPDATE scoring_runs SET status = 'failed', error = ${error.slice(0, 2000)}, finished_at = now() WHERE id = ${runId} AND status = 'running'`.execute(db);
+  await sql`UPDATE scoring_runs SET status = 'failed', error = ${error.slice(0, 2000)}, finished_at = now() WHERE id = ${runId} AND status = 'running'`.execute(
+    db,
+  );
 }
 
 export interface BatchFinish {
@@ -168,10 +170,7 @@ const INCREMENTAL_OPEN_LOCK = 0x7265_7363; // 'resc'
  * jobs asking at once one opens and the other waits. A re-run of the job
  * finds its own run.
  */
-export async function openIncrementalUnlessBusy(
-  db: Db,
-  o: { asOf: Date; jobKey: string; aliveWithinMs: number },
-): Promise<{ run: RunRow } | 'busy'> {
+export async function openIncrementalUnlessBusy(db: Db, o: { asOf: Date; jobKey: string; aliveWithinMs: number }): Promise<{ run: RunRow } | 'busy'> {
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${INCREMENTAL_OPEN_LOCK}::bigint)`.execute(trx);
     const own = await findRunByJobKey(trx, o.jobKey);

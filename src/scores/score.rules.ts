@@ -173,13 +173,7 @@ function round(v: number, digits: number): number {
   return Math.round(v * f) / f;
 }
 
-function patternValues(
-  inputs: RunScoringInputs,
-  memo: PatternMemo,
-  x: number,
-  txDays: number,
-  TDays: number,
-): PatternValues | null {
+function patternValues(inputs: RunScoringInputs, memo: PatternMemo, x: number, txDays: number, TDays: number): PatternValues | null {
   const bg = inputs.bgnbd;
   if (!bg) return null;
   const key = `${x}|${txDays}|${TDays}`;

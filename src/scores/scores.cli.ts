@@ -54,7 +54,7 @@ export const scoresCli: CliCommand[] = [
     help:
       'Stores each model in model_fits (a purchase fit that did not converge keeps the previous one in use) and prints its parameters ' +
       '(time in weeks), log-likelihood and customers seen. Then fits the health model: replays the scoring at scoring.churnModel.origins ' +
-      'past dates one horizon apart (only the data known at each), labels churn within the horizon after each, learns the measures\' ' +
+      "past dates one horizon apart (only the data known at each), labels churn within the horizon after each, learns the measures' " +
       'weights by regularised logistic regression on all but the latest date, and keeps them only if they rank churn better than the ' +
       'configured weights on that held-out date; calibrates the chance of churn the card shows and picks the alert threshold that ' +
       'reaches scoring.churnModel.targetPrecision. --churn overrides scoring.churnModel.churn (default: what the book records).',
@@ -83,7 +83,7 @@ export const scoresCli: CliCommand[] = [
       'marked churned; --churn lapse: no order within the horizon (customers with an order by the date). Without --churn the book ' +
       'decides: status where it records contractual churn, else lapse — the report says which. Reports AUC with a bootstrap 95% ' +
       'interval, PR-AUC, top-decile lift, the Brier score and a calibration table of the chance of churn, and the precision / recall ' +
-      'of the churn warning as configured and at the health model\'s fitted threshold. Writes nothing but a backtest run row.',
+      "of the churn warning as configured and at the health model's fitted threshold. Writes nothing but a backtest run row.",
     async run(args, io, config, withContext) {
       const raw = flag(args, 'as-of');
       if (!raw) throw new UsageError('--as-of is required (e.g. --as-of 2026-06-30)');

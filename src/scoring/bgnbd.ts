@@ -12,14 +12,7 @@
  * as long as it is used consistently; the app and the papers use weeks.
  */
 import { ScoringError } from './errors.js';
-import {
-  atLogParameterWall,
-  lnBeta,
-  lnGamma,
-  minimizeRobust,
-  withinLogParameterBox,
-  type ObjectiveWithGradient,
-} from './special.js';
+import { atLogParameterWall, lnBeta, lnGamma, minimizeRobust, withinLogParameterBox, type ObjectiveWithGradient } from './special.js';
 
 export interface BgNbdParams {
   readonly r: number;
@@ -308,20 +301,12 @@ function makeObjective(P: BgNbdPatterns): ObjectiveWithGradient {
 }
 
 /** Total BG/NBD log-likelihood of the customers at the given parameters. */
-export function bgnbdLogLikelihood(
-  params: BgNbdParams,
-  input: readonly BgNbdObservation[] | BgNbdPatterns,
-): number {
+export function bgnbdLogLikelihood(params: BgNbdParams, input: readonly BgNbdObservation[] | BgNbdPatterns): number {
   checkBgNbdParams(params);
   const P = asPatterns(input);
   if (P.customers === 0) return 0;
   const f = makeObjective(P);
-  const theta = Float64Array.of(
-    Math.log(params.r),
-    Math.log(params.alpha),
-    Math.log(params.a),
-    Math.log(params.b),
-  );
+  const theta = Float64Array.of(Math.log(params.r), Math.log(params.alpha), Math.log(params.a), Math.log(params.b));
   return -f(theta, new Float64Array(4)) * P.customers;
 }
 
@@ -329,10 +314,7 @@ export function bgnbdLogLikelihood(
  * Fits the BG/NBD model by maximum likelihood (BFGS with the analytic
  * gradient over log-parameters; Nelder–Mead with restarts as a fallback).
  */
-export function fitBgNbd(
-  input: readonly BgNbdObservation[] | BgNbdPatterns,
-  options: BgNbdFitOptions = {},
-): BgNbdFit {
+export function fitBgNbd(input: readonly BgNbdObservation[] | BgNbdPatterns, options: BgNbdFitOptions = {}): BgNbdFit {
   const P = asPatterns(input);
   if (P.customers === 0) {
     throw new ScoringError('SCORING_EMPTY_INPUT', 'BG/NBD fit needs at least one customer');

@@ -118,9 +118,7 @@ export function describeMeasure(detail: MeasureDetail): string {
       return `touched ${plural(d, 'day')} ago; ${expects}`;
     }
     case 'payments':
-      return detail.failures90d === 0
-        ? 'no failed payments in 90 days'
-        : `${plural(detail.failures90d, 'failed payment')} in 90 days`;
+      return detail.failures90d === 0 ? 'no failed payments in 90 days' : `${plural(detail.failures90d, 'failed payment')} in 90 days`;
     case 'nps':
       return `NPS ${detail.nps} (${detail.category})`;
   }
@@ -222,9 +220,7 @@ export function measuresToExclude(stale: readonly StaleSource[]): Set<MeasureKey
  * `staleSources`' typical gaps.
  */
 export function typicalGapDays(arrivals: readonly Date[]): number | null {
-  const days = [...new Set(arrivals.map((d) => Math.floor(d.getTime() / MS_PER_DAY)).filter(Number.isFinite))].sort(
-    (a, b) => a - b,
-  );
+  const days = [...new Set(arrivals.map((d) => Math.floor(d.getTime() / MS_PER_DAY)).filter(Number.isFinite))].sort((a, b) => a - b);
   if (days.length < 2) return null;
   const gaps: number[] = [];
   for (let i = 1; i < days.length; i++) gaps.push(days[i]! - days[i - 1]!);

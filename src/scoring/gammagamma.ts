@@ -13,14 +13,7 @@
 import type { BgNbdParams } from './bgnbd.js';
 import { bgnbdExpectedRepeat, checkBgNbdParams } from './bgnbd.js';
 import { ScoringError } from './errors.js';
-import {
-  atLogParameterWall,
-  digamma,
-  lnGamma,
-  minimizeRobust,
-  withinLogParameterBox,
-  type ObjectiveWithGradient,
-} from './special.js';
+import { atLogParameterWall, digamma, lnGamma, minimizeRobust, withinLogParameterBox, type ObjectiveWithGradient } from './special.js';
 
 export interface GammaGammaParams {
   readonly p: number;

@@ -89,11 +89,7 @@ function softplus(z: number): number {
  * constant features): it reports them in `status` and `warnings`. Throws for
  * malformed input (ragged rows, non-finite values, bad labels).
  */
-export function fitLogistic(
-  features: readonly (readonly number[])[],
-  labels: ArrayLike<boolean | number>,
-  options: LogisticFitOptions = {},
-): LogisticFit {
+export function fitLogistic(features: readonly (readonly number[])[], labels: ArrayLike<boolean | number>, options: LogisticFitOptions = {}): LogisticFit {
   const n = features.length;
   if (labels.length !== n) throw invalid(`${n} feature rows but ${labels.length} labels`);
   const p = n > 0 ? features[0]!.length : (options.featureNames?.length ?? 0);
@@ -454,11 +450,7 @@ export interface PrecisionThreshold {
  * threshold (fewer flags). Null when no threshold reaches the target or
  * nobody churned. Non-finite scores are left out.
  */
-export function pickThresholdForPrecision(
-  scores: ArrayLike<number>,
-  labels: ArrayLike<boolean | number>,
-  targetPrecision: number,
-): PrecisionThreshold | null {
+export function pickThresholdForPrecision(scores: ArrayLike<number>, labels: ArrayLike<boolean | number>, targetPrecision: number): PrecisionThreshold | null {
   if (scores.length !== labels.length) throw invalid(`${scores.length} scores but ${labels.length} labels`);
   if (!(targetPrecision >= 0 && targetPrecision <= 1)) {
     throw new ScoringError('SCORING_INVALID_ARGUMENT', `targetPrecision must lie in 0–1, got ${targetPrecision}`);

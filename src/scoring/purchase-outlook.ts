@@ -72,13 +72,7 @@ export interface PurchaseOutlookOptions {
  * fitted BG/NBD. Pure; cheap enough per purchase pattern (one hypergeometric
  * series), and E_new can be shared: it depends on the parameters only.
  */
-export function purchaseOutlook(
-  params: BgNbdParams,
-  x: number,
-  tx: number,
-  T: number,
-  options: PurchaseOutlookOptions = {},
-): PurchaseOutlook {
+export function purchaseOutlook(params: BgNbdParams, x: number, tx: number, T: number, options: PurchaseOutlookOptions = {}): PurchaseOutlook {
   checkBgNbdParams(params);
   const horizonDays = options.horizonDays ?? 90;
   const unitDays = options.unitDays ?? 7;

@@ -89,20 +89,14 @@ export function toPurchaseDays(orders: readonly Order[], options: PurchaseOption
       byDay.set(day, { amount: o.amount, orders: 1 });
     }
   }
-  return [...byDay.entries()]
-    .sort((p, q) => p[0] - q[0])
-    .map(([day, v]) => ({ day, amount: v.amount, orders: v.orders }));
+  return [...byDay.entries()].sort((p, q) => p[0] - q[0]).map(([day, v]) => ({ day, amount: v.amount, orders: v.orders }));
 }
 
 /**
  * The model summary of a customer's orders as of a day (orders after it are
  * ignored). Returns null when there is no order on or before the as-of day.
  */
-export function summarizePurchases(
-  orders: readonly Order[],
-  asOf: Date | string,
-  options: PurchaseOptions = {},
-): PurchaseSummary | null {
+export function summarizePurchases(orders: readonly Order[], asOf: Date | string, options: PurchaseOptions = {}): PurchaseSummary | null {
   const unit = options.unitDays ?? 7;
   if (!(unit > 0)) throw new ScoringError('SCORING_INVALID_ARGUMENT', `unitDays must be positive, got ${unit}`);
   const asOfDay = dayNumber(asOf, options.utcOffsetMinutes ?? 0);
@@ -131,12 +125,7 @@ export function summarizePurchases(
 }
 
 /** Purchase days (same-day orders merged) with afterDay < day ≤ untilDay. */
-export function countPurchaseDaysBetween(
-  orders: readonly Order[],
-  after: Date | string,
-  until: Date | string,
-  options: PurchaseOptions = {},
-): number {
+export function countPurchaseDaysBetween(orders: readonly Order[], after: Date | string, until: Date | string, options: PurchaseOptions = {}): number {
   const offset = options.utcOffsetMinutes ?? 0;
   const from = dayNumber(after, offset);
   const to = dayNumber(until, offset);

@@ -24,14 +24,7 @@
  * exact for long tenures and extreme parameters. Pure: no I/O, no clock.
  */
 import { ScoringError } from './errors.js';
-import {
-  atLogParameterWall,
-  hyp2f1,
-  lnBeta,
-  minimizeRobust,
-  withinLogParameterBox,
-  withNumericGradient,
-} from './special.js';
+import { atLogParameterWall, hyp2f1, lnBeta, minimizeRobust, withinLogParameterBox, withNumericGradient } from './special.js';
 
 export interface RetentionParams {
   readonly alpha: number;
@@ -227,11 +220,7 @@ function completedYears(s: Date, a: Date): number {
  *   ⌊(as-of − start) / 1 year⌋ completed periods.
  * Null when the contract starts after as-of (nothing observed yet).
  */
-export function contractObservation(
-  startedAt: Date | string,
-  churnedAt: Date | string | null,
-  asOf: Date | string,
-): ContractObservation | null {
+export function contractObservation(startedAt: Date | string, churnedAt: Date | string | null, asOf: Date | string): ContractObservation | null {
   const s = toDate(startedAt, 'started_at');
   const a = toDate(asOf, 'as-of');
   if (s.getTime() > a.getTime()) return null;
@@ -333,12 +322,7 @@ export interface RetentionProjectionRow {
  * S(t) and r(t) for t = from..to. With `givenCompleted` = n, survival is for
  * customers who have already completed n periods: S(t) / S(n) for t ≥ n.
  */
-export function retentionProjection(
-  params: RetentionParams,
-  from: number,
-  to: number,
-  givenCompleted = 0,
-): RetentionProjectionRow[] {
+export function retentionProjection(params: RetentionParams, from: number, to: number, givenCompleted = 0): RetentionProjectionRow[] {
   checkRetentionParams(params);
   checkPeriod(from, 1);
   checkPeriod(to, from);

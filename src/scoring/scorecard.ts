@@ -33,15 +33,7 @@ import { ScoringError } from './errors.js';
 import type { PurchaseOutlook } from './purchase-outlook.js';
 import type { ValueTier } from './tiers.js';
 
-export const MEASURE_KEYS = [
-  'engagement',
-  'purchase',
-  'complaints',
-  'sentiment',
-  'cadence',
-  'payments',
-  'nps',
-] as const;
+export const MEASURE_KEYS = ['engagement', 'purchase', 'complaints', 'sentiment', 'cadence', 'payments', 'nps'] as const;
 
 export type MeasureKey = (typeof MEASURE_KEYS)[number];
 
@@ -344,7 +336,7 @@ function finite(v: number | null | undefined): number | null {
 }
 
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : Math.min(v , hi);
+  return v < lo ? lo : Math.min(v, hi);
 }
 
 export function npsCategory(nps: number): 'detractor' | 'passive' | 'promoter' {

@@ -10,9 +10,8 @@ const LN_SQRT_2PI = 0.9189385332046727; // ln(sqrt(2π))
 // of Γ below 2e-15 over the positive reals; lnΓ is accurate to ~1e-14.
 const LANCZOS_G = 7;
 const LANCZOS_COEFFICIENTS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-  1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ] as const;
 
 /** Natural log of |Γ(x)|. +Infinity at the poles (0, −1, −2, …). */
@@ -55,12 +54,7 @@ export function digamma(x: number): number {
   const inv = 1 / x;
   const inv2 = inv * inv;
   // Bernoulli terms: 1/12, 1/120, 1/252, 1/240, 1/132, 691/32760, 1/12.
-  const series =
-    inv2 *
-    (1 / 12 -
-      inv2 *
-        (1 / 120 -
-          inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760 - inv2 / 12))))));
+  const series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760 - inv2 / 12))))));
   return result + Math.log(x) - 0.5 * inv - series;
 }
 
@@ -171,11 +165,7 @@ export interface BfgsOptions {
  * Steps into non-finite values are treated as failed and shortened, so the
  * objective may return NaN/Infinity outside its domain.
  */
-export function minimizeBfgs(
-  fg: ObjectiveWithGradient,
-  start: readonly number[],
-  options: BfgsOptions = {},
-): MinimizeResult {
+export function minimizeBfgs(fg: ObjectiveWithGradient, start: readonly number[], options: BfgsOptions = {}): MinimizeResult {
   const gtol = options.gradientTolerance ?? 1e-9;
   const ftol = options.valueTolerance ?? 1e-15;
   const maxIterations = options.maxIterations ?? 500;
@@ -279,8 +269,7 @@ export function minimizeBfgs(
       const factor = (1 + rho * yHy) * rho;
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < n; j++) {
-          H[i * n + j] =
-            H[i * n + j]! + factor * s[i]! * s[j]! - rho * (Hy[i]! * s[j]! + s[i]! * Hy[j]!);
+          H[i * n + j] = H[i * n + j]! + factor * s[i]! * s[j]! - rho * (Hy[i]! * s[j]! + s[i]! * Hy[j]!);
         }
       }
     }
@@ -298,10 +287,7 @@ export function minimizeBfgs(
 }
 
 /** Wraps f in central differences so it can be used with `minimizeBfgs`. */
-export function withNumericGradient(
-  f: (x: Float64Array) => number,
-  relativeStep = 1e-6,
-): ObjectiveWithGradient {
+export function withNumericGradient(f: (x: Float64Array) => number, relativeStep = 1e-6): ObjectiveWithGradient {
   return (x, grad) => {
     const fx = f(x);
     const probe = Float64Array.from(x);
@@ -329,11 +315,7 @@ export interface NelderMeadOptions {
 }
 
 /** Nelder–Mead downhill simplex with restarts. Derivative-free and robust. */
-export function minimizeNelderMead(
-  f: (x: Float64Array) => number,
-  start: readonly number[],
-  options: NelderMeadOptions = {},
-): MinimizeResult {
+export function minimizeNelderMead(f: (x: Float64Array) => number, start: readonly number[], options: NelderMeadOptions = {}): MinimizeResult {
   const restarts = options.restarts ?? 2;
   const maxEvaluations = options.maxEvaluations ?? 20_000;
   let best = Array.from(start);

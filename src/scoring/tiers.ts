@@ -33,10 +33,7 @@ export function abcTiers<Id extends string | number>(
 ): Map<Id, ValueTier> {
   const { a, b } = thresholds;
   if (!(a > 0 && a <= 1 && b >= a && b <= 1)) {
-    throw new ScoringError(
-      'SCORING_INVALID_CONFIG',
-      `tier thresholds must satisfy 0 < a ≤ b ≤ 1 (a = ${a}, b = ${b})`,
-    );
+    throw new ScoringError('SCORING_INVALID_CONFIG', `tier thresholds must satisfy 0 < a ≤ b ≤ 1 (a = ${a}, b = ${b})`);
   }
   const result = new Map<Id, ValueTier>();
   const valued: { id: Id; value: number }[] = [];

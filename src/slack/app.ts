@@ -24,7 +24,6 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
-
 /**
  * Socket Mode when SLACK_APP_TOKEN is set (opening the new connection before
  * closing the old one when Slack recycles it); otherwise Bolt's HTTP receiver,

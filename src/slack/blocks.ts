@@ -181,7 +181,9 @@ export function blocksToText(reply: { text: string; blocks?: unknown[] }): strin
         lines.push(`  ${raw.elements.map((e) => stripMrkdwn(e.text)).join('  ·  ')}`);
         break;
       case 'actions':
-        lines.push(`  [${(raw.elements as (ButtonElement | SelectElement)[]).map((e) => (e.type === 'static_select' ? `${e.placeholder.text} ▾` : (e.text?.text ?? '?'))).join('] [')}]`);
+        lines.push(
+          `  [${(raw.elements as (ButtonElement | SelectElement)[]).map((e) => (e.type === 'static_select' ? `${e.placeholder.text} ▾` : (e.text?.text ?? '?'))).join('] [')}]`,
+        );
         break;
       case 'divider':
         lines.push('  ────────');

@@ -70,7 +70,8 @@ export function createSlackHealth(authTest: () => Promise<{ botId?: string; user
     inFlight ??= (async () => {
       try {
         const res = await authTest();
-        if (!current.ok || !current.checked) logger.info({ botUserId: res.userId }, failures ? 'Slack answers again: deliveries resume' : 'Slack bot token verified');
+        if (!current.ok || !current.checked)
+          logger.info({ botUserId: res.userId }, failures ? 'Slack answers again: deliveries resume' : 'Slack bot token verified');
         failures = 0;
         current = { ok: true, checked: true, nextCheckAt: 0, ...(res.botId ? { botId: res.botId } : {}), ...(res.userId ? { botUserId: res.userId } : {}) };
         schedule(okInterval);

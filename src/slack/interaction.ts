@@ -44,7 +44,10 @@ export function parseModalMetadata<S extends z.ZodType>(raw: string | undefined,
 }
 
 /** The selected option or typed value of one input block in a submitted modal (`state.values[blockId].value`). */
-export function modalValue(values: Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>, blockId: string): string | undefined {
+export function modalValue(
+  values: Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>,
+  blockId: string,
+): string | undefined {
   const input = values[blockId]?.value;
   return input?.selected_option?.value ?? input?.value ?? undefined;
 }

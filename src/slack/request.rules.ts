@@ -21,12 +21,7 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 }
 
 /** Slack's v0 signature over `v0:<timestamp>:<body>`, with the timestamp within the window in both directions. */
-export function verifySignature(
-  headers: Record<string, string | string[] | undefined>,
-  body: Buffer,
-  signingSecret: string,
-  nowSeconds: number,
-): Verdict {
+export function verifySignature(headers: Record<string, string | string[] | undefined>, body: Buffer, signingSecret: string, nowSeconds: number): Verdict {
   const signature = header(headers, 'x-slack-signature');
   const timestampText = header(headers, 'x-slack-request-timestamp');
   if (!signature || !timestampText) return { ok: false, status: 401, reason: 'missing signature headers' };

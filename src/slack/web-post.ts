@@ -71,7 +71,9 @@ export function createSlackCall(token: string, apiUrl: string | undefined, timeo
       );
       req.on('timeout', () => req.destroy(new SlackCallError('slack_webapi_request_error', `${method}: no answer within ${timeoutMs} ms`)));
       req.on('error', (e: Error & { code?: string }) =>
-        reject(e instanceof SlackCallError ? e : new SlackCallError('slack_webapi_request_error', `${method}: ${e.message}`, e.code ? { causeCode: e.code } : {})),
+        reject(
+          e instanceof SlackCallError ? e : new SlackCallError('slack_webapi_request_error', `${method}: ${e.message}`, e.code ? { causeCode: e.code } : {}),
+        ),
       );
       req.end(payload);
     });
@@ -86,7 +88,11 @@ function readAnswer(method: string, res: IncomingMessage): Promise<Record<string
       const status = res.statusCode ?? 0;
       if (status === 429) {
         const retryAfter = Number(res.headers['retry-after']);
-        return reject(new SlackCallError('slack_webapi_rate_limited_error', `${method}: rate limited`, { retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1 }));
+        return reject(
+          new SlackCallError('slack_webapi_rate_limited_error', `${method}: rate limited`, {
+            retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
+          }),
+        );
       }
       if (status !== 200) return reject(new SlackCallError('slack_webapi_http_error', `${method}: HTTP ${status}`, { statusCode: status }));
       let json: Record<string, unknown>;

@@ -26,7 +26,12 @@ const iso = (daysAgo: number, hour = 9) => {
 };
 
 async function warnedCustomers(): Promise<string[]> {
-  const rows = await app.db.db.selectFrom('alerts as a').innerJoin('customers as c', 'c.id', 'a.customer_id').select('c.external_id').orderBy('c.external_id').execute();
+  const rows = await app.db.db
+    .selectFrom('alerts as a')
+    .innerJoin('customers as c', 'c.id', 'a.customer_id')
+    .select('c.external_id')
+    .orderBy('c.external_id')
+    .execute();
   return rows.map((r) => r.external_id);
 }
 
@@ -61,7 +66,10 @@ describe('churn warnings through the real rescore', () => {
       SELECT c.external_id, s.band, s.p_alive FROM customer_scores s JOIN customers c ON c.id = s.customer_id
       WHERE c.status = 'active'`.execute(app.db.db);
     // (a first run has no history, so only the band and P(alive) rules can fire)
-    const expected = scores.rows.filter((r) => r.band === 'red' || (r.p_alive !== null && r.p_alive < 0.3)).map((r) => r.external_id).sort();
+    const expected = scores.rows
+      .filter((r) => r.band === 'red' || (r.p_alive !== null && r.p_alive < 0.3))
+      .map((r) => r.external_id)
+      .sort();
     expect(await warnedCustomers()).toEqual(expected);
     expect(expected.length).toBeGreaterThan(0);
     expect(expected).not.toContain('THRIVE');

@@ -135,7 +135,10 @@ describe('churn warnings from new scores', () => {
     await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && visibleText(u.blocks).includes(`snoozed until ${cal.short(1 + 7)} by <@U0BOB>`)));
     await click(app, { actionId: ALERT_ACTIONS.falseAlarm, value: dropId, userId: 'U0BOB', channel: drop.channel, ts: drop.ts });
     await until(async () => app.slack.updates.find((u) => u.ts === drop.ts && visibleText(u.blocks).includes('false alarm by <@U0BOB>')));
-    expect(await app.db.db.selectFrom('alerts').select(['status', 'verdict']).where('id', '=', dropId).executeTakeFirst()).toEqual({ status: 'snoozed', verdict: 'false_alarm' });
+    expect(await app.db.db.selectFrom('alerts').select(['status', 'verdict']).where('id', '=', dropId).executeTakeFirst()).toEqual({
+      status: 'snoozed',
+      verdict: 'false_alarm',
+    });
   });
 
   it('refuses, ephemerally, someone outside the account team — and changes nothing', async () => {
@@ -156,7 +159,8 @@ describe('churn warnings from new scores', () => {
     const msg = warnings().find((p) => p.text.includes('Gone Quiet'))!;
     const alertId = (msg.blocks as any[]).find((b) => b.type === 'actions').elements[0].value as string;
     const quietId = await customerId(app.db, 'Gone Quiet');
-    const changedBefore = (await app.db.db.selectFrom('customers').select('data_changed_at').where('id', '=', quietId).executeTakeFirstOrThrow()).data_changed_at;
+    const changedBefore = (await app.db.db.selectFrom('customers').select('data_changed_at').where('id', '=', quietId).executeTakeFirstOrThrow())
+      .data_changed_at;
     await click(app, { actionId: ALERT_ACTIONS.logFollowUp, value: alertId, userId: 'U0ALICE', channel: msg.channel, ts: msg.ts });
     const opened = await until(async () => app.slack.calls.find((c) => c.method === 'views.open'));
     const view = (typeof opened.body.view === 'string' ? JSON.parse(opened.body.view) : opened.body.view) as { callback_id: string; private_metadata: string };
@@ -174,7 +178,8 @@ describe('churn warnings from new scores', () => {
     await until(async () => app.slack.updates.find((u) => u.ts === msg.ts && visibleText(u.blocks).includes('follow-up logged (call) by <@U0ALICE>')));
     const touch = await app.db.db.selectFrom('interactions').selectAll().where('customer_id', '=', quietId).executeTakeFirstOrThrow();
     expect(touch).toMatchObject({ kind: 'call', author_slack_id: 'U0ALICE', note: 'Spoke to the CFO; orders resume in January' });
-    const changedAfter = (await app.db.db.selectFrom('customers').select('data_changed_at').where('id', '=', quietId).executeTakeFirstOrThrow()).data_changed_at;
+    const changedAfter = (await app.db.db.selectFrom('customers').select('data_changed_at').where('id', '=', quietId).executeTakeFirstOrThrow())
+      .data_changed_at;
     expect(new Date(changedAfter).getTime()).toBeGreaterThan(new Date(changedBefore).getTime());
     expect((await app.db.db.selectFrom('alerts').select('status').where('id', '=', alertId).executeTakeFirstOrThrow()).status).toBe('acknowledged');
     const confirm = await until(async () => app.slack.calls.find((c) => c.method === 'chat.postEphemeral' && String(c.body.text).includes('Logged your call')));

@@ -31,7 +31,11 @@ export interface PlantedScore {
  * with previous health/band), and return what the rescore hands its hooks.
  */
 export async function writeScores(db: TestDb, at: Date, rows: PlantedScore[]): Promise<ScoredCustomer[]> {
-  const run = await db.db.insertInto('scoring_runs').values({ kind: 'full', as_of: at, status: 'done', finished_at: at, started_at: at }).returning('id').executeTakeFirstOrThrow();
+  const run = await db.db
+    .insertInto('scoring_runs')
+    .values({ kind: 'full', as_of: at, status: 'done', finished_at: at, started_at: at })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const out: ScoredCustomer[] = [];
   for (const r of rows) {
     const id = await customerId(db, r.name);
@@ -49,13 +53,28 @@ export async function writeScores(db: TestDb, at: Date, rows: PlantedScore[]): P
       stale: '[]',
     };
     const { drivers: _d, measures: _m, stale: _s, ...numbers } = cols;
-    await db.db.insertInto('score_history').values({ ...numbers, run_id: run.id, customer_id: id }).execute();
+    await db.db
+      .insertInto('score_history')
+      .values({ ...numbers, run_id: run.id, customer_id: id })
+      .execute();
     await db.db
       .insertInto('customer_scores')
       .values({ ...cols, customer_id: id, run_id: run.id, previous_health: prev?.health ?? null, previous_band: prev?.band ?? null })
-      .onConflict((oc) => oc.column('customer_id').doUpdateSet({ ...cols, run_id: run.id, previous_health: prev?.health ?? null, previous_band: prev?.band ?? null }))
+      .onConflict((oc) =>
+        oc.column('customer_id').doUpdateSet({ ...cols, run_id: run.id, previous_health: prev?.health ?? null, previous_band: prev?.band ?? null }),
+      )
       .execute();
-    out.push({ customerId: id, health: r.health, band, previousHealth: prev?.health ?? null, previousBand: prev?.band ?? null, pAlive: r.pAlive ?? null, tier: r.tier ?? null, drivers, scoredAt: at });
+    out.push({
+      customerId: id,
+      health: r.health,
+      band,
+      previousHealth: prev?.health ?? null,
+      previousBand: prev?.band ?? null,
+      pAlive: r.pAlive ?? null,
+      tier: r.tier ?? null,
+      drivers,
+      scoredAt: at,
+    });
   }
   return out;
 }
@@ -72,13 +91,25 @@ export async function click(app: TestApp, o: { actionId: string; value: string; 
   const res = await postSigned(
     app.eventsUrl,
     SIGNING_SECRET,
-    interactiveBody(buttonClick({ actionId: o.actionId, value: o.value, userId: o.userId, responseUrl: `${app.slack.responseBase}/${id}`, channelId: o.channel, messageTs: o.ts })),
+    interactiveBody(
+      buttonClick({
+        actionId: o.actionId,
+        value: o.value,
+        userId: o.userId,
+        responseUrl: `${app.slack.responseBase}/${id}`,
+        channelId: o.channel,
+        messageTs: o.ts,
+      }),
+    ),
   );
   expect(res.status).toBe(200);
   return id;
 }
 
-export async function submitView(app: TestApp, o: { callbackId: string; userId: string; privateMetadata: string; values: Record<string, Record<string, unknown>> }) {
+export async function submitView(
+  app: TestApp,
+  o: { callbackId: string; userId: string; privateMetadata: string; values: Record<string, Record<string, unknown>> },
+) {
   const res = await postSigned(
     app.eventsUrl,
     SIGNING_SECRET,

@@ -33,7 +33,10 @@ beforeAll(async () => {
   db = await createTestDb('bin');
   prefix = queuePrefix('bin');
   await seedRoster(db);
-  await loadCustomersCsv(db, 'external_id,name,domain,arr,currency,renewal_date,owner_slack_id,team\nC1,Acme Corp,acme.com,120000,USD,2027-03-01,U0ALICE,emea\n');
+  await loadCustomersCsv(
+    db,
+    'external_id,name,domain,arr,currency,renewal_date,owner_slack_id,team\nC1,Acme Corp,acme.com,120000,USD,2027-03-01,U0ALICE,emea\n',
+  );
 });
 afterAll(async () => {
   await cleanQueuePrefix(prefix);

@@ -17,7 +17,11 @@ const now = new Date();
 
 async function slash(text: string, userId = 'U0ALICE') {
   const id = `card${++n}`;
-  const res = await postSigned(app.eventsUrl, SIGNING_SECRET, slashBody({ command: '/customer', text, userId, responseUrl: `${app.slack.responseBase}/${id}` }));
+  const res = await postSigned(
+    app.eventsUrl,
+    SIGNING_SECRET,
+    slashBody({ command: '/customer', text, userId, responseUrl: `${app.slack.responseBase}/${id}` }),
+  );
   expect(res.status).toBe(200);
   await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
   return app.slack.responses.find((r) => r.id === id)!.body as { text: string; blocks: any[] };
@@ -38,7 +42,10 @@ beforeAll(async () => {
   app = await startTestApp('card_scored', { roles: ['web', 'worker'] });
   await seedRoster(app.db);
   await loadBook(app.db, plantedBook(now), now);
-  await app.db.db.insertInto('customers').values({ external_id: 'NEWCO', name: 'Newco Unscored', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() }).execute();
+  await app.db.db
+    .insertInto('customers')
+    .values({ external_id: 'NEWCO', name: 'Newco Unscored', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() })
+    .execute();
   await fullRescore();
   // A second run after more trouble: the sparkline has two points and a move.
   await sql`

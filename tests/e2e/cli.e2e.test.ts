@@ -60,7 +60,7 @@ describe('retain CLI', () => {
     expect(lookup.stdout).toContain('Owner: @U0ALICE');
   }, 120_000);
 
-  it('moves a team\'s digest schedule when its time zone changes', async () => {
+  it("moves a team's digest schedule when its time zone changes", async () => {
     const { Queue } = await import('bullmq');
     const { JOBS } = await import('../../src/jobs/catalog.js');
     const { Redis } = await import('ioredis');
@@ -87,7 +87,18 @@ describe('retain CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--role must be one of rep, manager, admin');
     expect(bad.stderr).toContain('Usage: retain member add');
-    for (const verb of [['migrate'], ['import', 'customers'], ['import', 'events'], ['team', 'add'], ['member', 'add'], ['slash'], ['demo'], ['start'], ['web'], ['worker']]) {
+    for (const verb of [
+      ['migrate'],
+      ['import', 'customers'],
+      ['import', 'events'],
+      ['team', 'add'],
+      ['member', 'add'],
+      ['slash'],
+      ['demo'],
+      ['start'],
+      ['web'],
+      ['worker'],
+    ]) {
       const help = await retain([...verb, '--help']);
       expect(help.code, verb.join(' ')).toBe(0);
       expect(help.stdout).toContain(`Usage: retain ${verb.join(' ')}`);

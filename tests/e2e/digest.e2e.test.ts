@@ -50,11 +50,52 @@ beforeAll(async () => {
     { name: 'Tier A Quiet', health: 71, tier: 'A' },
     { name: 'Renews Soon', health: 62, tier: 'B' },
   ]);
-  const ids = Object.fromEntries(await Promise.all(['Tier A Quiet', 'Disputed', 'Red Today', 'Renewed Earlier'].map(async (n) => [n, await customerId(db, n)])));
-  await db.db.insertInto('interactions').values({ customer_id: ids['Tier A Quiet']!, author_slack_id: 'U0ALICE', kind: 'call', note: '', occurred_at: hoursAgo(24 * 50), created_at: hoursAgo(24 * 50) }).execute();
-  await db.db.insertInto('disputes').values({ customer_id: ids.Disputed!, claimant_member_id: roster.bob.id, owner_member_id: roster.alice.id, reason: 'I run their QBRs', opened_at: hoursAgo(24 * 4) }).execute();
-  await db.db.insertInto('feedback').values({ customer_id: ids['Red Today']!, author_slack_id: 'U0BOB', kind: 'complaint', sentiment: -0.8, text: 'Exports have been failing all week <!channel>', created_at: hoursAgo(5) }).execute();
-  await db.db.insertInto('renewals').values({ customer_id: ids['Renewed Earlier']!, renewal_date: cal.quarterStart(), outcome: 'renewed', team_id: roster.emea.id, decided_at: hoursAgo(24 * 40), created_at: hoursAgo(24 * 40) }).execute();
+  const ids = Object.fromEntries(
+    await Promise.all(['Tier A Quiet', 'Disputed', 'Red Today', 'Renewed Earlier'].map(async (n) => [n, await customerId(db, n)])),
+  );
+  await db.db
+    .insertInto('interactions')
+    .values({
+      customer_id: ids['Tier A Quiet']!,
+      author_slack_id: 'U0ALICE',
+      kind: 'call',
+      note: '',
+      occurred_at: hoursAgo(24 * 50),
+      created_at: hoursAgo(24 * 50),
+    })
+    .execute();
+  await db.db
+    .insertInto('disputes')
+    .values({
+      customer_id: ids.Disputed!,
+      claimant_member_id: roster.bob.id,
+      owner_member_id: roster.alice.id,
+      reason: 'I run their QBRs',
+      opened_at: hoursAgo(24 * 4),
+    })
+    .execute();
+  await db.db
+    .insertInto('feedback')
+    .values({
+      customer_id: ids['Red Today']!,
+      author_slack_id: 'U0BOB',
+      kind: 'complaint',
+      sentiment: -0.8,
+      text: 'Exports have been failing all week <!channel>',
+      created_at: hoursAgo(5),
+    })
+    .execute();
+  await db.db
+    .insertInto('renewals')
+    .values({
+      customer_id: ids['Renewed Earlier']!,
+      renewal_date: cal.quarterStart(),
+      outcome: 'renewed',
+      team_id: roster.emea.id,
+      decided_at: hoursAgo(24 * 40),
+      created_at: hoursAgo(24 * 40),
+    })
+    .execute();
   app = await startTestApp('digest', { roles: ['web', 'worker'], clock, db });
 });
 afterAll(async () => {
@@ -65,7 +106,13 @@ afterAll(async () => {
 describe('daily team digest', () => {
   it('lists what needs attention: one table of accounts with sparklines, compact lines for the rest — and failed notifications', async () => {
     app.slack.failChannel('C0GONE', 'channel_not_found');
-    const { id } = await enqueueNotification(app.running.ctx, { dedupeKey: 'test-gone', kind: 'churn_warning', channel: 'C0GONE', text: 'x', teamId: roster.emea.id });
+    const { id } = await enqueueNotification(app.running.ctx, {
+      dedupeKey: 'test-gone',
+      kind: 'churn_warning',
+      channel: 'C0GONE',
+      text: 'x',
+      teamId: roster.emea.id,
+    });
     await until(async () => (await db.db.selectFrom('notifications').select('status').where('id', '=', id).executeTakeFirst())?.status === 'failed');
 
     await app.running.ctx.queues!.add('digest', { teamId: roster.emea.id });

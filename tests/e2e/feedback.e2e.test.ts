@@ -13,7 +13,13 @@ const cal = testCalendar('10:00:00Z');
 
 const customer = (name: string) => app.db.db.selectFrom('customers').select(['id', 'data_changed_at']).where('name', '=', name).executeTakeFirstOrThrow();
 const lastFeedback = () => app.db.db.selectFrom('feedback').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
-const alertsOf = async (name: string) => app.db.db.selectFrom('alerts').selectAll().where('customer_id', '=', (await customer(name)).id).orderBy('id').execute();
+const alertsOf = async (name: string) =>
+  app.db.db
+    .selectFrom('alerts')
+    .selectAll()
+    .where('customer_id', '=', (await customer(name)).id)
+    .orderBy('id')
+    .execute();
 const postedTo = (channel: string, needle: string) => app.slack.posted.filter((p) => p.channel === channel && visibleText(p).includes(needle));
 
 async function score(name: string, tier: 'A' | 'B' | 'C', health = 55) {
@@ -187,8 +193,15 @@ describe('message shortcut “Log as customer feedback”', () => {
       hash: 'h1',
       state: {
         values: {
-          [BLOCKS.feedbackCustomer]: { [ACTIONS.feedbackCustomer]: { type: 'external_select', selected_option: o.customerId ? { text: { type: 'plain_text', text: 'x' }, value: o.customerId } : null } },
-          [BLOCKS.feedbackKind]: { [ACTIONS.feedbackKind]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'x' }, value: o.kind ?? 'complaint' } } },
+          [BLOCKS.feedbackCustomer]: {
+            [ACTIONS.feedbackCustomer]: {
+              type: 'external_select',
+              selected_option: o.customerId ? { text: { type: 'plain_text', text: 'x' }, value: o.customerId } : null,
+            },
+          },
+          [BLOCKS.feedbackKind]: {
+            [ACTIONS.feedbackKind]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'x' }, value: o.kind ?? 'complaint' } },
+          },
           [BLOCKS.feedbackText]: { [ACTIONS.feedbackText]: { type: 'plain_text_input', value: o.text ?? message.text } },
         },
       },
@@ -225,7 +238,15 @@ describe('message shortcut “Log as customer feedback”', () => {
   });
 
   it('logs the same message for the same customer only once', async () => {
-    const count = async () => Number((await app.db.db.selectFrom('feedback').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await app.db.db
+            .selectFrom('feedback')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
     const res = await interact(app, submission({ customerId: (await customer('Globex')).id }));
     expect(visibleText(res.json.view.blocks)).toContain('already logged');
@@ -233,7 +254,10 @@ describe('message shortcut “Log as customer feedback”', () => {
   });
 
   it('records a kind changed in the modal as chosen', async () => {
-    const res = await interact(app, submission({ customerId: (await customer('Acme Logistics')).id, kind: 'suggestion', text: 'Add a retry button to the export' }));
+    const res = await interact(
+      app,
+      submission({ customerId: (await customer('Acme Logistics')).id, kind: 'suggestion', text: 'Add a retry button to the export' }),
+    );
     expect(res.json.response_action).toBe('update');
     expect(await lastFeedback()).toMatchObject({ kind: 'suggestion', kind_source: 'chosen', text: 'Add a retry button to the export' });
   });

@@ -101,7 +101,9 @@ describe('changes scored by worker processes', () => {
   it('while the rescore of a new customer is queued the card says it is scoring now; a worker then scores it', async () => {
     expect((await post('/api/v1/customers', [{ external_id: 'NEWCO', name: 'Newco Fresh', arr: 50_000, currency: 'USD' }])).accepted).toBe(1);
     const at = new Date(Date.now() - 3600_000).toISOString();
-    expect((await post('/api/v1/events', [{ customer_external_id: 'NEWCO', kind: 'usage', occurred_at: at, value: 40, external_id: 'newco-u1' }])).accepted).toBe(1);
+    expect(
+      (await post('/api/v1/events', [{ customer_external_id: 'NEWCO', kind: 'usage', occurred_at: at, value: 40, external_id: 'newco-u1' }])).accepted,
+    ).toBe(1);
 
     const waiting = visibleText(await slash(app, '/customer', 'Newco Fresh', 'U0ALICE'));
     expect(waiting).toMatch(/Not scored yet\._ ⏳ Scoring now — back in a few seconds/);

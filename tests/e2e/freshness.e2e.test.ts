@@ -69,7 +69,8 @@ async function postEvents(events: Record<string, unknown>[]): Promise<{ accepted
 
 const warningsFor = (name: string) => slack.posted.filter((p) => String(p.metadata?.event_payload.key ?? '').startsWith('warning:') && p.text.includes(name));
 const remindersKeyed = (key: string) => slack.posted.filter((p) => p.metadata?.event_payload.key === key);
-const idOf = async (externalId: string) => String((await db.db.selectFrom('customers').select('id').where('external_id', '=', externalId).executeTakeFirstOrThrow()).id);
+const idOf = async (externalId: string) =>
+  String((await db.db.selectFrom('customers').select('id').where('external_id', '=', externalId).executeTakeFirstOrThrow()).id);
 
 /** No scoring run open and no rescore queued (besides the schedules' next runs): every follow-up of the data so far has run. */
 async function settled(): Promise<void> {

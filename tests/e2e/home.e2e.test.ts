@@ -26,7 +26,13 @@ async function score(name: string, health: number, tier: 'A' | 'B' | 'C') {
 async function touched(name: string, daysAgo: number) {
   await app.db.db
     .insertInto('interactions')
-    .values({ customer_id: await id(name), author_slack_id: 'U0ALICE', kind: 'call', note: 'x', occurred_at: new Date(clock.now().getTime() - daysAgo * 86_400_000) })
+    .values({
+      customer_id: await id(name),
+      author_slack_id: 'U0ALICE',
+      kind: 'call',
+      note: 'x',
+      occurred_at: new Date(clock.now().getTime() - daysAgo * 86_400_000),
+    })
     .execute();
 }
 

@@ -35,10 +35,20 @@ async function post(path: string, body: unknown) {
 }
 
 const batch = (tag: string, n: number) =>
-  Array.from({ length: n }, (_, i) => ({ customer_external_id: `BP${i % 20}`, kind: 'usage', occurred_at: '2026-11-02T00:00:00Z', value: i, external_id: `${tag}-${i}` }));
+  Array.from({ length: n }, (_, i) => ({
+    customer_external_id: `BP${i % 20}`,
+    kind: 'usage',
+    occurred_at: '2026-11-02T00:00:00Z',
+    value: i,
+    external_id: `${tag}-${i}`,
+  }));
 
 const storedIds = async (prefix: string) =>
-  new Set((await sql<{ external_id: string }>`SELECT external_id FROM signals WHERE external_id LIKE ${`${prefix}%`}`.execute(app.db.db)).rows.map((r) => r.external_id));
+  new Set(
+    (await sql<{ external_id: string }>`SELECT external_id FROM signals WHERE external_id LIKE ${`${prefix}%`}`.execute(app.db.db)).rows.map(
+      (r) => r.external_id,
+    ),
+  );
 
 async function inFlight(): Promise<number> {
   const text = await (await fetch(`${app.baseUrl}/metrics`)).text();

@@ -30,7 +30,11 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as any };
 }
 
@@ -60,7 +64,11 @@ describe('NUL in an ingest item', () => {
     ];
     const r = await post('/api/v1/events', batch);
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ accepted: 2, duplicates: 0, rejected: [{ index: 1, reason: expect.stringMatching(/^external_id contains a NUL character/) }] });
+    expect(r.json).toMatchObject({
+      accepted: 2,
+      duplicates: 0,
+      rejected: [{ index: 1, reason: expect.stringMatching(/^external_id contains a NUL character/) }],
+    });
     const again = await post('/api/v1/events', batch);
     expect(again.json).toMatchObject({ accepted: 0, duplicates: 2 });
   });

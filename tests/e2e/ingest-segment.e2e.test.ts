@@ -113,7 +113,13 @@ describe('group, track, identify, batch', () => {
   });
 
   it('identify: links a user by the company domain of their email; their tracks then match', async () => {
-    const identify = { type: 'identify', messageId: 'idf-1', userId: 'user-grace', traits: { email: 'grace@lovelace.io', name: 'Grace' }, timestamp: '2026-11-20T12:00:00Z' };
+    const identify = {
+      type: 'identify',
+      messageId: 'idf-1',
+      userId: 'user-grace',
+      traits: { email: 'grace@lovelace.io', name: 'Grace' },
+      timestamp: '2026-11-20T12:00:00Z',
+    };
     expect((await send(identify)).json).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     expect((await send(identify)).json).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
     const track = await send({ ...trackUsage, messageId: 'trk-grace-1', userId: 'user-grace' });
@@ -121,7 +127,13 @@ describe('group, track, identify, batch', () => {
   });
 
   it('identify: a public mail domain names no customer', async () => {
-    const res = await send({ type: 'identify', messageId: 'idf-2', userId: 'user-anon', traits: { email: 'someone@gmail.com' }, timestamp: '2026-11-20T12:00:00Z' });
+    const res = await send({
+      type: 'identify',
+      messageId: 'idf-2',
+      userId: 'user-anon',
+      traits: { email: 'someone@gmail.com' },
+      timestamp: '2026-11-20T12:00:00Z',
+    });
     expect(res.json.accepted).toBe(0);
     expect(res.json.rejected).toEqual([{ index: 0, reason: expect.stringMatching(/no customer matches/) }]);
   });
@@ -129,7 +141,13 @@ describe('group, track, identify, batch', () => {
   it('batch: a group and the tracks after it in one request; bad messages rejected by index', async () => {
     const batch = {
       batch: [
-        { type: 'group', messageId: 'b-0', userId: 'user-linus', groupId: 'acct-77', traits: { name: 'Torvalds Kernel Co', domain: 'kernel.example', owner_slack_id: 'U0BOB' } },
+        {
+          type: 'group',
+          messageId: 'b-0',
+          userId: 'user-linus',
+          groupId: 'acct-77',
+          traits: { name: 'Torvalds Kernel Co', domain: 'kernel.example', owner_slack_id: 'U0BOB' },
+        },
         { type: 'track', messageId: 'b-1', userId: 'user-linus', event: 'Order Completed', properties: { revenue: '300' }, timestamp: '2026-11-21T08:00:00Z' },
         { type: 'track', messageId: 'b-2', userId: 'user-linus', event: 'Seat Active', timestamp: '2026-11-21T08:05:00Z' },
         { type: 'page', messageId: 'b-3', userId: 'user-linus', name: 'Pricing' },

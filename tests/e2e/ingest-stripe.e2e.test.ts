@@ -130,7 +130,9 @@ describe('events', () => {
   });
 
   it('invoice.payment_failed → payment_failed signal, matched by the stored Stripe customer id', async () => {
-    const res = await deliver(event('invoice.payment_failed', { id: 'in_fail', object: 'invoice', customer: 'cus_ACME', customer_email: null, amount_due: 5000, currency: 'usd' }));
+    const res = await deliver(
+      event('invoice.payment_failed', { id: 'in_fail', object: 'invoice', customer: 'cus_ACME', customer_email: null, amount_due: 5000, currency: 'usd' }),
+    );
     expect(res.json).toMatchObject({ matched: true, effect: 'payment_failed' });
     const c = await customer('S1');
     const failed = await app.db.db.selectFrom('signals').selectAll().where('customer_id', '=', c.id).where('kind', '=', 'payment_failed').execute();
@@ -176,7 +178,15 @@ describe('events', () => {
 
   it('customer.subscription.deleted → churned with churned_at', async () => {
     const endedAt = 1_796_000_000;
-    const res = await deliver(event('customer.subscription.deleted', { id: 'sub_2', object: 'subscription', customer: { id: 'cus_GLOBEX', email: 'ap@globex.com' }, status: 'canceled', ended_at: endedAt }));
+    const res = await deliver(
+      event('customer.subscription.deleted', {
+        id: 'sub_2',
+        object: 'subscription',
+        customer: { id: 'cus_GLOBEX', email: 'ap@globex.com' },
+        status: 'canceled',
+        ended_at: endedAt,
+      }),
+    );
     expect(res.json).toMatchObject({ matched: true, effect: 'churned' });
     const c = await customer('S2');
     expect(c.status).toBe('churned');

@@ -84,7 +84,10 @@ describe('metrics exposition', () => {
   // First in the file: the process registry starts empty, so the counter reads exactly 3.
   it('counts 3 usage events ingested through the API', async () => {
     expect((await post('/api/v1/customers', [customer('M1')])).status).toBe(200);
-    const res = await post('/api/v1/events', [1, 2, 3].map((i) => event('M1', { external_id: `m-${i}` })));
+    const res = await post(
+      '/api/v1/events',
+      [1, 2, 3].map((i) => event('M1', { external_id: `m-${i}` })),
+    );
     expect(res.json).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
 
     const scrape = await fetch(`${base}/metrics`);
@@ -94,7 +97,16 @@ describe('metrics exposition', () => {
     const samples = parseMetrics(text); // every line parses
     expect(samples.find((s) => s.name === 'retain_signals_ingested_total' && s.labels.kind === 'usage' && s.labels.source === 'api')?.value).toBe(3);
     expect(text).toContain('# TYPE retain_signals_ingested_total counter');
-    for (const name of ['retain_ingest_rejected_total', 'retain_rescore_seconds', 'retain_customers_scored_total', 'retain_queue_jobs', 'retain_notifications_sent_total', 'retain_notifications_failed_total', 'retain_slack_rate_limited_total', 'retain_slash_command_seconds']) {
+    for (const name of [
+      'retain_ingest_rejected_total',
+      'retain_rescore_seconds',
+      'retain_customers_scored_total',
+      'retain_queue_jobs',
+      'retain_notifications_sent_total',
+      'retain_notifications_failed_total',
+      'retain_slack_rate_limited_total',
+      'retain_slash_command_seconds',
+    ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     // Queue depths are read from BullMQ at scrape time.
@@ -146,14 +158,20 @@ describe('request shape', () => {
 
   it('answers more than 10,000 items with 413 naming the limit, and stores none', async () => {
     const before = await count('signals');
-    const res = await post('/api/v1/events', Array.from({ length: 10_001 }, (_, i) => event('M1', { external_id: `big-${i}` })));
+    const res = await post(
+      '/api/v1/events',
+      Array.from({ length: 10_001 }, (_, i) => event('M1', { external_id: `big-${i}` })),
+    );
     expect(res.status).toBe(413);
     expect(res.json.error).toMatch(/10001 in one request, the limit is 10000/);
     expect(await count('signals')).toBe(before);
   });
 
   it('takes exactly 10,000 items', async () => {
-    const res = await post('/api/v1/events', Array.from({ length: 10_000 }, (_, i) => event('M1', { kind: 'ticket', external_id: `tenk-${i}` })));
+    const res = await post(
+      '/api/v1/events',
+      Array.from({ length: 10_000 }, (_, i) => event('M1', { kind: 'ticket', external_id: `tenk-${i}` })),
+    );
     expect(res.status).toBe(200);
     expect(res.json.accepted).toBe(10_000);
   });
@@ -166,7 +184,10 @@ describe('request shape', () => {
   });
 
   it('accepts a gzip body', async () => {
-    const res = await post('/api/v1/events', null, { raw: gzipSync(JSON.stringify([event('M1', { external_id: 'gz-1' })])), headers: { 'content-encoding': 'gzip' } });
+    const res = await post('/api/v1/events', null, {
+      raw: gzipSync(JSON.stringify([event('M1', { external_id: 'gz-1' })])),
+      headers: { 'content-encoding': 'gzip' },
+    });
     expect(res.status).toBe(200);
     expect(res.json.accepted).toBe(1);
   });
@@ -199,7 +220,11 @@ describe('POST /api/v1/events', () => {
       { index: 7, reason: 'value must be a string or a number' },
     ]);
     expect(await count('signals')).toBe(before + 3);
-    const stored = await db.db.selectFrom('signals').select(['kind', 'value', 'source', 'external_id']).where('external_id', '=', 'mix-3').executeTakeFirstOrThrow();
+    const stored = await db.db
+      .selectFrom('signals')
+      .select(['kind', 'value', 'source', 'external_id'])
+      .where('external_id', '=', 'mix-3')
+      .executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ kind: 'order', source: 'api' });
     expect(Number(stored.value)).toBe(99.5);
     expect(await metric('retain_ingest_rejected_total', { endpoint: 'events', reason: 'unknown_customer' })).toBeGreaterThanOrEqual(1);
@@ -224,7 +249,12 @@ describe('POST /api/v1/events', () => {
     await db.db.updateTable('customers').set({ data_changed_at: stamp }).where('external_id', 'in', ['D1', 'D2']).execute();
     const res = await post('/api/v1/events', [event('D1', { external_id: 'bump-1' })]);
     expect(res.json.accepted).toBe(1);
-    const rows = await db.db.selectFrom('customers').select(['external_id', 'data_changed_at']).where('external_id', 'in', ['D1', 'D2']).orderBy('external_id').execute();
+    const rows = await db.db
+      .selectFrom('customers')
+      .select(['external_id', 'data_changed_at'])
+      .where('external_id', 'in', ['D1', 'D2'])
+      .orderBy('external_id')
+      .execute();
     expect(rows[0]!.data_changed_at.getTime()).toBeGreaterThan(stamp.getTime());
     expect(rows[1]!.data_changed_at).toEqual(stamp);
   });
@@ -258,7 +288,9 @@ describe('POST /api/v1/customers', () => {
     const updatedAt = await db.db.selectFrom('customers').select('updated_at').where('external_id', '=', 'I2').executeTakeFirstOrThrow();
     expect((await post('/api/v1/customers', batch)).json).toEqual({ accepted: 0, duplicates: 2, created: 0, updated: 0, rejected: [] });
     expect([await count('customers'), await count('ownership_events')]).toEqual(counts);
-    expect((await db.db.selectFrom('customers').select('updated_at').where('external_id', '=', 'I2').executeTakeFirstOrThrow()).updated_at).toEqual(updatedAt.updated_at);
+    expect((await db.db.selectFrom('customers').select('updated_at').where('external_id', '=', 'I2').executeTakeFirstOrThrow()).updated_at).toEqual(
+      updatedAt.updated_at,
+    );
   });
 
   it('audits owner changes as ownership events of kind api', async () => {

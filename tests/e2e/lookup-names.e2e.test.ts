@@ -24,8 +24,20 @@ A1,Acme Logistics,acmelog.example,pro,40000,USD,,,emea
 S1,Shared Name Co,shared1.example,pro,5000,USD,,,emea
 S2,Shared Name Co,shared2.example,pro,6000,USD,,,emea
 `;
-const lastFeedback = () => app.db.db.selectFrom('feedback as f').innerJoin('customers as c', 'c.id', 'f.customer_id').select(['c.name', 'f.text', 'f.kind']).orderBy('f.id', 'desc').executeTakeFirstOrThrow();
-const lastTouch = () => app.db.db.selectFrom('interactions as i').innerJoin('customers as c', 'c.id', 'i.customer_id').select(['c.name', 'i.kind', 'i.note']).orderBy('i.id', 'desc').executeTakeFirstOrThrow();
+const lastFeedback = () =>
+  app.db.db
+    .selectFrom('feedback as f')
+    .innerJoin('customers as c', 'c.id', 'f.customer_id')
+    .select(['c.name', 'f.text', 'f.kind'])
+    .orderBy('f.id', 'desc')
+    .executeTakeFirstOrThrow();
+const lastTouch = () =>
+  app.db.db
+    .selectFrom('interactions as i')
+    .innerJoin('customers as c', 'c.id', 'i.customer_id')
+    .select(['c.name', 'i.kind', 'i.note'])
+    .orderBy('i.id', 'desc')
+    .executeTakeFirstOrThrow();
 
 beforeAll(async () => {
   app = await startTestApp('lookupnames');
@@ -97,7 +109,9 @@ describe('overload', () => {
     release = r;
   });
   // A slash command that holds its turn until the test lets go: the process is at its bound meanwhile.
-  const holder: Feature = { name: 'test-holder', slash: {
+  const holder: Feature = {
+    name: 'test-holder',
+    slash: {
       '/hold': async () => {
         await held;
         return plainReply('released');
@@ -121,7 +135,12 @@ describe('overload', () => {
     const refused = await slash(busy, '/feedback', 'acme logistics great onboarding', 'U0ALICE');
     expect(visibleText(refused)).toContain('retain is busy — try again in a few seconds');
     expect(visibleText(refused)).not.toContain('cannot reach its database');
-    expect(await busy.db.db.selectFrom('feedback').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: '0' });
+    expect(
+      await busy.db.db
+        .selectFrom('feedback')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ n: '0' });
     release();
     expect(visibleText(await first)).toContain('released');
     const served = await slash(busy, '/customer', 'acme logistics', 'U0ALICE');

@@ -19,7 +19,11 @@ async function slash(text: string, userId = 'U0ALICE', command = '/customer') {
 
 /** Clicks a button as `userId`; returns what the app sent to that click's response_url. */
 async function click(actionId: string, value: string, userId: string, id: string) {
-  const res = await postSigned(app.eventsUrl, SIGNING_SECRET, interactiveBody(buttonClick({ actionId, value, userId, responseUrl: `${app.slack.responseBase}/${id}` })));
+  const res = await postSigned(
+    app.eventsUrl,
+    SIGNING_SECRET,
+    interactiveBody(buttonClick({ actionId, value, userId, responseUrl: `${app.slack.responseBase}/${id}` })),
+  );
   expect(res.status).toBe(200);
   await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
   return app.slack.responses.find((r) => r.id === id)!.body as any;
@@ -116,7 +120,12 @@ describe('/customer over signed HTTP', () => {
 
   it('rejects a bad signature with 401 and does nothing', async () => {
     const before = app.slack.responses.length;
-    const res = await postSigned(app.eventsUrl, SIGNING_SECRET, slashBody({ command: '/customer', text: 'globex', userId: 'U0ALICE', responseUrl: `${app.slack.responseBase}/bad` }), { badSignature: true });
+    const res = await postSigned(
+      app.eventsUrl,
+      SIGNING_SECRET,
+      slashBody({ command: '/customer', text: 'globex', userId: 'U0ALICE', responseUrl: `${app.slack.responseBase}/bad` }),
+      { badSignature: true },
+    );
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(app.slack.responses.length).toBe(before);
@@ -124,7 +133,12 @@ describe('/customer over signed HTTP', () => {
 
   it('rejects a timestamp older than 5 minutes with 401', async () => {
     const old = Math.floor(Date.now() / 1000) - 6 * 60;
-    const res = await postSigned(app.eventsUrl, SIGNING_SECRET, slashBody({ command: '/customer', text: 'globex', userId: 'U0ALICE', responseUrl: `${app.slack.responseBase}/old` }), { timestamp: old });
+    const res = await postSigned(
+      app.eventsUrl,
+      SIGNING_SECRET,
+      slashBody({ command: '/customer', text: 'globex', userId: 'U0ALICE', responseUrl: `${app.slack.responseBase}/old` }),
+      { timestamp: old },
+    );
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(app.slack.responses.some((r) => r.id === 'old')).toBe(false);

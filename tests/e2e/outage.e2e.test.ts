@@ -35,7 +35,11 @@ afterAll(async () => {
 describe('with the database down', () => {
   it('acks the slash command and answers "try again shortly", without a stack trace', async () => {
     const url = `http://127.0.0.1:${running.port}/slack/events`;
-    const res = await postSigned(url, SIGNING_SECRET, slashBody({ command: '/customer', text: 'acme', userId: 'U0ALICE', responseUrl: `${slack.responseBase}/down` }));
+    const res = await postSigned(
+      url,
+      SIGNING_SECRET,
+      slashBody({ command: '/customer', text: 'acme', userId: 'U0ALICE', responseUrl: `${slack.responseBase}/down` }),
+    );
     expect(res.status).toBe(200);
     await slack.waitFor(() => slack.responses.some((r) => r.id === 'down'), 10_000);
     const body = slack.responses.find((r) => r.id === 'down')!.body as { text: string; response_type: string };

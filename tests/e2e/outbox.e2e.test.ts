@@ -40,21 +40,18 @@ describe('notification outbox', () => {
     expect(pace.every((p) => typeof p.metadata?.event_payload.key === 'string')).toBe(true);
   });
 
-  it.each(PERMANENT)(
-    'fails a message for good on %s, with the reason, without retrying',
-    async (error) => {
-      const channel = channelFor(error);
-      app.slack.failChannel(channel, error);
-      const { id } = await enqueueNotification(app.running.ctx, { dedupeKey: `gone-${error}`, kind: 'test', channel, text: 'x' });
-      const row = await until(async () => {
-        const r = await app.db.db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
-        return r?.status === 'failed' ? r : null;
-      });
-      expect(row.last_error).toBe(error);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(app.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === channel)).toHaveLength(1);
-    },
-  );
+  it.each(PERMANENT)('fails a message for good on %s, with the reason, without retrying', async (error) => {
+    const channel = channelFor(error);
+    app.slack.failChannel(channel, error);
+    const { id } = await enqueueNotification(app.running.ctx, { dedupeKey: `gone-${error}`, kind: 'test', channel, text: 'x' });
+    const row = await until(async () => {
+      const r = await app.db.db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+      return r?.status === 'failed' ? r : null;
+    });
+    expect(row.last_error).toBe(error);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(app.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === channel)).toHaveLength(1);
+  });
 
   it('retain outbox lists what is pending or failed and why; --retry re-queues the failed ones', async () => {
     const config = app.running.ctx.config;
@@ -68,13 +65,23 @@ describe('notification outbox', () => {
     const retried = await retain(config, ['outbox'], ['--retry']);
     expect(retried.out).toBe('re-queued 5 failed notifications');
     await app.slack.waitFor(() => keysPosted('gone-').length === 5);
-    expect(keysPosted('gone-').sort()).toEqual(['gone-account_inactive', 'gone-channel_not_found', 'gone-invalid_auth', 'gone-is_archived', 'gone-not_in_channel']);
+    expect(keysPosted('gone-').sort()).toEqual([
+      'gone-account_inactive',
+      'gone-channel_not_found',
+      'gone-invalid_auth',
+      'gone-is_archived',
+      'gone-not_in_channel',
+    ]);
     expect((await retain(config, ['outbox'])).out).toMatch(/outbox: 0 pending, 0 sending, 0 failed/);
   });
 
   it('the sweep delivers a claimed row whose job was lost', async () => {
     const id = (await claimNotification(app.db.db, { dedupeKey: 'lost-1', kind: 'test', channel: 'C0LOST', text: 'lost and found' }))!;
-    await app.db.db.updateTable('notifications').set({ updated_at: new Date(Date.now() - 120_000) }).where('id', '=', id).execute();
+    await app.db.db
+      .updateTable('notifications')
+      .set({ updated_at: new Date(Date.now() - 120_000) })
+      .where('id', '=', id)
+      .execute();
     await app.running.ctx.queues!.add('sweepOutbox', {});
     await app.slack.waitFor(() => keysPosted('lost-').length === 1);
     await app.running.ctx.queues!.add('sweepOutbox', {});
@@ -87,7 +94,8 @@ describe('notification outbox', () => {
     app.slack.retryAfterSeconds = 1;
     const before429 = app.slack.rateLimited;
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push((await enqueueNotification(app.running.ctx, { dedupeKey: `storm429-${i}`, kind: 'test', channel: `C0STORM${i % 2}`, text: `storm ${i}` })).id);
+    for (let i = 0; i < 6; i++)
+      ids.push((await enqueueNotification(app.running.ctx, { dedupeKey: `storm429-${i}`, kind: 'test', channel: `C0STORM${i % 2}`, text: `storm ${i}` })).id);
     await app.slack.waitFor(() => keysPosted('storm429-').length === 6, 30_000);
     expect(app.slack.rateLimited - before429).toBeGreaterThan(0);
     await until(async () => (await rowsOf(ids)).every((r) => r.status === 'sent'));
@@ -107,7 +115,8 @@ describe('notification outbox', () => {
   it('500 storm: retried with backoff, every message delivered once', async () => {
     app.slack.failNext('chat.postMessage', 3, { status: 500 });
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await enqueueNotification(app.running.ctx, { dedupeKey: `storm500-${i}`, kind: 'test', channel: `C0FIVE${i}`, text: `five ${i}` })).id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await enqueueNotification(app.running.ctx, { dedupeKey: `storm500-${i}`, kind: 'test', channel: `C0FIVE${i}`, text: `five ${i}` })).id);
     await app.slack.waitFor(() => keysPosted('storm500-').length === 3, 30_000);
     await until(async () => (await rowsOf(ids)).every((r) => r.status === 'sent'));
     await new Promise((r) => setTimeout(r, 300));

@@ -19,7 +19,13 @@ C7,Freeze Co,freeze.example,pro,30000,USD,${cal.date(16)},,emea
 C8,Umbrella,umbrella.com,pro,70000,USD,${cal.date(189)},U0ALICE,emea
 `;
 
-const customer = (name: string) => app.db.db.selectFrom('customers as c').leftJoin('members as m', 'm.id', 'c.owner_member_id').select(['c.id', 'c.owner_member_id', 'm.slack_user_id as owner', 'c.team_id', 'c.data_changed_at']).where('c.name', '=', name).executeTakeFirstOrThrow();
+const customer = (name: string) =>
+  app.db.db
+    .selectFrom('customers as c')
+    .leftJoin('members as m', 'm.id', 'c.owner_member_id')
+    .select(['c.id', 'c.owner_member_id', 'm.slack_user_id as owner', 'c.team_id', 'c.data_changed_at'])
+    .where('c.name', '=', name)
+    .executeTakeFirstOrThrow();
 const events = async (name: string) => {
   const c = await customer(name);
   return app.db.db.selectFrom('ownership_events').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
@@ -28,7 +34,8 @@ const disputes = async (name: string) => {
   const c = await customer(name);
   return app.db.db.selectFrom('disputes').selectAll().where('customer_id', '=', c.id).orderBy('id').execute();
 };
-const postedTo = (channel: string, needle: string) => app.slack.posted.filter((p) => p.channel === channel && (p.text.includes(needle) || visibleText(p).includes(needle)));
+const postedTo = (channel: string, needle: string) =>
+  app.slack.posted.filter((p) => p.channel === channel && (p.text.includes(needle) || visibleText(p).includes(needle)));
 const waitPosted = async (channel: string, needle: string, count = 1) => {
   // Posts to one channel are paced a second apart behind earlier ones: allow for a backlog on a loaded machine.
   await app.slack.waitFor(() => postedTo(channel, needle).length >= count, 45_000);
@@ -127,7 +134,14 @@ describe('dispute: claim → Approve', () => {
 
   it('lets only a manager who is not a party decide', async () => {
     const value = buttonsOf(post.blocks as any[])[0].value as string;
-    const byRep = await click(app, { actionId: ACTIONS.approveDispute, value, userId: 'U0BOB', channelId: post.channel, messageTs: post.ts, message: { ts: post.ts, text: post.text, blocks: post.blocks } });
+    const byRep = await click(app, {
+      actionId: ACTIONS.approveDispute,
+      value,
+      userId: 'U0BOB',
+      channelId: post.channel,
+      messageTs: post.ts,
+      message: { ts: post.ts, text: post.text, blocks: post.blocks },
+    });
     expect(said(byRep)).toContain('Only managers and admins can approve or reject');
     expect(said(byRep)).toContain('<@U0MANAGER>');
     expect(byRep.response_type).toBe('ephemeral');
@@ -139,7 +153,14 @@ describe('dispute: claim → Approve', () => {
 
   it('Approve by the manager moves the account, updates the message, and tells both sides', async () => {
     const value = buttonsOf(post.blocks as any[])[0].value as string;
-    const r = await click(app, { actionId: ACTIONS.approveDispute, value, userId: 'U0MANAGER', channelId: post.channel, messageTs: post.ts, message: { ts: post.ts, text: post.text, blocks: post.blocks } });
+    const r = await click(app, {
+      actionId: ACTIONS.approveDispute,
+      value,
+      userId: 'U0MANAGER',
+      channelId: post.channel,
+      messageTs: post.ts,
+      message: { ts: post.ts, text: post.text, blocks: post.blocks },
+    });
     expect(said(r)).toContain('Approved: <@U0ALICE> owns *Globex* now');
     expect((await customer('Globex')).owner).toBe('U0ALICE');
     const ev = await events('Globex');
@@ -174,7 +195,14 @@ describe('dispute: claim → Reject', () => {
     expect(said(r)).toContain('owned by <@U0ALICE>');
     const [post] = await waitPosted('C0EMEA', 'Acme Corp');
     const value = buttonsOf(post!.blocks as any[]).find((b: any) => b.action_id === ACTIONS.rejectDispute).value;
-    const rej = await click(app, { actionId: ACTIONS.rejectDispute, value, userId: 'U0MANAGER', channelId: 'C0EMEA', messageTs: post!.ts, message: { ts: post!.ts, text: post!.text, blocks: post!.blocks } });
+    const rej = await click(app, {
+      actionId: ACTIONS.rejectDispute,
+      value,
+      userId: 'U0MANAGER',
+      channelId: 'C0EMEA',
+      messageTs: post!.ts,
+      message: { ts: post!.ts, text: post!.text, blocks: post!.blocks },
+    });
     expect(said(rej)).toContain('Rejected: <@U0ALICE> keeps *Acme Corp*');
     expect((await customer('Acme Corp')).owner).toBe('U0ALICE');
     expect((await events('Acme Corp')).map((e) => e.kind)).toEqual(['import']);
@@ -324,7 +352,10 @@ describe('/customer log', () => {
 
 describe('/customer mine', () => {
   beforeAll(async () => {
-    const rows = Array.from({ length: 25 }, (_, i) => `M${i},Mine ${String(i).padStart(2, '0')},mine${i}.example,pro,${1000 + i},USD,${cal.date(60 + 30 * (i % 9))},U0CHEN,apac`);
+    const rows = Array.from(
+      { length: 25 },
+      (_, i) => `M${i},Mine ${String(i).padStart(2, '0')},mine${i}.example,pro,${1000 + i},USD,${cal.date(60 + 30 * (i % 9))},U0CHEN,apac`,
+    );
     await loadCustomersCsv(app.db, `external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team\n${rows.join('\n')}\n`);
     // Scores for the first 20: health 80, 77, …; the last 5 (and 阿里巴巴) stay unscored.
     for (let i = 0; i < 20; i++) {
@@ -339,7 +370,10 @@ describe('/customer mine', () => {
     const p1 = await slash(app, '/customer', 'mine', 'U0CHEN');
     expect(p1.blocks[0].text.text).toBe('My accounts (26)');
     expect(p1.blocks.length).toBeLessThanOrEqual(50);
-    const rowsOf = (r: SeenReply) => visibleText(r.blocks.filter((b: any) => b.type === 'table')).split('\n').slice(1);
+    const rowsOf = (r: SeenReply) =>
+      visibleText(r.blocks.filter((b: any) => b.type === 'table'))
+        .split('\n')
+        .slice(1);
     const lines = rowsOf(p1);
     expect(lines).toHaveLength(20);
     expect(lines[0]).toMatch(/^🔴 23 red \| Mine 19 \|/);
@@ -367,7 +401,14 @@ describe('a claim whose claimant has left', () => {
     await app.db.db.updateTable('members').set({ active: false }).where('slack_user_id', '=', 'U0BOB').execute();
     try {
       const value = buttonsOf(post.blocks as any[])[0].value as string;
-      const r = await click(app, { actionId: ACTIONS.approveDispute, value, userId: 'U0MANAGER', channelId: 'C0EMEA', messageTs: post.ts, message: { ts: post.ts, text: post.text, blocks: post.blocks } });
+      const r = await click(app, {
+        actionId: ACTIONS.approveDispute,
+        value,
+        userId: 'U0MANAGER',
+        channelId: 'C0EMEA',
+        messageTs: post.ts,
+        message: { ts: post.ts, text: post.text, blocks: post.blocks },
+      });
       expect(said(r)).toContain('no longer an active member');
       expect((await customer('Acme Corp')).owner).toBe('U0ALICE');
       expect((await disputes('Acme Corp')).at(-1)!.status).toBe('expired');
@@ -381,17 +422,29 @@ describe('a claim whose claimant has left', () => {
 describe('any text, over HTTP', () => {
   it('answers every /customer and /feedback text within the ack, never a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/customer', '/feedback'), fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('claim', 'assign', 'log', 'mine', 'history', 'release').chain((v) => fc.string().map((s) => `${v} ${s}`))), async (command, text) => {
-        const id = `prop${Math.random().toString(36).slice(2)}`;
-        const started = Date.now();
-        const res = await postSigned(app.eventsUrl, SIGNING_SECRET, slashBody({ command, text, userId: 'U0MANAGER', responseUrl: `${app.slack.responseBase}/${id}` }));
-        expect(res.status).toBe(200);
-        expect(Date.now() - started).toBeLessThan(3_000);
-        await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id), 10_000);
-        const reply = app.slack.responses.find((r) => r.id === id)!.body as { text?: string };
-        expect(typeof reply.text).toBe('string');
-        expect(reply.text).not.toMatch(/Something went wrong/);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/customer', '/feedback'),
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'grapheme' }),
+          fc.constantFrom('claim', 'assign', 'log', 'mine', 'history', 'release').chain((v) => fc.string().map((s) => `${v} ${s}`)),
+        ),
+        async (command, text) => {
+          const id = `prop${Math.random().toString(36).slice(2)}`;
+          const started = Date.now();
+          const res = await postSigned(
+            app.eventsUrl,
+            SIGNING_SECRET,
+            slashBody({ command, text, userId: 'U0MANAGER', responseUrl: `${app.slack.responseBase}/${id}` }),
+          );
+          expect(res.status).toBe(200);
+          expect(Date.now() - started).toBeLessThan(3_000);
+          await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id), 10_000);
+          const reply = app.slack.responses.find((r) => r.id === id)!.body as { text?: string };
+          expect(typeof reply.text).toBe('string');
+          expect(reply.text).not.toMatch(/Something went wrong/);
+        },
+      ),
       { numRuns: 25 },
     );
   });

@@ -24,7 +24,8 @@ function configFile(settings: object): string {
   return join(dir, 'config.json');
 }
 
-const postedKeys = (app: TestApp, prefix: string) => app.slack.posted.map((p) => String(p.metadata?.event_payload.key ?? '')).filter((k) => k.startsWith(prefix));
+const postedKeys = (app: TestApp, prefix: string) =>
+  app.slack.posted.map((p) => String(p.metadata?.event_payload.key ?? '')).filter((k) => k.startsWith(prefix));
 const health = async (app: TestApp) => {
   const res = await fetch(`${app.baseUrl}/healthz`);
   return { status: res.status, body: (await res.json()) as { checks: Record<string, { ok: boolean; error?: string }> } };
@@ -82,7 +83,10 @@ describe('Redis emptied (FLUSHALL) in the middle of a scoring run and its delive
     redis = await startPrivateRedis();
     app = await startTestApp('redisflush', {
       roles: ['web', 'worker'],
-      env: { REDIS_URL: redis.url, RETAIN_CONFIG: configFile({ pacing: { perChannelMs: 250 }, recovery: { redisCheckMs: 1_500 }, scoring: { batchSize: 10 } }) },
+      env: {
+        REDIS_URL: redis.url,
+        RETAIN_CONFIG: configFile({ pacing: { perChannelMs: 250 }, recovery: { redisCheckMs: 1_500 }, scoring: { batchSize: 10 } }),
+      },
     });
     const { emea } = await seedRoster(app.db);
     await loadBook(app.db, plantedBook(now, { fillers: 57 }), now);
@@ -98,7 +102,10 @@ describe('Redis emptied (FLUSHALL) in the middle of a scoring run and its delive
     const queues = app.running.ctx.queues!;
     const schedulers = async () => {
       const all = await Promise.all((['scoring', 'delivery', 'scans'] as const).map((q) => queues.queue(q).getJobSchedulers(0, -1)));
-      return all.flat().map((s) => s.key).sort();
+      return all
+        .flat()
+        .map((s) => s.key)
+        .sort();
     };
     const before = await schedulers();
     expect(before).toEqual(expect.arrayContaining(['outbox-sweep', 'run-watchdog', 'rescore-full']));
@@ -123,7 +130,10 @@ describe('Redis emptied (FLUSHALL) in the middle of a scoring run and its delive
     // (each team's digest schedule comes back too: the teams were added after start)
     await until(async () => (await schedulers()).length >= before.length, 20_000);
     expect(await schedulers()).toEqual(expect.arrayContaining(before));
-    await until(async () => (await app.db.db.selectFrom('scoring_runs').select('status').where('id', '=', prepared.run.id).executeTakeFirstOrThrow()).status === 'done', 30_000);
+    await until(
+      async () => (await app.db.db.selectFrom('scoring_runs').select('status').where('id', '=', prepared.run.id).executeTakeFirstOrThrow()).status === 'done',
+      30_000,
+    );
     await app.slack.waitFor(() => postedKeys(app, 'flush-').length >= keys.length, 30_000);
     await until(async () => (await app.db.db.selectFrom('notifications').select('status').execute()).every((r) => r.status === 'sent'), 30_000);
     await new Promise((r) => setTimeout(r, 1_000));

@@ -41,7 +41,12 @@ beforeAll(async () => {
   await seedRoster(app.db);
   await loadCustomersCsv(app.db, BOOK);
   await writeScores(app.db, new Date(`${TODAY}T08:00:00Z`), [
-    { name: 'Ninety Co', health: 55, tier: 'A', drivers: [{ key: 'cadence', direction: 'down', impact: -6, text: 'no touch in 75 days; tier A expects one every 30' }] },
+    {
+      name: 'Ninety Co',
+      health: 55,
+      tier: 'A',
+      drivers: [{ key: 'cadence', direction: 'down', impact: -6, text: 'no touch in 75 days; tier A expects one every 30' }],
+    },
     { name: 'Thirty Co', health: 81, tier: 'B' },
   ]);
 });
@@ -55,7 +60,9 @@ describe('renewal reminders', () => {
     await scanRenewals(app.running.ctx);
     await new Promise((r) => setTimeout(r, 300));
     const sent = reminders();
-    const ids = Object.fromEntries(await Promise.all(['Ninety Co', 'Thirty Co', 'Missed Scan Co', 'Unowned Co'].map(async (n) => [n, await customerId(app.db, n)])));
+    const ids = Object.fromEntries(
+      await Promise.all(['Ninety Co', 'Thirty Co', 'Missed Scan Co', 'Unowned Co'].map(async (n) => [n, await customerId(app.db, n)])),
+    );
     expect(sent.map(keyOf).sort()).toEqual(
       [
         `renewal:${ids['Ninety Co']}:${d(90)}:90`,
@@ -111,9 +118,14 @@ describe('renewal reminders', () => {
       callbackId: RENEWAL_ACTIONS.churnView,
       userId: 'U0MANAGER',
       privateMetadata: churnView.private_metadata,
-      values: { reason: { value: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'Price' }, value: 'price' } } }, note: { value: { type: 'plain_text_input', value: null } } },
+      values: {
+        reason: { value: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'Price' }, value: 'price' } } },
+        note: { value: { type: 'plain_text_input', value: null } },
+      },
     });
-    const said = await until(async () => app.slack.calls.find((c) => c.method === 'chat.postEphemeral' && String(c.body.text).includes('already marked renewed')));
+    const said = await until(async () =>
+      app.slack.calls.find((c) => c.method === 'chat.postEphemeral' && String(c.body.text).includes('already marked renewed')),
+    );
     expect(said.body.user).toBe('U0MANAGER');
     expect(again).toBeTruthy();
     expect((await app.db.db.selectFrom('customers').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status).toBe('active');
@@ -140,7 +152,9 @@ describe('renewal reminders', () => {
     expect(visibleText(update.blocks)).toContain('Marked *churned* by <@U0MANAGER> — reason: Competitor');
     expect(visibleText(update.blocks)).not.toContain('<!channel>');
     const id = await customerId(app.db, 'Missed Scan Co');
-    expect(await app.db.db.selectFrom('renewals').select(['outcome', 'churn_reason', 'churn_note']).where('customer_id', '=', id).executeTakeFirstOrThrow()).toEqual({
+    expect(
+      await app.db.db.selectFrom('renewals').select(['outcome', 'churn_reason', 'churn_note']).where('customer_id', '=', id).executeTakeFirstOrThrow(),
+    ).toEqual({
       outcome: 'churned',
       churn_reason: 'competitor',
       churn_note: 'Moved to <!channel> Rival Inc',
@@ -159,7 +173,15 @@ describe('renewal reminders', () => {
     expect((app.slack.responses.find((r) => r.id === id)!.body as any).text).toContain('Only @U0ALICE (the owner of Ninety Co) or a manager');
     const updated = await until(async () => app.slack.calls.find((c) => c.method === 'views.update'));
     expect(visibleText(viewOf(updated.body.view))).toContain('Not yours to decide');
-    expect((await app.db.db.selectFrom('customers').select('status').where('id', '=', await customerId(app.db, 'Ninety Co')).executeTakeFirstOrThrow()).status).toBe('active');
+    expect(
+      (
+        await app.db.db
+          .selectFrom('customers')
+          .select('status')
+          .where('id', '=', await customerId(app.db, 'Ninety Co'))
+          .executeTakeFirstOrThrow()
+      ).status,
+    ).toBe('active');
   });
 
   it('Snooze holds reminders back until it expires; then the most recent due one goes out', async () => {
@@ -170,7 +192,9 @@ describe('renewal reminders', () => {
     const update = await until(async () => app.slack.updates.find((u) => u.ts === msg.ts));
     expect(visibleText(update.blocks)).toContain(`Reminders snoozed until ${cal.short(7)} by <@U0MANAGER>`);
     expect(actionIds(update.blocks)).toContain(RENEWAL_ACTIONS.renewed); // still decidable
-    expect((await app.db.db.selectFrom('renewals').select('snoozed_until').where('customer_id', '=', id).executeTakeFirstOrThrow()).snoozed_until).toEqual(cal.at(7));
+    expect((await app.db.db.selectFrom('renewals').select('snoozed_until').where('customer_id', '=', id).executeTakeFirstOrThrow()).snoozed_until).toEqual(
+      cal.at(7),
+    );
   });
 
   it('walking 100 days (one scan a day, one day missed): every reminder day once, none twice, nothing after the date', async () => {

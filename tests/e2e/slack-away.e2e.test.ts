@@ -22,7 +22,8 @@ const health = async (app: TestApp) => {
   const res = await fetch(`${app.baseUrl}/healthz`);
   return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> } };
 };
-const keysPosted = (slack: SlackDouble, prefix: string) => slack.posted.map((p) => String(p.metadata?.event_payload.key ?? '')).filter((k) => k.startsWith(prefix));
+const keysPosted = (slack: SlackDouble, prefix: string) =>
+  slack.posted.map((p) => String(p.metadata?.event_payload.key ?? '')).filter((k) => k.startsWith(prefix));
 
 describe('the Web API unreachable at start-up', () => {
   it('starts, reports it, keeps the messages waiting untried, and delivers them once Slack answers', async () => {
@@ -38,7 +39,10 @@ describe('the Web API unreachable at start-up', () => {
     expect(h.body.checks.slack!.error).toMatch(/unreachable/);
 
     const keys = ['away-1', 'away-2', 'away-3'];
-    await enqueueNotifications(app.running.ctx, keys.map((k, i) => ({ dedupeKey: k, kind: 'test', channel: `C0AWAY${i}`, text: k })));
+    await enqueueNotifications(
+      app.running.ctx,
+      keys.map((k, i) => ({ dedupeKey: k, kind: 'test', channel: `C0AWAY${i}`, text: k })),
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     const waiting = await app.db.db.selectFrom('notifications').select(['status', 'attempts']).execute();
     expect(waiting.every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);

@@ -26,8 +26,24 @@ beforeAll(async () => {
 afterAll(async () => app?.stop());
 
 const healthy = async () => (await fetch(`${app.baseUrl}/healthz`)).status;
-const feedbackRows = async () => Number((await app.db.db.selectFrom('feedback').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
-const interactionRows = async () => Number((await app.db.db.selectFrom('interactions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+const feedbackRows = async () =>
+  Number(
+    (
+      await app.db.db
+        .selectFrom('feedback')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+const interactionRows = async () =>
+  Number(
+    (
+      await app.db.db
+        .selectFrom('interactions')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 let seq = 0;
 const responseUrl = () => `${app.slack.responseBase}/req${++seq}`;
 const answered = (url: string) => app.slack.responses.filter((r) => `${app.slack.responseBase}/${r.id}` === url);
@@ -59,7 +75,17 @@ describe('a correctly signed body that is not what Slack sends', () => {
     const contentType = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain');
     const slackish = fc.record(
       {
-        type: fc.constantFrom('block_actions', 'view_submission', 'view_closed', 'shortcut', 'message_action', 'block_suggestion', 'event_callback', 'url_verification', 'nope'),
+        type: fc.constantFrom(
+          'block_actions',
+          'view_submission',
+          'view_closed',
+          'shortcut',
+          'message_action',
+          'block_suggestion',
+          'event_callback',
+          'url_verification',
+          'nope',
+        ),
         user: fc.oneof(fc.constant(null), fc.record({ id: fc.oneof(fc.string(), fc.integer()) })),
         actions: fc.oneof(fc.constant(null), fc.array(fc.record({ action_id: fc.oneof(fc.string(), fc.constant(null)) }), { maxLength: 2 })),
         view: fc.oneof(fc.constant(null), fc.jsonValue()),
@@ -91,7 +117,9 @@ describe('a correctly signed body that is not what Slack sends', () => {
 describe('a request target the URL parser cannot read', () => {
   it.each(['//', 'http://[', 'http://a:99999/x'])('GET %s → 400, and the app keeps serving', async (target) => {
     const status = await new Promise<string>((resolve, reject) => {
-      const s = createConnection(Number(new URL(app.baseUrl).port), '127.0.0.1', () => s.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      const s = createConnection(Number(new URL(app.baseUrl).port), '127.0.0.1', () =>
+        s.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      );
       let data = '';
       s.on('data', (c) => (data += String(c)));
       s.on('end', () => resolve(data.split('\r\n')[0] ?? ''));
@@ -122,7 +150,9 @@ describe('replays and the signature window', () => {
     const now = Math.floor(Date.now() / 1000);
     for (const timestamp of [now + 6 * 60, now - 6 * 60]) {
       const url = responseUrl();
-      const res = await postSigned(app.eventsUrl, SIGNING_SECRET, slashBody({ command: '/customer', text: 'globex', userId: 'U0BOB', responseUrl: url }), { timestamp });
+      const res = await postSigned(app.eventsUrl, SIGNING_SECRET, slashBody({ command: '/customer', text: 'globex', userId: 'U0BOB', responseUrl: url }), {
+        timestamp,
+      });
       expect(res.status).toBe(401);
       await new Promise((r) => setTimeout(r, 200));
       expect(answered(url)).toHaveLength(0);
@@ -175,14 +205,22 @@ describe('a click on a forged message container', () => {
 
     const forged = { channelId: 'C0ELSEWHERE', messageTs: '1700000000.000001', message: { ts: '1700000000.000001', text: 'not ours', blocks: [] } };
     const url = responseUrl();
-    const refused = await postSigned(app.eventsUrl, SIGNING_SECRET, interactiveBody(buttonClick({ actionId: ACTIONS.approveDispute, value, userId: 'U0BOB', responseUrl: url, ...forged })));
+    const refused = await postSigned(
+      app.eventsUrl,
+      SIGNING_SECRET,
+      interactiveBody(buttonClick({ actionId: ACTIONS.approveDispute, value, userId: 'U0BOB', responseUrl: url, ...forged })),
+    );
     expect(refused.status).toBe(200);
     await app.slack.waitFor(() => answered(url).length === 1);
     expect(visibleText(answered(url)[0]!.body as any)).toContain('Only managers and admins can approve or reject');
     expect(await dispute()).toEqual(before);
 
     const decidedUrl = responseUrl();
-    await postSigned(app.eventsUrl, SIGNING_SECRET, interactiveBody(buttonClick({ actionId: ACTIONS.approveDispute, value, userId: 'U0MANAGER', responseUrl: decidedUrl, ...forged })));
+    await postSigned(
+      app.eventsUrl,
+      SIGNING_SECRET,
+      interactiveBody(buttonClick({ actionId: ACTIONS.approveDispute, value, userId: 'U0MANAGER', responseUrl: decidedUrl, ...forged })),
+    );
     await app.slack.waitFor(() => answered(decidedUrl).length === 1);
     await app.slack.waitFor(() => app.slack.updates.some((u) => u.ts === post.ts));
     expect(app.slack.updates.filter((u) => u.channel === 'C0ELSEWHERE' || u.ts === forged.messageTs)).toHaveLength(0);

@@ -82,7 +82,9 @@ describe('Socket Mode', () => {
     const corp = buttons.find((b: any) => b.text.text.startsWith('Acme Corp'));
     expect(corp.action_id).toBe(ACTIONS.openCard);
     const clickReply = `sm${++n}`;
-    const click = socket.interactive(buttonClick({ actionId: ACTIONS.openCard, value: corp.value, userId: 'U0ALICE', responseUrl: `${slack.responseBase}/${clickReply}` }));
+    const click = socket.interactive(
+      buttonClick({ actionId: ACTIONS.openCard, value: corp.value, userId: 'U0ALICE', responseUrl: `${slack.responseBase}/${clickReply}` }),
+    );
     expect(click.accepts_response_payload).toBe(false);
     await socket.waitForAck(click.envelope_id);
     const card = await replyOf(clickReply);

@@ -33,10 +33,7 @@ export type TestCalendar = ReturnType<typeof testCalendar>;
  * Fixture dates (renewal dates) and the dates a test expects to read
  * ("Nov 24, 2026", "2026-Q4") derive from it: day offsets, never literals.
  */
-export function testCalendar(
-  timeOfDay = '10:00:00Z',
-  opts: { aheadBy?: number; fits?: (cal: Pick<TestCalendar, 'date' | 'quarter'>) => boolean } = {},
-) {
+export function testCalendar(timeOfDay = '10:00:00Z', opts: { aheadBy?: number; fits?: (cal: Pick<TestCalendar, 'date' | 'quarter'>) => boolean } = {}) {
   const earliest = Date.now() + (opts.aheadBy ?? 10 * 60_000);
   let todayMs = utcMidnight(iso(earliest));
   if (Date.parse(`${iso(todayMs)}T${timeOfDay}`) < earliest) todayMs += DAY_MS;

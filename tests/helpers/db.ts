@@ -15,7 +15,10 @@ export interface TestDb extends DbHandle {
 
 /** A fresh, migrated database for one test file; dropped after. */
 export async function createTestDb(label: string): Promise<TestDb> {
-  const name = `retain_t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(3).toString('hex')}`;
+  const name = `retain_t_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(3).toString('hex')}`;
   const url = `${PG_BASE}/${name}`;
   await ensureDatabase(url);
   const handle = createDb(url, silentLogger, 5);
@@ -33,7 +36,10 @@ export async function createTestDb(label: string): Promise<TestDb> {
 
 /** A unique BullMQ prefix per test file, so queues never collide. */
 export function queuePrefix(label: string): string {
-  return `rt_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(3).toString('hex')}`;
+  return `rt_${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(3).toString('hex')}`;
 }
 
 export async function cleanQueuePrefix(prefix: string): Promise<void> {

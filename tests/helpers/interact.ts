@@ -34,11 +34,7 @@ export async function click(
   o: { actionId: string; value: string; userId: string; channelId?: string; messageTs?: string; message?: Record<string, unknown> },
 ): Promise<SeenReply> {
   const id = nextId('c');
-  const res = await postSigned(
-    app.eventsUrl,
-    SIGNING_SECRET,
-    interactiveBody(buttonClick({ ...o, responseUrl: `${app.slack.responseBase}/${id}` })),
-  );
+  const res = await postSigned(app.eventsUrl, SIGNING_SECRET, interactiveBody(buttonClick({ ...o, responseUrl: `${app.slack.responseBase}/${id}` })));
   expect(res.status).toBe(200);
   await app.slack.waitFor(() => app.slack.responses.some((r) => r.id === id));
   return app.slack.responses.find((r) => r.id === id)!.body as unknown as SeenReply;

@@ -43,9 +43,28 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const clients: Redis[] = [];
 
   const launch = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
-      stdio: 'ignore',
-    });
+    proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--dbfilename',
+        'dump.rdb',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     for (let i = 0; i < 100; i++) {
@@ -63,7 +82,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   await launch();
 
-  const exited = () => new Promise<void>((resolve) => (proc && proc.exitCode === null && proc.signalCode === null ? proc.once('exit', () => resolve()) : resolve()));
+  const exited = () =>
+    new Promise<void>((resolve) => (proc && proc.exitCode === null && proc.signalCode === null ? proc.once('exit', () => resolve()) : resolve()));
   const self: PrivateRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,

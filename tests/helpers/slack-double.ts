@@ -164,7 +164,14 @@ export async function startSlackDouble(opts: { port?: number } = {}): Promise<Sl
         }
         lastPostAt.set(channel, now);
         const ts = `${Math.floor(now / 1000)}.${String(++seq).padStart(6, '0')}`;
-        posted.push({ channel, ts, text: String(body.text ?? ''), blocks: (body.blocks as unknown[]) ?? [], at: now, ...(body.metadata ? { metadata: body.metadata as Posted['metadata'] } : {}) });
+        posted.push({
+          channel,
+          ts,
+          text: String(body.text ?? ''),
+          blocks: (body.blocks as unknown[]) ?? [],
+          at: now,
+          ...(body.metadata ? { metadata: body.metadata as Posted['metadata'] } : {}),
+        });
         if (double.postLatencyMs > 0) await new Promise((r) => setTimeout(r, double.postLatencyMs));
         return send(200, { ok: true, channel, ts, message: { text: body.text } });
       }

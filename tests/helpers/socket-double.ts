@@ -148,7 +148,8 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const msg = JSON.parse(String(data)) as { envelope_id?: string; payload?: Record<string, unknown> };
-      if (msg.envelope_id) acks.push({ envelope_id: msg.envelope_id, ...(msg.payload !== undefined ? { payload: msg.payload } : {}), connection: id, at: Date.now() });
+      if (msg.envelope_id)
+        acks.push({ envelope_id: msg.envelope_id, ...(msg.payload !== undefined ? { payload: msg.payload } : {}), connection: id, at: Date.now() });
     });
     ws.on('close', () => {
       clearInterval(conn.pinger);
@@ -183,7 +184,8 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
     connections,
     delivered,
     acks,
-    waitForConnections: (count, timeoutMs = 20_000) => waitUntil(() => connections.length >= count && live.some((c) => c.id === count), `connection ${count}`, timeoutMs),
+    waitForConnections: (count, timeoutMs = 20_000) =>
+      waitUntil(() => connections.length >= count && live.some((c) => c.id === count), `connection ${count}`, timeoutMs),
     waitForClosed: (id, timeoutMs = 10_000) => waitUntil(() => connections[id - 1]?.open === false, `connection ${id} to close`, timeoutMs),
     holdHellos() {
       holding = true;
@@ -221,7 +223,12 @@ export async function startSocketModeDouble(slack: SlackDouble): Promise<SocketM
     },
     interactive(payload) {
       const acceptsResponse = payload.type === 'view_submission' || payload.type === 'block_suggestion';
-      return deliver({ type: 'interactive', envelope_id: randomUUID(), payload: { api_app_id: APP_ID, ...payload }, accepts_response_payload: acceptsResponse });
+      return deliver({
+        type: 'interactive',
+        envelope_id: randomUUID(),
+        payload: { api_app_id: APP_ID, ...payload },
+        accepts_response_payload: acceptsResponse,
+      });
     },
     event(event, o = {}) {
       return deliver({

@@ -74,5 +74,7 @@ export function actionIds(x: unknown): string[] {
 
 /** A message payload (reply, post, update): a `text` string and no block or text-object `type`. */
 function isMessage(x: unknown): x is { text: string; blocks?: unknown } {
-  return !!x && typeof x === 'object' && !Array.isArray(x) && typeof (x as { text?: unknown }).text === 'string' && (x as { type?: unknown }).type === undefined;
+  return (
+    !!x && typeof x === 'object' && !Array.isArray(x) && typeof (x as { text?: unknown }).text === 'string' && (x as { type?: unknown }).type === undefined
+  );
 }

@@ -54,7 +54,9 @@ describe('backtest on CDNOW, lapse in the 39-week holdout', () => {
   it('picks lapse for a book of orders, and says so', () => {
     expect(report.churn).toBe('lapse');
     const text = formatBacktestReport(report).join('\n');
-    expect(text).toContain('churn: lapse: no order within 273 days (customers with an order by then) — the book records no contractual churn, so churn is read from orders');
+    expect(text).toContain(
+      'churn: lapse: no order within 273 days (customers with an order by then) — the book records no contractual churn, so churn is read from orders',
+    );
   });
 
   it('judges every customer of the cohort, lapsed exactly when they bought nothing in the holdout', () => {

@@ -149,7 +149,9 @@ describe('backtest', () => {
 
   it('says which churn it judged by: contractual, since the book records it', () => {
     expect(report.churn).toBe('status');
-    expect(formatBacktestReport(report).join('\n')).toContain('churn: status: marked churned or a renewal lost within 90 days — the book records contractual churn');
+    expect(formatBacktestReport(report).join('\n')).toContain(
+      'churn: status: marked churned or a renewal lost within 90 days — the book records contractual churn',
+    );
   });
 
   it('reports the AUC with a bootstrap interval, PR-AUC, lift, and the health model it replayed with', () => {
@@ -164,7 +166,9 @@ describe('backtest', () => {
     const text = formatBacktestReport(report).join('\n');
     expect(text).toMatch(/AUC \(risk = 100 − health\): \d\.\d{3} \(95% bootstrap interval \d\.\d{3}–\d\.\d{3}\)/);
     expect(text).toMatch(/PR-AUC \d\.\d{3}/);
-    expect(text).toMatch(/health model fitted as of \d{4}-\d{2}-\d{2} on 3 earlier dates, 1 more held out \(not stored\): configured weights — no churn in the history/);
+    expect(text).toMatch(
+      /health model fitted as of \d{4}-\d{2}-\d{2} on 3 earlier dates, 1 more held out \(not stored\): configured weights — no churn in the history/,
+    );
   });
 
   it('does not see what happened after the date', async () => {

@@ -23,7 +23,10 @@ beforeAll(async () => {
   const day = new Date(now.getTime() - 50 * 86_400_000);
   day.setUTCHours(9, 0, 0, 0);
   const later = new Date(day.getTime() + 5 * 3600_000);
-  await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nF01,order,${day.toISOString()},100,same-1\nF01,order,${later.toISOString()},50,same-2\n`);
+  await loadEventsCsv(
+    db,
+    `customer_external_id,kind,occurred_at,value,external_id\nF01,order,${day.toISOString()},100,same-1\nF01,order,${later.toISOString()},50,same-2\n`,
+  );
   built = buildContext({ config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }), logger: silentLogger, withQueues: false });
 });
 
@@ -74,7 +77,13 @@ describe('model fits', () => {
     expect(rows.map((r) => r.model)).toEqual(['bgnbd', 'gammagamma']);
     const bg = rows[0]!;
     expect(bg.as_of).toBe(asOf.toISOString().slice(0, 10));
-    expect(bg.params).toMatchObject({ r: report.bgnbd.params!.r, alpha: report.bgnbd.params!.alpha, a: report.bgnbd.params!.a, b: report.bgnbd.params!.b, converged: 1 });
+    expect(bg.params).toMatchObject({
+      r: report.bgnbd.params!.r,
+      alpha: report.bgnbd.params!.alpha,
+      a: report.bgnbd.params!.a,
+      b: report.bgnbd.params!.b,
+      converged: 1,
+    });
     expect(bg.log_likelihood).toBeCloseTo(report.bgnbd.logLikelihood!, 6);
     expect(bg.customers).toBe(30);
     // Only orders up to the as-of date count: THRIVE's last order (today) is not seen.
@@ -98,7 +107,14 @@ describe('model fits', () => {
     const params = { r: 0.9, alpha: 12, a: 0.7, b: 3.1 };
     const inserted = await db.db
       .insertInto('model_fits')
-      .values({ model: 'bgnbd', params: JSON.stringify({ ...params, converged: 1 }), log_likelihood: -1, customers: 30, as_of: '2020-01-01', fitted_at: new Date(now.getTime() + 1000) })
+      .values({
+        model: 'bgnbd',
+        params: JSON.stringify({ ...params, converged: 1 }),
+        log_likelihood: -1,
+        customers: 30,
+        as_of: '2020-01-01',
+        fitted_at: new Date(now.getTime() + 1000),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const result = await rescoreNow(built.ctx, { mode: 'full' });

@@ -128,7 +128,10 @@ describe('rescore jobs after Redis lost its job counters', () => {
         schedules: false,
       });
       try {
-        await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nGONE,usage,${new Date(Date.now() - 60_000).toISOString()},3,${label}-1\n`);
+        await loadEventsCsv(
+          db,
+          `customer_external_id,kind,occurred_at,value,external_id\nGONE,usage,${new Date(Date.now() - 60_000).toISOString()},3,${label}-1\n`,
+        );
         const jobId = (await running.ctx.queues!.add('rescore', { mode: 'incremental', reason: 'change' }))!;
         expect(jobId).not.toMatch(/^\d+$/);
         const run = await until(async () => {
@@ -168,11 +171,16 @@ describe('incremental runs one at a time', () => {
         .values({ kind: 'incremental', as_of: new Date(), status: 'running', started_at: new Date(), finished_at: null, job_key: null })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nSLIP,usage,${new Date(Date.now() - 60_000).toISOString()},5,serial-1\n`);
+      await loadEventsCsv(
+        db,
+        `customer_external_id,kind,occurred_at,value,external_id\nSLIP,usage,${new Date(Date.now() - 60_000).toISOString()},5,serial-1\n`,
+      );
       const jobId = (await running.ctx.queues!.add('rescore', { mode: 'incremental', reason: 'change' }))!;
       const runOf = async () =>
-        (await sql<{ id: string; status: string; selected: string | null }>`
-          SELECT id::text AS id, status, context->>'selected' AS selected FROM scoring_runs WHERE job_key = ${jobId}`.execute(db.db)).rows[0];
+        (
+          await sql<{ id: string; status: string; selected: string | null }>`
+          SELECT id::text AS id, status, context->>'selected' AS selected FROM scoring_runs WHERE job_key = ${jobId}`.execute(db.db)
+        ).rows[0];
       // It waits in the delayed set while the other run is alive…
       await until(async () => (await running.ctx.queues!.queue('scoring').getJob(jobId))?.isDelayed(), 10_000);
       await new Promise((r) => setTimeout(r, 1_200));

@@ -79,10 +79,19 @@ export async function loadHealthBook(db: TestDb, o: HealthBookOptions): Promise<
         add('usage', d, recent);
         last += recent;
       }
-      const failures = pick([[0, 0.55], [1, 0.2], [2, 0.15], [3, 0.1]] as const);
+      const failures = pick([
+        [0, 0.55],
+        [1, 0.2],
+        [2, 0.15],
+        [3, 0.1],
+      ] as const);
       for (let i = 0; i < failures; i++) add('payment_failed', 1 + Math.floor(random() * 85), null);
       const complaintAges: number[] = [];
-      const complaints = pick([[0, 0.55], [1, 0.25], [2, 0.2]] as const);
+      const complaints = pick([
+        [0, 0.55],
+        [1, 0.25],
+        [2, 0.2],
+      ] as const);
       for (let i = 0; i < complaints; i++) {
         const d = 1 + Math.floor(random() * 85);
         add('complaint', d, null);

@@ -56,11 +56,7 @@ describe('import customers', () => {
   });
 
   it('updates changed values, keeps known values for empty cells, and audits an owner change', async () => {
-    const r = await importCustomers(
-      db.db,
-      csv('external_id,name,domain,arr,owner_slack_id\nC1,Acme Corporation,,130000,U0BOB\n'),
-      'update.csv',
-    );
+    const r = await importCustomers(db.db, csv('external_id,name,domain,arr,owner_slack_id\nC1,Acme Corporation,,130000,U0BOB\n'), 'update.csv');
     expect(r).toMatchObject({ inserted: 0, updated: 1 });
     const acme = await db.db.selectFrom('customers').selectAll().where('external_id', '=', 'C1').executeTakeFirstOrThrow();
     expect(acme).toMatchObject({ name: 'Acme Corporation', domain: 'acme.com', arr: '130000.00', renewal_date: '2027-03-01' });
@@ -120,7 +116,10 @@ C1,nps,2026-02-01,12,
   });
 
   it('marks customers with new signals as changed, for the incremental rescore', async () => {
-    await db.db.updateTable('customers').set({ data_changed_at: new Date('2020-01-01') }).execute();
+    await db.db
+      .updateTable('customers')
+      .set({ data_changed_at: new Date('2020-01-01') })
+      .execute();
     await importEvents(db.pool, csv('customer_external_id,kind,occurred_at\nC5,ticket,2026-03-01\n'), 'more.csv');
     const rows = await db.db.selectFrom('customers').select(['external_id', 'data_changed_at']).orderBy('external_id').execute();
     const changed = rows.filter((r) => new Date(r.data_changed_at).getFullYear() > 2020).map((r) => r.external_id);
@@ -152,7 +151,11 @@ Q3,"Third, Inc",third.com
   it('rejects a megabyte cell instead of storing it, and quotes a bad value by a short prefix only', async () => {
     const huge = 'p'.repeat(1_000_000);
     const badDomain = `not a domain ${'x'.repeat(1_500)}`;
-    const r = await importCustomers(db.db, csv(`external_id,name,plan,domain\nBIG1,Big Plan,${huge},\nBIG2,Bad Domain,,"${badDomain}"\nBIG3,Fine,pro,\n`), 'big.csv');
+    const r = await importCustomers(
+      db.db,
+      csv(`external_id,name,plan,domain\nBIG1,Big Plan,${huge},\nBIG2,Bad Domain,,"${badDomain}"\nBIG3,Fine,pro,\n`),
+      'big.csv',
+    );
     expect(r.problems).toEqual([
       { line: 2, reason: 'plan is longer than 100 characters' },
       { line: 3, reason: expect.stringMatching(/^domain "not a domain x+…" is not a domain name/) },
@@ -175,18 +178,27 @@ Q3,"Third, Inc",third.com
   it('keeps the search columns of imported customers in step with their names', async () => {
     await importCustomers(db.db, csv('external_id,name\nS1,Société Générale\nS2,星河科技有限公司\n'), 's.csv');
     await importCustomers(db.db, csv('external_id,name\nS1,Müller & Søn\n'), 's2.csv');
-    const rows = await db.db.selectFrom('customers').select(['external_id', sql<string>`search_name`.as('search_name'), sql<string | null>`search_grams`.as('search_grams')]).where('external_id', 'in', ['S1', 'S2']).orderBy('external_id').execute();
+    const rows = await db.db
+      .selectFrom('customers')
+      .select(['external_id', sql<string>`search_name`.as('search_name'), sql<string | null>`search_grams`.as('search_grams')])
+      .where('external_id', 'in', ['S1', 'S2'])
+      .orderBy('external_id')
+      .execute();
     expect(rows).toEqual([
       { external_id: 'S1', search_name: 'muller son', search_grams: null },
       { external_id: 'S2', search_name: '星河科技有限公司', search_grams: '星河 河科 科技 技有 有限 限公 公司' },
     ]);
-    const words = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word IN ('muller', 'societe', '星河科技有限公司') ORDER BY word`.execute(db.db);
+    const words = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word IN ('muller', 'societe', '星河科技有限公司') ORDER BY word`.execute(
+      db.db,
+    );
     expect(words.rows.map((w) => w.word)).toEqual(['muller', 'societe', '星河科技有限公司']);
   });
 
   it('leaves fresh planner statistics behind', async () => {
     const { rows } = await sql<{ relname: string; analyzed: boolean }>`
-      SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname IN ('customers', 'customer_words', 'signals') ORDER BY relname`.execute(db.db);
+      SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname IN ('customers', 'customer_words', 'signals') ORDER BY relname`.execute(
+      db.db,
+    );
     expect(rows).toEqual([
       { relname: 'customer_words', analyzed: true },
       { relname: 'customers', analyzed: true },
@@ -198,7 +210,9 @@ Q3,"Third, Inc",third.com
 describe('initial load of a large book', () => {
   let big: TestDb;
   const indexes = async () =>
-    (await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'customers' ORDER BY indexname`.execute(big.db)).rows.map((r) => r.indexdef);
+    (await sql<{ indexdef: string }>`SELECT indexdef FROM pg_indexes WHERE tablename = 'customers' ORDER BY indexname`.execute(big.db)).rows.map(
+      (r) => r.indexdef,
+    );
   beforeAll(async () => {
     big = await createTestDb('import_initial');
   });
@@ -218,7 +232,10 @@ describe('initial load of a large book', () => {
     const words = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word IN ('load', 'muller', 'acme', '2999') ORDER BY word`.execute(big.db);
     expect(words.rows.map((w) => w.word)).toEqual(['2999', 'acme', 'load', 'muller']);
     // The vocabulary trigger is back on for everything written after the load.
-    await big.db.insertInto('customers').values({ external_id: 'AFTER', name: 'Quibbleford Works', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() }).execute();
+    await big.db
+      .insertInto('customers')
+      .values({ external_id: 'AFTER', name: 'Quibbleford Works', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() })
+      .execute();
     const after = await sql<{ word: string }>`SELECT word FROM customer_words WHERE word = 'quibbleford'`.execute(big.db);
     expect(after.rows).toEqual([{ word: 'quibbleford' }]);
   });
@@ -228,9 +245,11 @@ describe('events in chunks', () => {
   it('merges chunk by chunk with the same result: duplicates across chunks are one signal, unknown customers reported by line', async () => {
     const before = await count('signals');
     const lines = ['customer_external_id,kind,occurred_at,value,external_id'];
-    for (let i = 0; i < 2_500; i++) lines.push(`C1,usage,2026-05-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,${i % 40},`);
+    for (let i = 0; i < 2_500; i++)
+      lines.push(`C1,usage,2026-05-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,${i % 40},`);
     lines.push('C404,usage,2026-05-02,1,');
-    for (let i = 0; i < 500; i++) lines.push(`C1,usage,2026-05-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,${i % 40},`);
+    for (let i = 0; i < 500; i++)
+      lines.push(`C1,usage,2026-05-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,${i % 40},`);
     const r = await importEvents(db.pool, csv(`${lines.join('\n')}\n`), 'chunks.csv', 'csv', { eventChunk: 400 });
     expect(r).toMatchObject({ rows: 3_001, inserted: 2_500, loaded: 3_000, unchanged: 500 });
     expect(r.problems).toEqual([{ line: 2_502, reason: 'customer C404 is unknown (import it first with: retain import customers)' }]);

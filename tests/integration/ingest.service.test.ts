@@ -10,12 +10,22 @@ const opts = { statementTimeoutMs: 10_000 };
 
 beforeAll(async () => {
   db = await createTestDb('ingest_service');
-  const res = await ingestCustomers(db.db, Array.from({ length: 50 }, (_, i) => ({ external_id: `C${i}`, name: `Customer ${i}` })), opts);
+  const res = await ingestCustomers(
+    db.db,
+    Array.from({ length: 50 }, (_, i) => ({ external_id: `C${i}`, name: `Customer ${i}` })),
+    opts,
+  );
   expect(res.created).toBe(50);
 });
 afterAll(async () => db?.drop());
 
-const ev = (customer: string, id: string, kind = 'usage') => ({ customer_external_id: customer, kind, occurred_at: '2026-10-10T10:10:10Z', value: 1, external_id: id });
+const ev = (customer: string, id: string, kind = 'usage') => ({
+  customer_external_id: customer,
+  kind,
+  occurred_at: '2026-10-10T10:10:10Z',
+  value: 1,
+  external_id: id,
+});
 
 describe('the incremental rescore contract', () => {
   it('a customer scored before new signals arrive is picked up by "data_changed_at after its last score"', async () => {

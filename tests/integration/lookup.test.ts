@@ -69,7 +69,10 @@ describe('exact matches, answered without the fuzzy branches', () => {
   it('finds a domain, also typed as a URL', async () => {
     const c = customerAt([...Array(BOOK).keys()].find((k) => customerAt(k).domain !== null)!);
     expect((await lookupCandidates(db.db, c.domain!)).candidates.map((x) => x.externalId)).toEqual([c.externalId]);
-    expect(await lookupCandidates(db.db, `https://www.${c.domain}/pricing`)).toMatchObject({ match: 'exact_domain', candidates: [{ externalId: c.externalId }] });
+    expect(await lookupCandidates(db.db, `https://www.${c.domain}/pricing`)).toMatchObject({
+      match: 'exact_domain',
+      candidates: [{ externalId: c.externalId }],
+    });
   });
 });
 
@@ -146,13 +149,33 @@ describe('nothing found', () => {
 
 describe('customers written outside the import', () => {
   it('are searchable when inserted directly (the database fills their search columns and words)', async () => {
-    await db.db.insertInto('customers').values({ external_id: 'RAW1', name: 'Pemberton Vexillology Ltd', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() }).execute();
+    await db.db
+      .insertInto('customers')
+      .values({ external_id: 'RAW1', name: 'Pemberton Vexillology Ltd', created_at: new Date(), updated_at: new Date(), data_changed_at: new Date() })
+      .execute();
     expect(shown((await lookupCandidates(db.db, 'pemberton vex')).candidates)).toEqual(['RAW1']);
     expect(shown((await lookupCandidates(db.db, 'pemberton vexilology')).candidates)).toEqual(['RAW1']);
   });
 
   it('follow a rename through the ingest API merge', async () => {
-    await mergeCustomers(db.db, [{ index: 0, externalId: 'H4', name: 'Mondrian Analytics', domain: null, plan: null, arr: null, currency: null, renewalDate: null, ownerSlackId: null, team: null }], 'test');
+    await mergeCustomers(
+      db.db,
+      [
+        {
+          index: 0,
+          externalId: 'H4',
+          name: 'Mondrian Analytics',
+          domain: null,
+          plan: null,
+          arr: null,
+          currency: null,
+          renewalDate: null,
+          ownerSlackId: null,
+          team: null,
+        },
+      ],
+      'test',
+    );
     expect((await lookupCandidates(db.db, 'mondrian analytics')).candidates.map((c) => c.externalId)).toEqual(['H4']);
     expect((await lookupCandidates(db.db, 'kandinsky analytics')).match).not.toBe('exact_name');
   });
@@ -160,9 +183,24 @@ describe('customers written outside the import', () => {
 
 describe('normalisation in the database', () => {
   it('agrees with the TypeScript normalisation the import uses', async () => {
-    const names = ['Société Générale, S.A.', 'ＡＢＣ Trading', '星河科技有限公司', 'Møller & Søn', 'Straße AG', 'AT&T', 'Łódź Œuvre Æther', 'Crème brûlée', 'Dvořák', 'ヤマト運輸', '<!channel> Evil & Co'];
+    const names = [
+      'Société Générale, S.A.',
+      'ＡＢＣ Trading',
+      '星河科技有限公司',
+      'Møller & Søn',
+      'Straße AG',
+      'AT&T',
+      'Łódź Œuvre Æther',
+      'Crème brûlée',
+      'Dvořák',
+      'ヤマト運輸',
+      '<!channel> Evil & Co',
+    ];
     for (const n of names) {
-      const { rows } = await sql<{ t: string; g: string | null }>`SELECT retain_search_text(${n}) AS t, retain_search_grams(retain_search_text(${n})) AS g`.execute(db.db);
+      const { rows } = await sql<{
+        t: string;
+        g: string | null;
+      }>`SELECT retain_search_text(${n}) AS t, retain_search_grams(retain_search_text(${n})) AS g`.execute(db.db);
       const sorted = (g: string | null) => (g ?? '').split(' ').sort().join(' ');
       expect({ name: n, text: rows[0]!.t, grams: sorted(rows[0]!.g) }).toEqual({ name: n, text: searchText(n), grams: sorted(searchGrams(searchText(n))) });
     }

@@ -37,7 +37,8 @@ async function newCustomer(o: { owner?: MemberInfo; renewal?: string } = {}): Pr
   return r.id;
 }
 
-const ownerOf = async (customerId: string) => (await app.db.db.selectFrom('customers').select('owner_member_id').where('id', '=', customerId).executeTakeFirstOrThrow()).owner_member_id;
+const ownerOf = async (customerId: string) =>
+  (await app.db.db.selectFrom('customers').select('owner_member_id').where('id', '=', customerId).executeTakeFirstOrThrow()).owner_member_id;
 const eventsOf = (customerId: string) => app.db.db.selectFrom('ownership_events').selectAll().where('customer_id', '=', customerId).orderBy('id').execute();
 const disputesOf = (customerId: string) => app.db.db.selectFrom('disputes').selectAll().where('customer_id', '=', customerId).orderBy('id').execute();
 

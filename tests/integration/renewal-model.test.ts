@@ -7,13 +7,7 @@ import { buildContext, type Built } from '../../src/main.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { contractObservationCounts } from '../../src/renewals/renewal-model.repository.js';
 import { paramsBySegment, tenureAtRenewal } from '../../src/renewals/renewal-model.rules.js';
-import {
-  fitRenewals,
-  forecastQuarter,
-  formatQuarterForecast,
-  formatRenewalFit,
-  type RenewalFitReport,
-} from '../../src/renewals/renewal-model.service.js';
+import { fitRenewals, forecastQuarter, formatQuarterForecast, formatRenewalFit, type RenewalFitReport } from '../../src/renewals/renewal-model.service.js';
 import { contractObservation, pooledChurnProbability, retentionRate } from '../../src/scoring/index.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 
@@ -55,10 +49,16 @@ beforeAll(async () => {
     let n = 0;
     for (let t = 1; t < active.length; t++) {
       for (let i = 0; i < active[t - 1]! - active[t]!; i++) {
-        rows.push({ id: `${cohort}-${n++}`, plan: cohort, started: new Date(START).toISOString(), churned: new Date(Date.UTC(2015 + t - 1, 6, 1)).toISOString() });
+        rows.push({
+          id: `${cohort}-${n++}`,
+          plan: cohort,
+          started: new Date(START).toISOString(),
+          churned: new Date(Date.UTC(2015 + t - 1, 6, 1)).toISOString(),
+        });
       }
     }
-    for (let i = 0; i < active[active.length - 1]!; i++) rows.push({ id: `${cohort}-${n++}`, plan: cohort, started: new Date(START).toISOString(), churned: null });
+    for (let i = 0; i < active[active.length - 1]!; i++)
+      rows.push({ id: `${cohort}-${n++}`, plan: cohort, started: new Date(START).toISOString(), churned: null });
   }
   await sql`
     INSERT INTO customers (external_id, name, plan, started_at, churned_at, status)
@@ -140,7 +140,10 @@ describe('contract years counted in SQL as contractObservation counts them', () 
         ('X3', 'undated', 'edge', '2020-01-01T00:00:00Z', NULL, 'churned'),
         ('X4', 'backwards', 'edge', '2020-01-01T00:00:00Z', '2019-01-01T00:00:00Z', 'churned')`.execute(db.db);
     const { counts, leftOut } = await contractObservationCounts(db.db, asOf, 'plan');
-    const got = counts.filter((c) => c.segment === 'edge').map((c) => `${c.churned ? 'churned' : 'active'}:${c.periods}×${c.n}`).sort();
+    const got = counts
+      .filter((c) => c.segment === 'edge')
+      .map((c) => `${c.churned ? 'churned' : 'active'}:${c.periods}×${c.n}`)
+      .sort();
     const want = new Map<string, number>();
     for (const [start, churn] of cases) {
       const o = contractObservation(start, churn, asOf)!;
@@ -180,11 +183,17 @@ describe('renewal forecast of a quarter', () => {
     expect(report.open).toBe(4);
     expect(f.renewals).toBe(3);
     expect(f.expectedRenewals).toBeCloseTo(expected, 10);
-    expect(f.expectedArrAtRisk).toBeCloseTo(100000 * (1 - r('high end', 3)) + 20000 * pooledChurnProbability(1 - r('regular', 1), 0.6, 0.5) + 50000 * (1 - r('regular', 6)), 4);
+    expect(f.expectedArrAtRisk).toBeCloseTo(
+      100000 * (1 - r('high end', 3)) + 20000 * pooledChurnProbability(1 - r('regular', 1), 0.6, 0.5) + 50000 * (1 - r('regular', 6)),
+      4,
+    );
     expect(f.arrAtRiskInterval.low).toBeLessThanOrEqual(f.expectedArrAtRisk);
     expect(f.arrAtRiskInterval.high).toBeGreaterThanOrEqual(f.expectedArrAtRisk);
     expect(report.forecast.unforecast).toBe(1);
-    expect(report.forecast.byTeam.map((t) => [t.team, t.forecast.renewals])).toEqual([['apac', 1], ['emea', 2]]);
+    expect(report.forecast.byTeam.map((t) => [t.team, t.forecast.renewals])).toEqual([
+      ['apac', 1],
+      ['emea', 2],
+    ]);
     const text = formatQuarterForecast(report).join('\n');
     expect(text).toContain('renewal forecast 2027-Q1 (2027-01-01 … 2027-03-31) — 4 renewals open; renewal model as of 2022-01-01 (sBG by plan)');
     expect(text).toMatch(/expected renewals \d\.\d of 3 \(80% interval \d–\d\): expected renewal rate \d+\.\d%/);

@@ -59,7 +59,10 @@ describe('retain rescore / fit / backtest', () => {
 
   it('`retain rescore --incremental` scores only what changed', async () => {
     // Everything was loaded well before the last run, except THRIVE's new data.
-    await db.db.updateTable('customers').set({ data_changed_at: new Date(Date.now() - 3600_000) }).execute();
+    await db.db
+      .updateTable('customers')
+      .set({ data_changed_at: new Date(Date.now() - 3600_000) })
+      .execute();
     await db.db.updateTable('customers').set({ data_changed_at: new Date() }).where('external_id', '=', 'THRIVE').execute();
     const r = await cli('rescore', '--incremental');
     expect(r.code).toBe(0);
@@ -88,7 +91,11 @@ describe('retain rescore / fit / backtest', () => {
 
   it('`retain backtest --as-of DATE --horizon 90` prints AUC and the warning’s precision and recall', async () => {
     const date = new Date(now.getTime() - 120 * 86_400_000).toISOString().slice(0, 10);
-    await db.db.updateTable('customers').set({ status: 'churned', churned_at: new Date(now.getTime() - 60 * 86_400_000) }).where('external_id', 'in', ['F00', 'F03']).execute();
+    await db.db
+      .updateTable('customers')
+      .set({ status: 'churned', churned_at: new Date(now.getTime() - 60 * 86_400_000) })
+      .where('external_id', 'in', ['F00', 'F03'])
+      .execute();
     const r = await cli('backtest', '--as-of', date, '--horizon', '90');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);

@@ -39,7 +39,14 @@ const recordingHooks: Feature = {
 
 async function startWorker(batchSize: number): Promise<Running> {
   const settings = { ...config.settings, scoring: { ...config.settings.scoring, batchSize } };
-  return start({ roles: ['worker'], config: { ...config, settings }, logger: silentLogger, migrate: false, schedules: false, features: [...features, recordingHooks] });
+  return start({
+    roles: ['worker'],
+    config: { ...config, settings },
+    logger: silentLogger,
+    migrate: false,
+    schedules: false,
+    features: [...features, recordingHooks],
+  });
 }
 
 /** Enqueue a `rescore` job and wait until its run is no longer running. */
@@ -196,7 +203,10 @@ describe('re-runs and history', () => {
   it('a second run keeps the first run’s health as previous_health', async () => {
     const before = await scoreOf('SLIP');
     // New complaints make the next score worse, so previous differs from current.
-    await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nSLIP,complaint,${new Date(now.getTime() - 2 * 3600_000).toISOString()},,SLIP-new-1\nSLIP,complaint,${new Date(now.getTime() - 3600_000).toISOString()},,SLIP-new-2\n`);
+    await loadEventsCsv(
+      db,
+      `customer_external_id,kind,occurred_at,value,external_id\nSLIP,complaint,${new Date(now.getTime() - 2 * 3600_000).toISOString()},,SLIP-new-1\nSLIP,complaint,${new Date(now.getTime() - 3600_000).toISOString()},,SLIP-new-2\n`,
+    );
     hookCalls.length = 0;
     secondRun = await rescoreViaQueue('full');
     const after = await scoreOf('SLIP');
@@ -261,25 +271,31 @@ describe('re-runs and history', () => {
   it('an older run never overwrites a newer latest score', async () => {
     const slip = await scoreOf('SLIP');
     const [row] = await db.db.selectFrom('score_history').selectAll().where('run_id', '=', firstRun.id).where('customer_id', '=', slip.customer_id).execute();
-    const written = await writeScores(db.db, firstRun.id, firstRun.as_of, [], [
-      {
-        customerId: String(row!.customer_id),
-        health: 1,
-        band: 'red',
-        pAlive: null,
-        expectedOrders90d: null,
-        clv: null,
-        rfmR: null,
-        rfmF: null,
-        rfmM: null,
-        rfmSegment: null,
-        tier: null,
-        drivers: [],
-        measures: [],
-        stale: [],
-        newestDataAt: null,
-      },
-    ]);
+    const written = await writeScores(
+      db.db,
+      firstRun.id,
+      firstRun.as_of,
+      [],
+      [
+        {
+          customerId: String(row!.customer_id),
+          health: 1,
+          band: 'red',
+          pAlive: null,
+          expectedOrders90d: null,
+          clv: null,
+          rfmR: null,
+          rfmF: null,
+          rfmM: null,
+          rfmSegment: null,
+          tier: null,
+          drivers: [],
+          measures: [],
+          stale: [],
+          newestDataAt: null,
+        },
+      ],
+    );
     expect(written).toHaveLength(0);
     expect((await scoreOf('SLIP')).health).toBe(slip.health);
     // History of the old run was rewritten (same key), not duplicated.
@@ -289,11 +305,17 @@ describe('re-runs and history', () => {
 
 describe('incremental runs', () => {
   it('rescore only the customers with new data since their last score, and never-scored ones', async () => {
-    await db.db.updateTable('customers').set({ data_changed_at: new Date(now.getTime() - 3 * 3600_000) }).execute();
+    await db.db
+      .updateTable('customers')
+      .set({ data_changed_at: new Date(now.getTime() - 3 * 3600_000) })
+      .execute();
     const before = await scoreOf('THRIVE');
     await loadEventsCsv(db, `customer_external_id,kind,occurred_at,value,external_id\nTHRIVE,usage,${new Date().toISOString()},150,THRIVE-inc-1\n`);
     // A customer imported without any data is selected but not scored: the card says "not scored yet".
-    await db.db.insertInto('customers').values({ external_id: 'EMPTY', name: 'Empty Co', data_changed_at: new Date(), created_at: new Date(), updated_at: new Date() }).execute();
+    await db.db
+      .insertInto('customers')
+      .values({ external_id: 'EMPTY', name: 'Empty Co', data_changed_at: new Date(), created_at: new Date(), updated_at: new Date() })
+      .execute();
     const run = await rescoreViaQueue('incremental');
     expect(run.status).toBe('done');
     expect(run.kind).toBe('incremental');
@@ -304,14 +326,20 @@ describe('incremental runs', () => {
     const after = await scoreOf('THRIVE');
     expect(String(after.run_id)).toBe(run.id);
     expect(after.previous_health).toBe(before.health);
-    const empty = await db.db.selectFrom('customer_scores').selectAll().where('customer_id', '=', await customerIdOf(db, 'EMPTY')).execute();
+    const empty = await db.db
+      .selectFrom('customer_scores')
+      .selectAll()
+      .where('customer_id', '=', await customerIdOf(db, 'EMPTY'))
+      .execute();
     expect(empty).toHaveLength(0);
   });
 
   it("places changed customers by the last full run's ranking edges: the same RFM and tiers as ranking the whole base", async () => {
     const full = await rescoreViaQueue('full');
     const ranks = async () =>
-      (await db.db.selectFrom('customer_scores').select(['customer_id', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_segment', 'tier']).orderBy('customer_id').execute()).map((r) => ({
+      (
+        await db.db.selectFrom('customer_scores').select(['customer_id', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_segment', 'tier']).orderBy('customer_id').execute()
+      ).map((r) => ({
         ...r,
         customer_id: String(r.customer_id),
       }));
@@ -330,7 +358,11 @@ describe('incremental runs', () => {
   });
 
   it('with nothing changed, opens and closes an empty run', async () => {
-    await db.db.updateTable('customers').set({ data_changed_at: new Date(now.getTime() - 3 * 3600_000) }).where('external_id', '<>', 'EMPTY').execute();
+    await db.db
+      .updateTable('customers')
+      .set({ data_changed_at: new Date(now.getTime() - 3 * 3600_000) })
+      .where('external_id', '<>', 'EMPTY')
+      .execute();
     await db.db.deleteFrom('customers').where('external_id', '=', 'EMPTY').execute();
     const run = await rescoreViaQueue('incremental');
     expect(run.status).toBe('done');
@@ -349,7 +381,9 @@ describe('failures', () => {
         IF nextval('fail_once_seq') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
         RETURN NEW;
       END $$`.execute(db.db);
-    await sql.raw(`CREATE TRIGGER fail_once BEFORE INSERT ON score_history FOR EACH ROW WHEN (NEW.customer_id = ${goneId}) EXECUTE FUNCTION fail_once()`).execute(db.db);
+    await sql
+      .raw(`CREATE TRIGGER fail_once BEFORE INSERT ON score_history FOR EACH ROW WHEN (NEW.customer_id = ${goneId}) EXECUTE FUNCTION fail_once()`)
+      .execute(db.db);
     try {
       const run = await rescoreViaQueue('full', 40_000);
       expect(run.status).toBe('done');
@@ -371,12 +405,20 @@ describe('failures', () => {
     const goneId = await customerIdOf(db, 'GONE');
     const broken = batches.find((b) => b.ids.includes(goneId))!;
     await sql.raw(`CREATE OR REPLACE FUNCTION always_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'broken row'; END $$`).execute(db.db);
-    await sql.raw(`CREATE TRIGGER always_fail BEFORE INSERT ON score_history FOR EACH ROW WHEN (NEW.customer_id = ${goneId}) EXECUTE FUNCTION always_fail()`).execute(db.db);
+    await sql
+      .raw(`CREATE TRIGGER always_fail BEFORE INSERT ON score_history FOR EACH ROW WHEN (NEW.customer_id = ${goneId}) EXECUTE FUNCTION always_fail()`)
+      .execute(db.db);
     try {
       for (const b of batches.filter((x) => x !== broken)) await runBatch(running.ctx, { runId: prepared.run.id, batch: b.batch, customerIds: b.ids });
       const lastAttempt = { attemptsMade: 4, opts: { attempts: 5 } } as unknown as Job;
       await expect(
-        rescoreHandlers.rescoreBatch!(running.ctx, { runId: prepared.run.id, batch: broken.batch, customerIds: broken.ids }, lastAttempt, undefined, new AbortController().signal),
+        rescoreHandlers.rescoreBatch!(
+          running.ctx,
+          { runId: prepared.run.id, batch: broken.batch, customerIds: broken.ids },
+          lastAttempt,
+          undefined,
+          new AbortController().signal,
+        ),
       ).rejects.toThrow(/broken row/);
     } finally {
       await sql`DROP TRIGGER always_fail ON score_history`.execute(db.db);
@@ -386,7 +428,12 @@ describe('failures', () => {
     expect(run.batches_failed).toBe(1);
     expect(run.batches_done).toBe(3);
     expect(run.customers_scored).toBe(30 - broken.ids.length);
-    const marker = await db.db.selectFrom('scoring_run_batches').selectAll().where('run_id', '=', run.id).where('batch', '=', broken.batch).executeTakeFirstOrThrow();
+    const marker = await db.db
+      .selectFrom('scoring_run_batches')
+      .selectAll()
+      .where('run_id', '=', run.id)
+      .where('batch', '=', broken.batch)
+      .executeTakeFirstOrThrow();
     expect(marker.status).toBe('failed');
     expect(marker.error).toMatch(/broken row/);
   });
@@ -406,7 +453,7 @@ describe('stale feeds', () => {
     // The usage feed used to arrive weekly; nothing for the last 25 days.
     await sql`DELETE FROM signals WHERE kind = 'usage' AND occurred_at > ${new Date(now.getTime() - 25 * DAY)}`.execute(db.db);
     const run = await rescoreViaQueue('full');
-    const stale = (run.context as { stale: { kind: string }[]; excluded: string[] });
+    const stale = run.context as { stale: { kind: string }[]; excluded: string[] };
     expect(stale.stale.map((s) => s.kind)).toEqual(['usage']);
     expect(stale.excluded).toEqual(['engagement']);
     const thrive = await scoreOf('THRIVE');

@@ -32,7 +32,8 @@ const view: WarningView = {
   ],
   newestDataAt: new Date('2026-11-22T09:00:00Z'),
 };
-const buttons = (blocks: Block[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => (b as { elements: { action_id: string; value: string }[] }).elements);
+const buttons = (blocks: Block[]) =>
+  blocks.filter((b) => b.type === 'actions').flatMap((b) => (b as { elements: { action_id: string; value: string }[] }).elements);
 
 describe('churn warning message', () => {
   it('names the customer, score and band, drivers, ARR, renewal, next step, with the five buttons', () => {
@@ -68,12 +69,16 @@ describe('churn warning message', () => {
 
   it('is re-rendered with who did what; resolved warnings lose their buttons', () => {
     const m = warningMessage(view, NOW);
-    const acted = withWarningStatus(m.blocks, [
-      { at: NOW.toISOString(), by: 'U0ALICE', what: 'acknowledged' },
-      { at: NOW.toISOString(), by: 'U0BOB', what: 'snoozed', detail: '2026-12-01T09:00:00.000Z' },
-      { at: NOW.toISOString(), by: 'U0MANAGER', what: 'useful' },
-      { at: NOW.toISOString(), by: 'U0BOB', what: 'follow_up', detail: 'call' },
-    ], null);
+    const acted = withWarningStatus(
+      m.blocks,
+      [
+        { at: NOW.toISOString(), by: 'U0ALICE', what: 'acknowledged' },
+        { at: NOW.toISOString(), by: 'U0BOB', what: 'snoozed', detail: '2026-12-01T09:00:00.000Z' },
+        { at: NOW.toISOString(), by: 'U0MANAGER', what: 'useful' },
+        { at: NOW.toISOString(), by: 'U0BOB', what: 'follow_up', detail: 'call' },
+      ],
+      null,
+    );
     const status = visibleText(acted.find((b) => b.block_id === 'alert_status'));
     expect(status).toContain('acknowledged by <@U0ALICE>');
     expect(status).toContain('snoozed until Dec 1, 2026 by <@U0BOB>');

@@ -13,7 +13,11 @@ const base: WarningInput = { customerId: '1', active: true, health: 75, band: 'g
 
 describe('churn warning decisions', () => {
   it('raises for the red band, a 15-point drop within the window, and P(alive) below 0.3', () => {
-    expect(decideWarning({ ...base, health: 35, band: 'red', windowMaxHealth: 38 }, T, NOW)).toMatchObject({ kind: 'raise', rule: 'red_band', triggers: ['red_band'] });
+    expect(decideWarning({ ...base, health: 35, band: 'red', windowMaxHealth: 38 }, T, NOW)).toMatchObject({
+      kind: 'raise',
+      rule: 'red_band',
+      triggers: ['red_band'],
+    });
     expect(decideWarning({ ...base, health: 60, band: 'yellow', windowMaxHealth: 75 }, T, NOW)).toMatchObject({ kind: 'raise', rule: 'score_drop', drop: 15 });
     expect(decideWarning({ ...base, pAlive: 0.2 }, T, NOW)).toMatchObject({ kind: 'raise', rule: 'p_alive' });
     expect(decideWarning({ ...base, health: 30, band: 'red', windowMaxHealth: 70, pAlive: 0.1 }, T, NOW)).toMatchObject({
@@ -36,7 +40,12 @@ describe('churn warning decisions', () => {
     expect(decideWarning({ ...base, health: 30, band: 'red', current }, T, NOW).kind).toBe('keep');
     // back to yellow but not above 40 + 5: still in force
     expect(decideWarning({ ...base, health: 43, band: 'yellow', windowMaxHealth: 44, current }, T, NOW).kind).toBe('keep');
-    expect(decideWarning({ ...base, health: 45, band: 'yellow', windowMaxHealth: 46, current }, T, NOW)).toEqual({ kind: 'resolve', customerId: '1', alertId: '9', reason: 'recovered' });
+    expect(decideWarning({ ...base, health: 45, band: 'yellow', windowMaxHealth: 46, current }, T, NOW)).toEqual({
+      kind: 'resolve',
+      customerId: '1',
+      alertId: '9',
+      reason: 'recovered',
+    });
   });
 
   it('does not count a drop still inside the window, or P(alive) just over the line, as recovered', () => {
@@ -54,7 +63,10 @@ describe('churn warning decisions', () => {
   });
 
   it('closes the warning of a customer that churned', () => {
-    expect(decideWarning({ ...base, active: false, current: { id: '3', status: 'open', snoozedUntil: null } }, T, NOW)).toMatchObject({ kind: 'resolve', reason: 'churned' });
+    expect(decideWarning({ ...base, active: false, current: { id: '3', status: 'open', snoozedUntil: null } }, T, NOW)).toMatchObject({
+      kind: 'resolve',
+      reason: 'churned',
+    });
   });
 
   it('never flaps: raise → keep on the same input, for any input (property)', () => {

@@ -11,13 +11,33 @@ const now = new Date('2026-11-24T12:00:00Z');
 
 function card(over: Partial<CardData> = {}): CardData {
   return {
-    id: '1', externalId: 'C1', name: 'Acme Corp', domain: 'acme.com', plan: 'pro', arr: 120000, currency: 'USD', renewalDate: '2027-03-01',
-    status: 'active', ownerSlackId: 'U0ALICE', ownerSince: new Date('2026-01-05T00:00:00Z'), teamName: 'EMEA', teamKey: 'emea',
+    id: '1',
+    externalId: 'C1',
+    name: 'Acme Corp',
+    domain: 'acme.com',
+    plan: 'pro',
+    arr: 120000,
+    currency: 'USD',
+    renewalDate: '2027-03-01',
+    status: 'active',
+    ownerSlackId: 'U0ALICE',
+    ownerSince: new Date('2026-01-05T00:00:00Z'),
+    teamName: 'EMEA',
+    teamKey: 'emea',
     score: {
-      health: 34, band: 'red', tier: 'A', segment: 'At risk', pAlive: 0.21, clv: 54000, expectedOrders90d: 0.4,
+      health: 34,
+      band: 'red',
+      tier: 'A',
+      segment: 'At risk',
+      pAlive: 0.21,
+      clv: 54000,
+      expectedOrders90d: 0.4,
       drivers: [{ key: 'engagement', direction: 'down', impact: -12, text: 'usage down 42% vs the previous 60 days' }],
-      measures: [{ key: 'engagement', score: 20, weight: 0.25 }], stale: ['no usage data for 5 days (used to arrive daily)'],
-      scoredAt: new Date('2026-11-24T10:00:00Z'), newestDataAt: new Date('2026-11-23T10:00:00Z'), previousHealth: 51,
+      measures: [{ key: 'engagement', score: 20, weight: 0.25 }],
+      stale: ['no usage data for 5 days (used to arrive daily)'],
+      scoredAt: new Date('2026-11-24T10:00:00Z'),
+      newestDataAt: new Date('2026-11-23T10:00:00Z'),
+      previousHealth: 51,
     },
     history: [70, 65, 60, 51, 34],
     lastInteraction: { kind: 'call', note: 'talked renewal', occurredAt: new Date('2026-11-01T00:00:00Z'), authorSlackId: 'U0ALICE' },
@@ -61,7 +81,13 @@ describe('lookup card', () => {
   it('keeps a hostile customer name and notes inert', () => {
     const evil = '<!channel> <@U999> <https://evil|click> &';
     const reply = customerCard(
-      card({ name: evil, domain: evil, plan: evil, lastInteraction: { kind: 'note', note: evil, occurredAt: now, authorSlackId: 'U0ALICE' }, latestFeedback: { kind: 'complaint', text: evil, createdAt: now, authorSlackId: 'U1' } }),
+      card({
+        name: evil,
+        domain: evil,
+        plan: evil,
+        lastInteraction: { kind: 'note', note: evil, occurredAt: now, authorSlackId: 'U0ALICE' },
+        latestFeedback: { kind: 'complaint', text: evil, createdAt: now, authorSlackId: 'U1' },
+      }),
       { now, trend: '' },
     );
     const md = mrkdwnText(reply.blocks);
@@ -75,7 +101,11 @@ describe('lookup card', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 5000 }), fc.string({ maxLength: 5000 }), (name, note) => {
         const reply = customerCard(
-          card({ name: name || 'x', lastInteraction: { kind: 'note', note, occurredAt: now, authorSlackId: 'U1' }, latestFeedback: { kind: 'praise', text: note, createdAt: now, authorSlackId: 'U1' } }),
+          card({
+            name: name || 'x',
+            lastInteraction: { kind: 'note', note, occurredAt: now, authorSlackId: 'U1' },
+            latestFeedback: { kind: 'praise', text: note, createdAt: now, authorSlackId: 'U1' },
+          }),
           { now, trend: '▁▂▃' },
         );
         expect(reply.blocks.length).toBeLessThanOrEqual(LIMITS.blocksPerMessage);

@@ -20,7 +20,10 @@ describe('parseCustomerCommand', () => {
     ['assign acme <@U123ABC|bob> covering', { kind: 'assign', query: 'acme', userId: 'U123ABC', reason: 'covering' }],
     ['release acme', { kind: 'release', query: 'acme' }],
     ['history 阿里巴巴', { kind: 'history', query: '阿里巴巴' }],
-    ['log acme corp call discussed renewal', { kind: 'log', query: 'acme corp', interaction: 'call', text: 'discussed renewal', rest: 'acme corp call discussed renewal' }],
+    [
+      'log acme corp call discussed renewal',
+      { kind: 'log', query: 'acme corp', interaction: 'call', text: 'discussed renewal', rest: 'acme corp call discussed renewal' },
+    ],
     ['log "Call Center Inc" meeting kickoff', { kind: 'log', query: 'Call Center Inc', interaction: 'meeting', text: 'kickoff' }],
   ])('%j', (input, expected) => {
     expect(parseCustomerCommand(input)).toEqual(expected);
@@ -44,10 +47,17 @@ describe('parseCustomerCommand', () => {
 
   it('never throws, whatever the text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('claim', 'assign', 'log', 'mine', 'release').chain((v) => fc.string().map((s) => `${v} ${s}`))), (text) => {
-        const c = parseCustomerCommand(text);
-        expect(c.kind).toBeTypeOf('string');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.constantFrom('claim', 'assign', 'log', 'mine', 'release').chain((v) => fc.string().map((s) => `${v} ${s}`)),
+        ),
+        (text) => {
+          const c = parseCustomerCommand(text);
+          expect(c.kind).toBeTypeOf('string');
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -55,7 +65,11 @@ describe('parseCustomerCommand', () => {
   it('answers any text with a reply and never throws (handler without a database for help/invalid)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('help', 'claim', 'log x', 'assign x @y', ''), async (text) => {
-        const reply = await handleCustomerCommand({ logger: (await import('../../src/platform/logger.js')).silentLogger } as never, { userId: 'U1', channelId: 'C1', text });
+        const reply = await handleCustomerCommand({ logger: (await import('../../src/platform/logger.js')).silentLogger } as never, {
+          userId: 'U1',
+          channelId: 'C1',
+          text,
+        });
         expect(reply.blocks.length).toBeGreaterThan(0);
       }),
     );
@@ -76,7 +90,10 @@ describe('parseFeedbackCommand', () => {
   });
 
   it('never throws', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (t) => void parseFeedbackCommand(t)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (t) => void parseFeedbackCommand(t)),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -106,12 +123,15 @@ describe('commandNaming', () => {
   it('keeps any claim reason intact', async () => {
     const { commandNaming } = await import('../../src/commands/command.parser.js');
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/["'“”‘’]/.test(s)), (reason) => {
-        const original = parseCustomerCommand(`claim acme -- ${reason}`);
-        if (original.kind !== 'claim') return;
-        const again = parseCustomerCommand(commandNaming(original, 'C1')!);
-        expect(again).toMatchObject({ kind: 'claim', query: 'C1', reason: original.reason });
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== '' && !/["'“”‘’]/.test(s)),
+        (reason) => {
+          const original = parseCustomerCommand(`claim acme -- ${reason}`);
+          if (original.kind !== 'claim') return;
+          const again = parseCustomerCommand(commandNaming(original, 'C1')!);
+          expect(again).toMatchObject({ kind: 'claim', query: 'C1', reason: original.reason });
+        },
+      ),
     );
   });
 });

@@ -91,7 +91,11 @@ describe('readCsv guards', () => {
   it('keeps at most maxField + 1 characters of a cell, however it is split into chunks', async () => {
     const big = 'p'.repeat(100_000);
     const records = await parse(['id,plan\n1,', big.slice(0, 40_000), big.slice(40_000), '\n2,"', big, '"\n'], { maxField: 100 });
-    expect(records.map((r) => [r.line, r.fields[1]!.length])).toEqual([[1, 4], [2, 101], [3, 101]]);
+    expect(records.map((r) => [r.line, r.fields[1]!.length])).toEqual([
+      [1, 4],
+      [2, 101],
+      [3, 101],
+    ]);
   });
 
   it('never throws and always moves forward, whatever the input', async () => {

@@ -166,13 +166,26 @@ describe('digest selection', () => {
     const m = buildDigest(
       {
         ...empty,
-        scores: many.map((i) => ({ ...ref(i, `${long}${i} <!channel>`), health: 20, band: 'red' as const, previousBand: 'yellow' as const, previousHealth: 50, scoredAt: hoursAgo(1) })),
+        scores: many.map((i) => ({
+          ...ref(i, `${long}${i} <!channel>`),
+          health: 20,
+          band: 'red' as const,
+          previousBand: 'yellow' as const,
+          previousHealth: 50,
+          scoredAt: hoursAgo(1),
+        })),
         movers: many.map((i) => ({ ...ref(i), health: 20, baseline: 90, trend: [90, 80, 60, 20] })),
         renewals: many.map((i) => ({ ...ref(i), renewalDate: '2026-11-30', health: 50, band: 'yellow' as const })),
         tierA: many.map((i) => ({ ...ref(i), lastTouchAt: null })),
         unowned: many.map((i) => ref(i)),
         unownedTotal: 300,
-        feedback: many.map((i) => ({ customerName: `C${i}`, kind: 'complaint' as const, text: 'y'.repeat(5000), authorSlackId: 'U0BOB', createdAt: hoursAgo(1) })),
+        feedback: many.map((i) => ({
+          customerName: `C${i}`,
+          kind: 'complaint' as const,
+          text: 'y'.repeat(5000),
+          authorSlackId: 'U0BOB',
+          createdAt: hoursAgo(1),
+        })),
         failed: many.map((i) => ({ id: String(i), kind: 'digest', channelId: 'C0X', reason: 'is_archived', at: hoursAgo(1) })),
       },
       { ...S, cap: 20 },
@@ -206,8 +219,26 @@ describe('digest selection', () => {
       { kind: 'sbg', by: 'plan', discountRate: 0.1 },
     );
     const open = [
-      { customerId: '1', arr: 50_000, renewalDate: '2026-12-10', startedAt: new Date('2024-12-10T00:00:00Z'), plan: 'pro', tier: 'A', team: 'emea', churnProbability: null },
-      { customerId: '2', arr: 10_000, renewalDate: '2026-12-20', startedAt: new Date('2025-12-20T00:00:00Z'), plan: 'pro', tier: 'C', team: 'emea', churnProbability: null },
+      {
+        customerId: '1',
+        arr: 50_000,
+        renewalDate: '2026-12-10',
+        startedAt: new Date('2024-12-10T00:00:00Z'),
+        plan: 'pro',
+        tier: 'A',
+        team: 'emea',
+        churnProbability: null,
+      },
+      {
+        customerId: '2',
+        arr: 10_000,
+        renewalDate: '2026-12-20',
+        startedAt: new Date('2025-12-20T00:00:00Z'),
+        plan: 'pro',
+        tier: 'C',
+        team: 'emea',
+        churnProbability: null,
+      },
     ];
     const settings = { ...S, renewalForecast: { healthWeight: 0.5, level: 0.8 } };
     const m = buildDigest({ ...empty, renewalOutlook: { model, open } }, settings);

@@ -8,7 +8,14 @@ const EVIL = '<!channel> Evil & Co';
 
 describe('feedback replies', () => {
   it('confirm the kind and sentiment, and who was alerted; user text stays inert', () => {
-    const r = feedbackRecordedReply({ customerName: EVIL, kind: 'complaint', kindSource: 'auto', sentiment: -0.8, text: '<!here> broken', alerted: { channel: 'U0BOB', ownerSlackId: 'U0BOB' } });
+    const r = feedbackRecordedReply({
+      customerName: EVIL,
+      kind: 'complaint',
+      kindSource: 'auto',
+      sentiment: -0.8,
+      text: '<!here> broken',
+      alerted: { channel: 'U0BOB', ownerSlackId: 'U0BOB' },
+    });
     const md = mrkdwnText(r.blocks);
     expect(md).toContain('Logged a *complaint* for *&lt;!channel&gt; Evil &amp; Co* (sentiment −0.80)');
     expect(md).toContain('&lt;!here&gt; broken');
@@ -25,14 +32,32 @@ describe('feedback replies', () => {
   });
 
   it('the tier-A alert names the account, the author and the owner, and links only https permalinks', () => {
-    const n = complaintAlertNotice({ customerId: '1', customerName: EVIL, text: 'slow <@U1>', authorSlackId: 'U0ALICE', ownerSlackId: 'U0BOB', health: 35, band: 'red', permalink: 'javascript:alert(1)' });
+    const n = complaintAlertNotice({
+      customerId: '1',
+      customerName: EVIL,
+      text: 'slow <@U1>',
+      authorSlackId: 'U0ALICE',
+      ownerSlackId: 'U0BOB',
+      health: 35,
+      band: 'red',
+      permalink: 'javascript:alert(1)',
+    });
     const md = mrkdwnText(n.blocks);
     expect(md).toContain('<@U0BOB>, complaint on tier-A account *&lt;!channel&gt; Evil &amp; Co*, logged by <@U0ALICE>');
     expect(md).toContain('🔴 health 35 (red)');
     expect(md).not.toContain('javascript:');
     expect(md).not.toContain('<!channel>');
     expect(md).not.toContain('<@U1>');
-    const linked = complaintAlertNotice({ customerId: '1', customerName: 'Acme', text: 'x', authorSlackId: 'U0ALICE', ownerSlackId: null, health: null, band: null, permalink: 'https://t.slack.com/archives/C1/p1' });
+    const linked = complaintAlertNotice({
+      customerId: '1',
+      customerName: 'Acme',
+      text: 'x',
+      authorSlackId: 'U0ALICE',
+      ownerSlackId: null,
+      health: null,
+      band: null,
+      permalink: 'https://t.slack.com/archives/C1/p1',
+    });
     expect(mrkdwnText(linked.blocks)).toContain('<https://t.slack.com/archives/C1/p1|original message>');
   });
 
@@ -70,7 +95,9 @@ describe('feedback modal', () => {
     };
     expect(readSubmission(values)).toEqual({ customerId: '42', kind: 'praise', text: 'nice' });
     expect(readSubmission({})).toEqual({ customerId: null, kind: null, text: '' });
-    expect(readSubmission({ [BLOCKS.feedbackCustomer]: { [ACTIONS.feedbackCustomer]: { selected_option: { value: '1; drop table' } } } }).customerId).toBeNull();
+    expect(
+      readSubmission({ [BLOCKS.feedbackCustomer]: { [ACTIONS.feedbackCustomer]: { selected_option: { value: '1; drop table' } } } }).customerId,
+    ).toBeNull();
     expect(decodeMeta('not json')).toBeNull();
     expect(decodeMeta(encodeMeta({ c: 'C', t: '1', k: 'praise' }))).toEqual({ c: 'C', t: '1', k: 'praise' });
     expect(decodeMeta(JSON.stringify({ c: 'C', t: '1', k: 'rant' }))).toBeNull();

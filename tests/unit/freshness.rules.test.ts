@@ -7,9 +7,23 @@ const ago = (s: number) => new Date(at.getTime() - s * 1000);
 function report(over: Partial<FreshnessReport> = {}): FreshnessReport {
   return {
     at,
-    queues: { scoring: { waiting: 2, active: 1, delayed: 1, prioritized: 40, failed: 0 }, delivery: { waiting: 1200, active: 32, delayed: 0, prioritized: 0, failed: 3 }, scans: {} },
+    queues: {
+      scoring: { waiting: 2, active: 1, delayed: 1, prioritized: 40, failed: 0 },
+      delivery: { waiting: 1200, active: 32, delayed: 0, prioritized: 0, failed: 3 },
+      scans: {},
+    },
     lastRuns: [
-      { kind: 'full', id: '7', status: 'done', startedAt: ago(9.5 * 3600), finishedAt: ago(9.5 * 3600 - 74.2), selected: 1_000_000, scored: 1_000_000, batches: 500, failedBatches: 0 },
+      {
+        kind: 'full',
+        id: '7',
+        status: 'done',
+        startedAt: ago(9.5 * 3600),
+        finishedAt: ago(9.5 * 3600 - 74.2),
+        selected: 1_000_000,
+        scored: 1_000_000,
+        batches: 500,
+        failedBatches: 0,
+      },
       { kind: 'incremental', id: '42', status: 'done', startedAt: ago(12), finishedAt: ago(10.7), selected: 520, scored: 518, batches: 1, failedBatches: 0 },
     ],
     activity: { open: 1, oldestOpenAt: ago(3), startedSince: { full: 0, incremental: 14 } },
@@ -39,7 +53,14 @@ describe('retain status', () => {
 
   it('says so when nothing waits, nothing ran yet, or Redis is down', () => {
     const text = formatFreshness(
-      report({ queues: null, lastRuns: [], activity: { open: 0, oldestOpenAt: null, startedSince: { full: 0, incremental: 0 } }, unscored: { customers: 0, oldestAt: null }, sources: [], outbox: { waiting: 0, oldestWaitingAt: null, failed: 2 } }),
+      report({
+        queues: null,
+        lastRuns: [],
+        activity: { open: 0, oldestOpenAt: null, startedSince: { full: 0, incremental: 0 } },
+        unscored: { customers: 0, oldestAt: null },
+        sources: [],
+        outbox: { waiting: 0, oldestWaitingAt: null, failed: 2 },
+      }),
     ).join('\n');
     expect(text).toMatch(/Redis cannot be reached/);
     expect(text).toMatch(/last full\s+none yet/);

@@ -44,12 +44,24 @@ function simulate(n: number, seed: number, beta: Partial<Record<MeasureKey, numb
 describe('the health model’s pieces', () => {
   it('computes health as the scorecard does: weighted mean over the measures present, renormalised', () => {
     const rows = healthRowBuilder(1);
-    rows.add([{ key: 'nps', score: 40 }, { key: 'payments', score: 100 }], 0, false);
+    rows.add(
+      [
+        { key: 'nps', score: 40 },
+        { key: 'payments', score: 100 },
+      ],
+      0,
+      false,
+    );
     rows.add([], 0, false); // grows past its capacity
     const w = { ...configured };
     expect(healthUnder(w, rows.rows(), 0)).toBeCloseTo((0.05 * 40 + 0.1 * 100) / 0.15, 10);
     expect(healthUnder(w, rows.rows(), 1)).toBeNaN();
-    expect(healthOfMeasures(w, [{ key: 'nps', score: 40 }, { key: 'payments', score: 100 }])).toBeCloseTo(80, 10);
+    expect(
+      healthOfMeasures(w, [
+        { key: 'nps', score: 40 },
+        { key: 'payments', score: 100 },
+      ]),
+    ).toBeCloseTo(80, 10);
   });
 
   it('turns log-odds per point into weights: only measures that lower churn earn weight; the rest keep a token 1%', () => {

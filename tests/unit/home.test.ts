@@ -58,7 +58,14 @@ describe('home sections', () => {
 describe('home view', () => {
   it('a huge book stays within 100 blocks and says how many more', () => {
     const big = Array.from({ length: 500 }, (_, i) => acct({ name: `<!channel> ${i}`, health: i % 40, band: 'red', tier: 'A', renewalDate: '2026-12-01' }));
-    const disputes = Array.from({ length: 30 }, (_, i) => ({ customerName: `D${i}`, claimantSlackId: 'U1', ownerSlackId: 'U2', openedAt: daysAgo(i), escalatedAt: null, role: 'owner' as const }));
+    const disputes = Array.from({ length: 30 }, (_, i) => ({
+      customerName: `D${i}`,
+      claimantSlackId: 'U1',
+      ownerSlackId: 'U2',
+      openedAt: daysAgo(i),
+      escalatedAt: null,
+      role: 'owner' as const,
+    }));
     const v = homeView({ slackUserId: 'U0ALICE', teamName: 'EMEA', sections: selectHomeSections(big, now, cadence), disputes, now });
     expect(v.type).toBe('home');
     expect(v.blocks.length).toBeLessThanOrEqual(LIMITS.blocksPerView);

@@ -2,7 +2,16 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseFileConfig } from '../../src/config/file.js';
-import { checkArray, checkCustomerItems, checkEventItems, credentialOf, emailDomain, normalizeDomain, parseJson, tokenMatches } from '../../src/ingest/api.rules.js';
+import {
+  checkArray,
+  checkCustomerItems,
+  checkEventItems,
+  credentialOf,
+  emailDomain,
+  normalizeDomain,
+  parseJson,
+  tokenMatches,
+} from '../../src/ingest/api.rules.js';
 import { isOverload } from '../../src/ingest/api.gate.js';
 import { messagesOf, planSegment, valueAt } from '../../src/ingest/segment.rules.js';
 import { majorUnits, planStripeEvent, stripeSignatureHeader, subscriptionArr, verifyStripeSignature } from '../../src/ingest/stripe.rules.js';
@@ -83,7 +92,13 @@ describe('domains', () => {
 describe('Segment', () => {
   it('reads batch, single message and bare array bodies; batch context applies to its messages', () => {
     const r = messagesOf({ batch: [{ type: 'track' }, { type: 'track', context: { groupId: 'own' } }], context: { groupId: 'g' } });
-    expect(r).toEqual({ ok: true, messages: [{ type: 'track', context: { groupId: 'g' } }, { type: 'track', context: { groupId: 'own' } }] });
+    expect(r).toEqual({
+      ok: true,
+      messages: [
+        { type: 'track', context: { groupId: 'g' } },
+        { type: 'track', context: { groupId: 'own' } },
+      ],
+    });
     expect(messagesOf({ type: 'identify' })).toEqual({ ok: true, messages: [{ type: 'identify' }] });
     expect(messagesOf({ batch: 'x' })).toMatchObject({ ok: false });
     expect(messagesOf(42)).toMatchObject({ ok: false });
@@ -123,7 +138,15 @@ describe('Segment', () => {
 
   it('lists customer candidates in the configured order', () => {
     const plan = planSegment(
-      [{ type: 'track', event: 'X', userId: 'u1', timestamp: '2026-01-01', context: { groupId: 'g1', traits: { email: 'a@b-corp.com', domain: 'www.b-corp.com' } } }],
+      [
+        {
+          type: 'track',
+          event: 'X',
+          userId: 'u1',
+          timestamp: '2026-01-01',
+          context: { groupId: 'g1', traits: { email: 'a@b-corp.com', domain: 'www.b-corp.com' } },
+        },
+      ],
       segment,
     );
     expect(plan.candidates.map((c) => [c.kind, c.value])).toEqual([
@@ -153,10 +176,26 @@ describe('Segment', () => {
 
   it('never throws on arbitrary messages, and accounts for every message', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.jsonValue(), fc.record({ type: fc.constantFrom('track', 'identify', 'group', 'page'), event: fc.string(), userId: fc.string(), groupId: fc.string(), timestamp: fc.string(), traits: fc.jsonValue() })), { maxLength: 15 }), (messages) => {
-        const plan = planSegment(messages, segment);
-        expect(plan.groups.length + plan.identifies.length + plan.tracks.length + plan.rejected.length).toBe(messages.length);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.jsonValue(),
+            fc.record({
+              type: fc.constantFrom('track', 'identify', 'group', 'page'),
+              event: fc.string(),
+              userId: fc.string(),
+              groupId: fc.string(),
+              timestamp: fc.string(),
+              traits: fc.jsonValue(),
+            }),
+          ),
+          { maxLength: 15 },
+        ),
+        (messages) => {
+          const plan = planSegment(messages, segment);
+          expect(plan.groups.length + plan.identifies.length + plan.tracks.length + plan.rejected.length).toBe(messages.length);
+        },
+      ),
     );
   });
 
@@ -198,7 +237,10 @@ describe('Stripe events', () => {
 
   it('annualises subscription items by interval and count; unpriced items are left out', () => {
     const sub = (items: unknown[]) => subscriptionArr({ currency: 'eur', items: { data: items } });
-    expect(sub([{ quantity: 2, price: { unit_amount: 1000, recurring: { interval: 'month', interval_count: 1 } } }])).toEqual({ arr: '240.00', currency: 'EUR' });
+    expect(sub([{ quantity: 2, price: { unit_amount: 1000, recurring: { interval: 'month', interval_count: 1 } } }])).toEqual({
+      arr: '240.00',
+      currency: 'EUR',
+    });
     expect(sub([{ price: { unit_amount: 120_000, recurring: { interval: 'year' } } }]).arr).toBe('1200.00');
     expect(sub([{ price: { unit_amount: 100, recurring: { interval: 'week', interval_count: 2 } } }]).arr).toBe('26.00');
     expect(sub([{ plan: { amount: 500, interval: 'month' } }]).arr).toBe('60.00'); // legacy plan objects
@@ -209,24 +251,52 @@ describe('Stripe events', () => {
   it('plans each handled type and ignores the rest', () => {
     const ignore = segment.ignoreEmailDomains;
     const base = { id: 'evt_9', created: 1_800_000_000 };
-    expect(planStripeEvent({ ...base, type: 'customer.created', data: { object: {} } }, ignore)).toEqual({ kind: 'ignored', eventId: 'evt_9', type: 'customer.created' });
+    expect(planStripeEvent({ ...base, type: 'customer.created', data: { object: {} } }, ignore)).toEqual({
+      kind: 'ignored',
+      eventId: 'evt_9',
+      type: 'customer.created',
+    });
     expect(planStripeEvent({ type: 'invoice.paid' }, ignore)).toMatchObject({ kind: 'invalid' });
     expect(planStripeEvent({ ...base, type: 'invoice.paid' }, ignore)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/data.object/) });
-    const paid = planStripeEvent({ ...base, type: 'invoice.paid', data: { object: { id: 'in_1', customer: 'cus_1', customer_email: 'a@acme.com', amount_paid: 999, currency: 'usd' } } }, ignore);
+    const paid = planStripeEvent(
+      { ...base, type: 'invoice.paid', data: { object: { id: 'in_1', customer: 'cus_1', customer_email: 'a@acme.com', amount_paid: 999, currency: 'usd' } } },
+      ignore,
+    );
     expect(paid).toMatchObject({
       kind: 'apply',
       stripeCustomerId: 'cus_1',
       emailDomain: 'acme.com',
-      effect: { kind: 'signal', signal: { kind: 'order', value: '9.99', externalId: 'in_1', occurredAt: new Date(1_800_000_000_000).toISOString() }, currency: 'USD' },
+      effect: {
+        kind: 'signal',
+        signal: { kind: 'order', value: '9.99', externalId: 'in_1', occurredAt: new Date(1_800_000_000_000).toISOString() },
+        currency: 'USD',
+      },
     });
-    const deleted = planStripeEvent({ ...base, type: 'customer.subscription.deleted', data: { object: { customer: { id: 'cus_2' }, canceled_at: 1_799_000_000 } } }, ignore);
-    expect(deleted).toMatchObject({ stripeCustomerId: 'cus_2', effect: { kind: 'churned', at: new Date(1_799_000_000_000).toISOString() } });
-    const updated = planStripeEvent(
-      { ...base, type: 'customer.subscription.updated', data: { object: { customer: 'cus_3', items: { data: [{ current_period_end: 1_801_000_000, price: { unit_amount: 100, currency: 'usd', recurring: { interval: 'month' } } }] } } } },
+    const deleted = planStripeEvent(
+      { ...base, type: 'customer.subscription.deleted', data: { object: { customer: { id: 'cus_2' }, canceled_at: 1_799_000_000 } } },
       ignore,
     );
-    expect(updated).toMatchObject({ effect: { kind: 'subscription', arr: '12.00', currency: 'USD', renewalDate: new Date(1_801_000_000_000).toISOString().slice(0, 10), startedAt: null } });
-    const created = planStripeEvent({ ...base, type: 'customer.subscription.created', data: { object: { customer: 'cus_4', start_date: 1_700_000_000 } } }, ignore);
+    expect(deleted).toMatchObject({ stripeCustomerId: 'cus_2', effect: { kind: 'churned', at: new Date(1_799_000_000_000).toISOString() } });
+    const updated = planStripeEvent(
+      {
+        ...base,
+        type: 'customer.subscription.updated',
+        data: {
+          object: {
+            customer: 'cus_3',
+            items: { data: [{ current_period_end: 1_801_000_000, price: { unit_amount: 100, currency: 'usd', recurring: { interval: 'month' } } }] },
+          },
+        },
+      },
+      ignore,
+    );
+    expect(updated).toMatchObject({
+      effect: { kind: 'subscription', arr: '12.00', currency: 'USD', renewalDate: new Date(1_801_000_000_000).toISOString().slice(0, 10), startedAt: null },
+    });
+    const created = planStripeEvent(
+      { ...base, type: 'customer.subscription.created', data: { object: { customer: 'cus_4', start_date: 1_700_000_000 } } },
+      ignore,
+    );
     expect(created).toMatchObject({ effect: { kind: 'subscription', arr: null, renewalDate: null, startedAt: new Date(1_700_000_000_000).toISOString() } });
   });
 });

@@ -49,11 +49,16 @@ describe('manifest.json', () => {
     expect(manifest.features.app_home).toMatchObject({ home_tab_enabled: true, messages_tab_enabled: true });
     expect(manifest.features.bot_user.display_name).toBeTruthy();
     expect(manifest.settings.event_subscriptions.bot_events).toContain('app_home_opened');
-    expect(manifest.settings.interactivity).toMatchObject({ is_enabled: true, request_url: expect.stringMatching(/\/slack\/events$/), message_menu_options_url: expect.stringMatching(/\/slack\/events$/) });
+    expect(manifest.settings.interactivity).toMatchObject({
+      is_enabled: true,
+      request_url: expect.stringMatching(/\/slack\/events$/),
+      message_menu_options_url: expect.stringMatching(/\/slack\/events$/),
+    });
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     const scopes: string[] = manifest.oauth_config.scopes.bot;
     // commands; chat.postMessage/update (+ public channels); conversations.open; outbox recovery reads conversations.history.
-    for (const s of ['commands', 'chat:write', 'chat:write.public', 'im:write', 'channels:history', 'groups:history', 'im:history']) expect(scopes).toContain(s);
+    for (const s of ['commands', 'chat:write', 'chat:write.public', 'im:write', 'channels:history', 'groups:history', 'im:history'])
+      expect(scopes).toContain(s);
     // Nothing it does not use: it never reads user profiles (roles live in retain's database).
     expect(scopes).not.toContain('users:read');
     expect(new Set(scopes).size).toBe(scopes.length);

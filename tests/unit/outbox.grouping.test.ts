@@ -5,7 +5,14 @@ const rows = (spec: [string, string][]) => spec.map(([id, channel_id]) => ({ id,
 
 describe('grouping outbox rows into delivery jobs', () => {
   it('keeps each channel in claim order, one drain per channel per job', () => {
-    const groups = groupForDelivery(rows([['3', 'C1'], ['1', 'C1'], ['2', 'C2'], ['4', 'C1']]));
+    const groups = groupForDelivery(
+      rows([
+        ['3', 'C1'],
+        ['1', 'C1'],
+        ['2', 'C2'],
+        ['4', 'C1'],
+      ]),
+    );
     expect(groups).toHaveLength(1);
     expect(groups[0]!.deliveries).toEqual([
       { channel: 'C1', ids: ['1', '3', '4'] },

@@ -12,7 +12,6 @@ import { mrkdwnText, visibleText } from '../helpers/text.js';
 const now = new Date('2026-11-24T10:00:00Z');
 const EVIL = '<!channel> Evil & Co <@U999> <https://x.example|click>';
 
-
 function expectWithinLimits(blocks: any[], max: number = LIMITS.blocksPerMessage) {
   expect(blocks.length).toBeLessThanOrEqual(max);
   for (const b of blocks) {
@@ -79,7 +78,14 @@ describe('dispute post', () => {
     const esc = disputePostMessage(post({ openedAt: new Date('2026-11-21T10:00:00Z') }), { now, escalated: true });
     expect((esc.blocks[0] as any).text.text).toMatch(/^⏰ Still undecided/);
     expect(visibleText(esc.blocks)).toContain('escalated');
-    const done = decidedDisputeMessage(esc, { status: 'approved', bySlackId: 'U0M', claimantSlackId: 'U0ALICE', ownerSlackId: 'U0BOB', customerName: EVIL, at: now });
+    const done = decidedDisputeMessage(esc, {
+      status: 'approved',
+      bySlackId: 'U0M',
+      claimantSlackId: 'U0ALICE',
+      ownerSlackId: 'U0BOB',
+      customerName: EVIL,
+      at: now,
+    });
     expect((done.blocks as any[]).some((b) => b.type === 'actions')).toBe(false);
     expect(visibleText(done.blocks)).toContain('*Approved* by <@U0M>');
     expect(mrkdwnText(done.blocks)).not.toContain('<!channel>');

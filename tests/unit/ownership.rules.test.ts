@@ -61,7 +61,9 @@ describe('decideClaim', () => {
     expect(decideClaim({ ...base, actor: actor(1), account: account({ renewal: '2026-12-01' }) })).toEqual({ kind: 'dispute', because: 'freeze' });
   });
   it('says I already own it (even inside the freeze, even with a dispute open)', () => {
-    expect(decideClaim({ ...base, actor: actor(1), account: account({ owner: 1, renewal: '2026-12-01' }), openDispute: { claimantMemberId: 3, ownerMemberId: 1 } })).toEqual({ kind: 'already_owner' });
+    expect(
+      decideClaim({ ...base, actor: actor(1), account: account({ owner: 1, renewal: '2026-12-01' }), openDispute: { claimantMemberId: 3, ownerMemberId: 1 } }),
+    ).toEqual({ kind: 'already_owner' });
   });
   it('refuses another team first', () => {
     expect(decideClaim({ ...base, actor: actor(1), account: account({ team: 2, owner: 1 }) })).toEqual({ kind: 'other_team' });
@@ -73,15 +75,20 @@ describe('decideClaim', () => {
   });
   it('never takes an owned or frozen account (property)', () => {
     fc.assert(
-      fc.property(fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }), fc.option(fc.integer({ min: -40, max: 400 }), { nil: null }), fc.integer({ min: 1, max: 5 }), (owner, days, me) => {
-        const renewal = days === null ? null : new Date(now.getTime() + days * 86_400_000).toISOString().slice(0, 10);
-        const d = decideClaim({ ...base, actor: actor(me), account: account({ owner, renewal }) });
-        if (d.kind === 'take') {
-          expect(owner).toBeNull();
-          expect(inRenewalFreeze(renewal, now, 30)).toBe(false);
-        }
-        if (owner === me) expect(d.kind).toBe('already_owner');
-      }),
+      fc.property(
+        fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }),
+        fc.option(fc.integer({ min: -40, max: 400 }), { nil: null }),
+        fc.integer({ min: 1, max: 5 }),
+        (owner, days, me) => {
+          const renewal = days === null ? null : new Date(now.getTime() + days * 86_400_000).toISOString().slice(0, 10);
+          const d = decideClaim({ ...base, actor: actor(me), account: account({ owner, renewal }) });
+          if (d.kind === 'take') {
+            expect(owner).toBeNull();
+            expect(inRenewalFreeze(renewal, now, 30)).toBe(false);
+          }
+          if (owner === me) expect(d.kind).toBe('already_owner');
+        },
+      ),
     );
   });
 });

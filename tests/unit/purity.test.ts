@@ -34,9 +34,11 @@ const allSpecifiers = (src: string): string[] =>
 const runtimeSpecifiers = (src: string): string[] => allSpecifiers(src.replace(/\b(?:import|export)\s+type\b[^;]+;/g, ''));
 
 /** Packages and Node modules that do I/O. */
-const IO_MODULE = /^(kysely|pg|pg-copy-streams|bullmq|ioredis|pino|@slack\/.+|(node:)?(fs|fs\/promises|net|http|https|http2|tls|dgram|dns|child_process|worker_threads|cluster))$/;
+const IO_MODULE =
+  /^(kysely|pg|pg-copy-streams|bullmq|ioredis|pino|@slack\/.+|(node:)?(fs|fs\/promises|net|http|https|http2|tls|dgram|dns|child_process|worker_threads|cluster))$/;
 /** The app's own I/O edges: connections, logging, config (reads the environment), queries, orchestration, Slack handlers. */
-const APP_EDGE = /\/platform\/(db|database|context|redis|logger|http|health|metrics|metrics-route|migrate|shutdown)\.js$|\/config\/|\/jobs\/|\.(repository|service|job|listeners|listener|action|command|routes)\.js$/;
+const APP_EDGE =
+  /\/platform\/(db|database|context|redis|logger|http|health|metrics|metrics-route|migrate|shutdown)\.js$|\/config\/|\/jobs\/|\.(repository|service|job|listeners|listener|action|command|routes)\.js$/;
 
 const FORBIDDEN_CODE: [RegExp, string][] = [
   [/\bimport\s*\(|\brequire\s*\(/, 'loads a module at run time'],
@@ -73,7 +75,10 @@ function reachableFromPure(): Map<string, string> {
 describe('pure modules', () => {
   it('are found: scoring, rules, blocks, the command parser and the CSV reader', () => {
     for (const kind of [/^src\/scoring\//, /\.rules\.ts$/, /\.blocks\.ts$/, /\.parser\.ts$/, /^src\/ingest\/csv\.ts$/]) {
-      expect(pure.some((f) => kind.test(f)), `no pure module matches ${kind}`).toBe(true);
+      expect(
+        pure.some((f) => kind.test(f)),
+        `no pure module matches ${kind}`,
+      ).toBe(true);
     }
   });
 

@@ -9,7 +9,14 @@ describe('checkCustomer', () => {
     });
   });
   it('normalises domain, currency and amounts', () => {
-    const r = checkCustomer({ external_id: 'C1', name: 'Acme', domain: 'https://www.Acme.com/about', arr: '12,000.5', currency: 'usd', renewal_date: '2027-03-01T10:00:00Z' });
+    const r = checkCustomer({
+      external_id: 'C1',
+      name: 'Acme',
+      domain: 'https://www.Acme.com/about',
+      arr: '12,000.5',
+      currency: 'usd',
+      renewal_date: '2027-03-01T10:00:00Z',
+    });
     expect(r).toMatchObject({ ok: true, value: { domain: 'acme.com', arr: '12000.50', currency: 'USD', renewalDate: '2027-03-01' } });
   });
   it.each([
@@ -32,7 +39,10 @@ describe('column caps', () => {
   it('rejects a cell longer than its column takes, naming the column', () => {
     const r = checkCustomer({ external_id: 'C1', name: 'Acme', plan: 'p'.repeat(1_000_000) });
     expect(r).toEqual({ ok: false, reason: `plan is longer than ${MAX_LENGTH.plan} characters` });
-    expect(checkCustomer({ external_id: 'C1', name: 'Acme', team: 't'.repeat(101) })).toMatchObject({ ok: false, reason: 'team is longer than 100 characters' });
+    expect(checkCustomer({ external_id: 'C1', name: 'Acme', team: 't'.repeat(101) })).toMatchObject({
+      ok: false,
+      reason: 'team is longer than 100 characters',
+    });
     expect(checkEvent({ customer_external_id: 'C1', kind: 'usage', occurred_at: '2026-01-02', external_id: 'e'.repeat(201) })).toMatchObject({
       ok: false,
       reason: 'external_id is longer than 200 characters',

@@ -25,23 +25,41 @@ describe('auc (Mann–Whitney)', () => {
   });
 
   it('counts ties as one half', () => {
-    expect(auc([{ risk: 50, churned: true }, { risk: 50, churned: false }])).toBe(0.5);
-    expect(auc([
-      { risk: 60, churned: true },
-      { risk: 50, churned: true },
-      { risk: 50, churned: false },
-      { risk: 40, churned: false },
-    ])).toBe((1 + 1 + 0.5 + 1) / 4);
+    expect(
+      auc([
+        { risk: 50, churned: true },
+        { risk: 50, churned: false },
+      ]),
+    ).toBe(0.5);
+    expect(
+      auc([
+        { risk: 60, churned: true },
+        { risk: 50, churned: true },
+        { risk: 50, churned: false },
+        { risk: 40, churned: false },
+      ]),
+    ).toBe((1 + 1 + 0.5 + 1) / 4);
   });
 
   it('is undefined without churners or without survivors', () => {
     expect(auc([])).toBeNull();
     expect(auc([{ risk: 1, churned: true }])).toBeNull();
-    expect(auc([{ risk: 1, churned: false }, { risk: 2, churned: false }])).toBeNull();
+    expect(
+      auc([
+        { risk: 1, churned: false },
+        { risk: 2, churned: false },
+      ]),
+    ).toBeNull();
   });
 
   it('leaves out non-finite risks', () => {
-    expect(auc([{ risk: Number.NaN, churned: true }, { risk: 2, churned: true }, { risk: 1, churned: false }])).toBe(1);
+    expect(
+      auc([
+        { risk: Number.NaN, churned: true },
+        { risk: 2, churned: true },
+        { risk: 1, churned: false },
+      ]),
+    ).toBe(1);
   });
 
   it('equals the pairwise definition for any input', () => {

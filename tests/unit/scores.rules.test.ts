@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DROPOUT_SHAPE, newPatternMemo, pAliveInformative, scoreCustomer, tameBgNbd, type CustomerFacts, type RunScoringInputs } from '../../src/scores/score.rules.js';
-import { bgnbdExpectedRepeat, bgnbdPAlive, customerLifetimeValue, purchaseOutlook, rfmSegment, withScoringDefaults, WEEKS_PER_YEAR } from '../../src/scoring/index.js';
+import {
+  MAX_DROPOUT_SHAPE,
+  newPatternMemo,
+  pAliveInformative,
+  scoreCustomer,
+  tameBgNbd,
+  type CustomerFacts,
+  type RunScoringInputs,
+} from '../../src/scores/score.rules.js';
+import {
+  bgnbdExpectedRepeat,
+  bgnbdPAlive,
+  customerLifetimeValue,
+  purchaseOutlook,
+  rfmSegment,
+  withScoringDefaults,
+  WEEKS_PER_YEAR,
+} from '../../src/scoring/index.js';
 
 const bgnbd = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 const gammagamma = { p: 6.25, q: 3.74, gamma: 15.44 };

@@ -30,10 +30,17 @@ describe('verifySignature', () => {
 describe('parseSlackBody', () => {
   it('any bytes, any content type: an answer, never a throw', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v) ?? '')), fc.constantFrom(undefined, 'application/json', 'application/x-www-form-urlencoded'), (body, type) => {
-        const r = parseSlackBody(type, Buffer.from(body));
-        if (r.ok && r.kind === 'slack') expect(typeof r.body).toBe('object');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
+        ),
+        fc.constantFrom(undefined, 'application/json', 'application/x-www-form-urlencoded'),
+        (body, type) => {
+          const r = parseSlackBody(type, Buffer.from(body));
+          if (r.ok && r.kind === 'slack') expect(typeof r.body).toBe('object');
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -35,12 +35,23 @@ describe('average precision', () => {
 
   it('flags tied risks together', () => {
     // {0.5: one churner, one survivor} then {0.1: a churner}: ½·½ + ½·⅔.
-    expect(averagePrecision([{ risk: 0.5, churned: true }, { risk: 0.5, churned: false }, { risk: 0.1, churned: true }])).toBeCloseTo(0.25 + 1 / 3, 14);
+    expect(
+      averagePrecision([
+        { risk: 0.5, churned: true },
+        { risk: 0.5, churned: false },
+        { risk: 0.1, churned: true },
+      ]),
+    ).toBeCloseTo(0.25 + 1 / 3, 14);
   });
 
   it('is null without churners and ignores non-finite risks', () => {
     expect(averagePrecision([{ risk: 1, churned: false }])).toBeNull();
-    expect(averagePrecision([{ risk: Number.NaN, churned: false }, { risk: 0.2, churned: true }])).toBe(1);
+    expect(
+      averagePrecision([
+        { risk: Number.NaN, churned: false },
+        { risk: 0.2, churned: true },
+      ]),
+    ).toBe(1);
   });
 });
 
@@ -48,7 +59,12 @@ describe('Brier score', () => {
   it('is the mean squared error of the probabilities (hand-computed)', () => {
     // (0.1² + 0.8² + 0.3² + 0.6² + 0.5² + 0.4² + 0.3² + 0.2² + 0.1² + 0.05²) / 10.
     expect(brierScore(TEN)).toBeCloseTo(1.6525 / 10, 14);
-    expect(brierScore([{ risk: 1, churned: true }, { risk: 0, churned: false }])).toBe(0);
+    expect(
+      brierScore([
+        { risk: 1, churned: true },
+        { risk: 0, churned: false },
+      ]),
+    ).toBe(0);
     expect(brierScore([])).toBeNull();
   });
 
@@ -165,12 +181,24 @@ describe('AUC bootstrap interval', () => {
     expect(Math.abs(boot.high - d.high)).toBeLessThan(0.01);
     expect(aucDeLongInterval([{ risk: 1, churned: true }])).toBeNull();
     // A perfect ranking: zero width, clipped to 1.
-    expect(aucDeLongInterval([{ risk: 2, churned: true }, { risk: 1, churned: false }, { risk: 0, churned: false }])).toMatchObject({ auc: 1, low: 1, high: 1 });
+    expect(
+      aucDeLongInterval([
+        { risk: 2, churned: true },
+        { risk: 1, churned: false },
+        { risk: 0, churned: false },
+      ]),
+    ).toMatchObject({ auc: 1, low: 1, high: 1 });
   });
 
   it('is null without churners or survivors, and drops samples that lost a class', () => {
     expect(aucBootstrapInterval([{ risk: 1, churned: true }])).toBeNull();
-    const tiny = aucBootstrapInterval([{ risk: 1, churned: true }, { risk: 0, churned: false }], { replicates: 100 })!;
+    const tiny = aucBootstrapInterval(
+      [
+        { risk: 1, churned: true },
+        { risk: 0, churned: false },
+      ],
+      { replicates: 100 },
+    )!;
     // Half the resamples of two accounts hold only one class.
     expect(tiny.replicates).toBeLessThan(100);
     expect(tiny.replicates).toBeGreaterThan(20);

@@ -126,10 +126,7 @@ describe('BG/NBD point checks (README)', () => {
     expect(bgnbdProbNumPurchases(PUBLISHED, 39, 0)).toBeCloseTo(0.5737864, 7);
     const p210 = bgnbdProbNumPurchases(PUBLISHED, 2, 10);
     expect(Math.abs(p210 / 1.07869e-7 - 1)).toBeLessThan(1e-4);
-    const expected = [
-      0.0019995214, 0.0015170236, 0.001163315, 0.0009003148, 0.0007023638, 0.0005517902, 0.0004361913,
-      0.0003467171, 0.0002769613, 0.000222226,
-    ];
+    const expected = [0.0019995214, 0.0015170236, 0.001163315, 0.0009003148, 0.0007023638, 0.0005517902, 0.0004361913, 0.0003467171, 0.0002769613, 0.000222226];
     expected.forEach((e, i) => {
       expect(bgnbdProbNumPurchases(PUBLISHED, 30, 11 + i)).toBeCloseTo(e, 10);
     });

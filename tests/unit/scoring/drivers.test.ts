@@ -10,12 +10,8 @@ describe('driver sentences', () => {
     expect(textOf({ usageLast30: 29, usagePrev60: 100 }, 'engagement')).toBe('usage down 42% vs the previous 60 days');
     expect(textOf({ usageLast30: 80, usagePrev60: 120 }, 'engagement')).toBe('usage up 33% vs the previous 60 days');
     expect(textOf({ usageLast30: 0, usagePrev60: 0 }, 'engagement')).toBe('no usage in 90 days');
-    expect(textOf({ usageLast30: 0, usagePrev60: 240 }, 'engagement')).toBe(
-      'no usage in the last 30 days, after 240 in the previous 60',
-    );
-    expect(textOf({ usageLast30: 5, usagePrev60: 0 }, 'engagement')).toBe(
-      'usage started in the last 30 days (none in the previous 60)',
-    );
+    expect(textOf({ usageLast30: 0, usagePrev60: 240 }, 'engagement')).toBe('no usage in the last 30 days, after 240 in the previous 60');
+    expect(textOf({ usageLast30: 5, usagePrev60: 0 }, 'engagement')).toBe('usage started in the last 30 days (none in the previous 60)');
     expect(textOf({ complaintAgesDays: [2, 10, 25] }, 'complaints')).toBe('3 complaints in 30 days');
     expect(textOf({ complaintAgesDays: [5] }, 'complaints')).toBe('1 complaint in 30 days');
     expect(textOf({ complaintAgesDays: [5, 40, 80] }, 'complaints')).toBe('3 complaints in 90 days, 1 in the last 30');
@@ -31,15 +27,9 @@ describe('driver sentences', () => {
     expect(textOf({ pAlive: 0.2134 }, 'purchase')).toBe('P(alive) 0.21 — orders have stopped');
     expect(textOf({ pAlive: 0.42 }, 'purchase')).toBe('P(alive) 0.42 — orders are slowing');
     expect(textOf({ pAlive: 0.93 }, 'purchase')).toBe('P(alive) 0.93 — still ordering');
-    expect(textOf({ sentimentMean: -0.6, sentimentCount: 5, sentimentNegativeCount: 4 }, 'sentiment')).toBe(
-      'feedback mostly negative (4 of 5)',
-    );
-    expect(textOf({ sentimentMean: 0.5, sentimentCount: 4, sentimentPositiveCount: 3 }, 'sentiment')).toBe(
-      'feedback mostly positive (3 of 4)',
-    );
-    expect(textOf({ sentimentMean: -0.25, sentimentCount: 4 }, 'sentiment')).toBe(
-      'feedback leaning negative (average -0.3 over 4 items)',
-    );
+    expect(textOf({ sentimentMean: -0.6, sentimentCount: 5, sentimentNegativeCount: 4 }, 'sentiment')).toBe('feedback mostly negative (4 of 5)');
+    expect(textOf({ sentimentMean: 0.5, sentimentCount: 4, sentimentPositiveCount: 3 }, 'sentiment')).toBe('feedback mostly positive (3 of 4)');
+    expect(textOf({ sentimentMean: -0.25, sentimentCount: 4 }, 'sentiment')).toBe('feedback leaning negative (average -0.3 over 4 items)');
   });
 });
 
@@ -106,23 +96,16 @@ describe('stale sources', () => {
       { usage: 1, order: 14, complaint: 0.5, nps: 30 },
       now,
     );
-    expect(stale).toEqual([
-      { kind: 'usage', daysSilent: 5, typicalGapDays: 1, text: 'no usage data for 5 days (used to arrive daily)' },
-    ]);
+    expect(stale).toEqual([{ kind: 'usage', daysSilent: 5, typicalGapDays: 1, text: 'no usage data for 5 days (used to arrive daily)' }]);
     expect([...measuresToExclude(stale)]).toEqual(['engagement']);
   });
 
   it('waits several typical gaps for sparse sources, and describes the cadence', () => {
     const stale = staleSources({ order: daysAgo(45), usage: daysAgo(3) }, { order: 7, usage: 1 }, now);
-    expect(stale.map((s) => s.text)).toEqual([
-      'no orders for 45 days (used to arrive weekly)',
-      'no usage data for 3 days (used to arrive daily)',
-    ]);
+    expect(stale.map((s) => s.text)).toEqual(['no orders for 45 days (used to arrive weekly)', 'no usage data for 3 days (used to arrive daily)']);
     expect(staleSources({ order: daysAgo(20) }, { order: 7 }, now)).toEqual([]);
     expect(staleSources({ usage: daysAgo(2) }, { usage: 1 }, now, { staleAfterDays: 2, gapMultiple: 2 })).toHaveLength(1);
-    expect(staleSources({ crm: daysAgo(40) }, { crm: 10 }, now)[0]!.text).toBe(
-      'no crm signals for 40 days (used to arrive every 10 days)',
-    );
+    expect(staleSources({ crm: daysAgo(40) }, { crm: 10 }, now)[0]!.text).toBe('no crm signals for 40 days (used to arrive every 10 days)');
   });
 
   it('derives the typical gap from arrival times (median gap between distinct days)', () => {

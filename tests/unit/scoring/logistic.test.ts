@@ -85,7 +85,15 @@ describe('fitLogistic on a simulated book (20,000 rows, known coefficients)', ()
 
 describe('fitLogistic on degenerate data', () => {
   it('with no churners: does not throw, says so, predicts a smoothed base rate', () => {
-    const fit = fitLogistic([[1, 2], [3, 4], [5, 6]], [false, false, false], { featureNames: ['a', 'b'] });
+    const fit = fitLogistic(
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      [false, false, false],
+      { featureNames: ['a', 'b'] },
+    );
     expect(fit.status).toBe('no-positives');
     expect(fit.coefficients).toEqual([0, 0]);
     expect(predictChurnProbability(fit, [1, 2])).toBeCloseTo(0.5 / 4, 12);
@@ -152,7 +160,13 @@ describe('pickThresholdForPrecision', () => {
     // ≥ 0.5 flags both tied accounts (2 of 3 churned); the churner alone cannot be flagged at 0.5.
     const r = pickThresholdForPrecision([0.9, 0.5, 0.5, 0.1], [true, true, false, false], 0.6);
     expect(r).toEqual({ threshold: 0.5, precision: 2 / 3, recall: 1, flagged: 3, truePositives: 2 });
-    expect(pickThresholdForPrecision([0.9, 0.5, 0.5, 0.1], [true, true, false, false], 0.7)).toEqual({ threshold: 0.9, precision: 1, recall: 0.5, flagged: 1, truePositives: 1 });
+    expect(pickThresholdForPrecision([0.9, 0.5, 0.5, 0.1], [true, true, false, false], 0.7)).toEqual({
+      threshold: 0.9,
+      precision: 1,
+      recall: 0.5,
+      flagged: 1,
+      truePositives: 1,
+    });
   });
 
   it('is null when unreachable or nobody churned', () => {

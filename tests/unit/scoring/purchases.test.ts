@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  countPurchaseDaysBetween,
-  dayNumber,
-  dayToIsoDate,
-  summarizePurchases,
-  toPurchaseDays,
-  type Order,
-} from '../../../src/scoring/purchases.js';
+import { countPurchaseDaysBetween, dayNumber, dayToIsoDate, summarizePurchases, toPurchaseDays, type Order } from '../../../src/scoring/purchases.js';
 import { CALIBRATION_END, loadCdnowOrders, loadCdnowSummaryWithSpend } from './cdnow.js';
 
 describe('purchase summary conventions', () => {
@@ -46,7 +39,10 @@ describe('purchase summary conventions', () => {
 
   it('supports other time units and a local day boundary', () => {
     expect(summarizePurchases(orders, '2024-03-01', { unitDays: 1 })!.T).toBe(60);
-    const late = [{ date: new Date('2024-01-01T23:30:00Z'), amount: 1 }, { date: new Date('2024-01-02T00:30:00Z'), amount: 1 }];
+    const late = [
+      { date: new Date('2024-01-01T23:30:00Z'), amount: 1 },
+      { date: new Date('2024-01-02T00:30:00Z'), amount: 1 },
+    ];
     expect(toPurchaseDays(late)).toHaveLength(2);
     expect(toPurchaseDays(late, { utcOffsetMinutes: 60 })).toHaveLength(1); // both on Jan 2 at UTC+1
   });

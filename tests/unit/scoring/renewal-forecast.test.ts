@@ -75,7 +75,11 @@ describe('forecastRenewals', () => {
   });
 
   it('switches to a normal approximation for long lists, close to the exact answer', () => {
-    const renewals: UpcomingRenewal[] = Array.from({ length: 3000 }, (_, i) => ({ arr: 1000, tenurePeriods: 1 + (i % 10), segment: i % 2 ? 'smb' : 'enterprise' }));
+    const renewals: UpcomingRenewal[] = Array.from({ length: 3000 }, (_, i) => ({
+      arr: 1000,
+      tenurePeriods: 1 + (i % 10),
+      segment: i % 2 ? 'smb' : 'enterprise',
+    }));
     const exact = forecastRenewals(renewals, params, { simulations: 200 });
     const normal = forecastRenewals(renewals, params, { simulations: 200, exactCountLimit: 100 });
     expect(exact.renewalsInterval.method).toBe('exact');

@@ -84,9 +84,7 @@ describe('sBG on Fader & Hardie (2007) Table 1, years 0–7', () => {
 
       it('gives the same fit when the cohort comes as individual customers with dates', () => {
         const asOf = '2017-01-01';
-        const observations = individualsFromCohort(calibration(cohort)).map(
-          (c) => contractObservation(c.startedAt, c.churnedAt, asOf)!,
-        );
+        const observations = individualsFromCohort(calibration(cohort)).map((c) => contractObservation(c.startedAt, c.churnedAt, asOf)!);
         expect(observations).toHaveLength(1000);
         const individual = fitSbg(observations);
         expect(individual.logLikelihood).toBeCloseTo(fit.logLikelihood, 6);
@@ -159,7 +157,12 @@ describe('sBG and BdW functions', () => {
       for (let k = 0; k < 20_000; k++) s += (retentionSurvival(p, n + 1 + k) / retentionSurvival(p, n)) * (1 + d) ** -k;
       return s;
     };
-    for (const [n, d] of [[0, 0.1], [7, 0.1], [3, 0.02], [20, 0.5]] as const) {
+    for (const [n, d] of [
+      [0, 0.1],
+      [7, 0.1],
+      [3, 0.02],
+      [20, 0.5],
+    ] as const) {
       expect(retentionDerl(p, d, n)).toBeCloseTo(direct(n, d), 8);
       expect(retentionDerl({ ...p, c: 1 + 1e-9 }, d, n)).toBeCloseTo(retentionDerl(p, d, n), 6);
     }
@@ -214,7 +217,10 @@ describe('sBG and BdW functions', () => {
     const noChurn = fitSbg([{ periods: 5, churned: false, count: 100 }]);
     expect(noChurn.converged).toBe(false);
     expect(noChurn.problem).toBe('no churn among 100 customers: the churn rate cannot be estimated yet');
-    const noRenewal = fitSbg([{ periods: 1, churned: true, count: 40 }, { periods: 0, churned: false, count: 5 }]);
+    const noRenewal = fitSbg([
+      { periods: 1, churned: true, count: 40 },
+      { periods: 0, churned: false, count: 5 },
+    ]);
     expect(noRenewal.converged).toBe(false);
     expect(noRenewal.problem).toBe('none of 45 customers has renewed yet: retention cannot be estimated');
     expect(fitSbg(retentionDataFromCohort(calibration('regular'))).problem).toBeNull();

@@ -31,8 +31,7 @@ describe('quintile scores', () => {
         expect(reversed).toEqual(scores);
         // Monotone: a larger value never scores lower.
         for (let i = 0; i < values.length; i++)
-          for (let j = 0; j < values.length; j++)
-            if (values[i]! < values[j]!) expect(scores[i]!).toBeLessThanOrEqual(scores[j]!);
+          for (let j = 0; j < values.length; j++) if (values[i]! < values[j]!) expect(scores[i]!).toBeLessThanOrEqual(scores[j]!);
       }),
     );
   });

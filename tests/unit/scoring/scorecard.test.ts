@@ -11,8 +11,7 @@ import {
   type ScoringConfig,
 } from '../../../src/scoring/scorecard.js';
 
-const weightOf = (score: ReturnType<typeof scoreHealth>, key: string): number | undefined =>
-  score.measures.find((m) => m.key === key)?.weight;
+const weightOf = (score: ReturnType<typeof scoreHealth>, key: string): number | undefined => score.measures.find((m) => m.key === key)?.weight;
 
 describe('health scorecard', () => {
   it('uses the default weights when every measure is present', () => {

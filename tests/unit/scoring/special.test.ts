@@ -1,16 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  digamma,
-  hyp2f1,
-  lnBeta,
-  lnGamma,
-  logAddExp,
-  logSumExp,
-  minimizeBfgs,
-  minimizeNelderMead,
-  withNumericGradient,
-} from '../../../src/scoring/special.js';
+import { digamma, hyp2f1, lnBeta, lnGamma, logAddExp, logSumExp, minimizeBfgs, minimizeNelderMead, withNumericGradient } from '../../../src/scoring/special.js';
 
 describe('lnGamma', () => {
   it('matches known values to ~1e-14', () => {

@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { abcTiers, type TierInput } from '../../../src/scoring/tiers.js';
 
-const tiersOf = (accounts: TierInput[], thresholds?: { a: number; b: number }): Record<string, string> =>
-  Object.fromEntries(abcTiers(accounts, thresholds));
+const tiersOf = (accounts: TierInput[], thresholds?: { a: number; b: number }): Record<string, string> => Object.fromEntries(abcTiers(accounts, thresholds));
 
 describe('ABC value tiers', () => {
   it('A = top 80% of value, B = next 15%, C = the rest', () => {
