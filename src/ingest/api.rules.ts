@@ -94,6 +94,8 @@ const customerItem = z.looseObject({
   renewal_date: scalar,
   owner_slack_id: scalar,
   team: scalar,
+  started_at: scalar,
+  churned_at: scalar,
 });
 
 /**

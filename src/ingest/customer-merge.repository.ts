@@ -16,7 +16,7 @@ export interface MergedCustomer {
 
 /**
  * Upsert customers with the CSV import's semantics: a missing value is
- * unknown and never erases one we hold; owner and team are resolved by Slack
+ * unknown and never erases one we hold; a churn date marks the customer churned; owner and team are resolved by Slack
  * id and team key (unknown → rejected); an owner change writes an
  * ownership_events row (kind 'api', or 'import' for the CSV import). Rows
  * must have distinct external ids. The CSV import and every ingest endpoint
@@ -44,8 +44,9 @@ export async function mergeCustomers(
         ${rows.map((r) => r.index)}::int[], ${rows.map((r) => r.externalId)}::text[], ${rows.map((r) => r.name)}::text[],
         ${rows.map((r) => r.domain)}::text[], ${rows.map((r) => r.plan)}::text[], ${rows.map((r) => r.arr)}::numeric[],
         ${rows.map((r) => r.currency)}::text[], ${rows.map((r) => r.renewalDate)}::date[], ${rows.map((r) => r.ownerSlackId)}::text[],
-        ${rows.map((r) => r.team)}::text[], ${searchNames}::text[], ${searchNames.map((n) => (n === null ? null : searchGrams(n)))}::text[]
-      ) AS t(idx, external_id, name, domain, plan, arr, currency, renewal_date, owner_slack_id, team_key, search_name, search_grams)
+        ${rows.map((r) => r.team)}::text[], ${searchNames}::text[], ${searchNames.map((n) => (n === null ? null : searchGrams(n)))}::text[],
+        ${rows.map((r) => r.startedAt)}::timestamptz[], ${rows.map((r) => r.churnedAt)}::timestamptz[]
+      ) AS t(idx, external_id, name, domain, plan, arr, currency, renewal_date, owner_slack_id, team_key, search_name, search_grams, started_at, churned_at)
     ), resolved AS (
       SELECT i.*, tm.id AS team_ref, m.id AS owner_id, m.team_id AS owner_team_id,
              e.id AS existing_id, e.name AS existing_name, e.search_name AS existing_search_name, e.search_grams AS existing_search_grams,
@@ -60,11 +61,13 @@ export async function mergeCustomers(
       LEFT JOIN members m ON m.slack_user_id = i.owner_slack_id
       LEFT JOIN customers e ON e.external_id = i.external_id
     ), up AS (
-      INSERT INTO customers AS c (external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
+      INSERT INTO customers AS c (external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id,
+                                  started_at, churned_at, status)
       SELECT external_id, coalesce(name, existing_name), coalesce(search_name, existing_search_name),
              CASE WHEN name IS NULL THEN existing_search_grams ELSE search_grams END,
              domain, plan, arr, currency, renewal_date, owner_id,
-             CASE WHEN owner_id IS NOT NULL THEN now() END, coalesce(team_ref, owner_team_id)
+             CASE WHEN owner_id IS NOT NULL THEN now() END, coalesce(team_ref, owner_team_id),
+             started_at, churned_at, CASE WHEN churned_at IS NOT NULL THEN 'churned' ELSE 'active' END
       FROM resolved WHERE problem IS NULL
       ORDER BY external_id -- one lock order for concurrent batches (no deadlock)
       ON CONFLICT (external_id) DO UPDATE SET
@@ -79,13 +82,18 @@ export async function mergeCustomers(
         owner_member_id = coalesce(EXCLUDED.owner_member_id, c.owner_member_id),
         owner_since = CASE WHEN EXCLUDED.owner_member_id IS NOT NULL AND EXCLUDED.owner_member_id IS DISTINCT FROM c.owner_member_id THEN now() ELSE c.owner_since END,
         team_id = coalesce(EXCLUDED.team_id, c.team_id),
+        started_at = coalesce(EXCLUDED.started_at, c.started_at),
+        churned_at = coalesce(EXCLUDED.churned_at, c.churned_at),
+        status = CASE WHEN EXCLUDED.churned_at IS NOT NULL THEN 'churned' ELSE c.status END,
         data_changed_at = clock_timestamp(),
         updated_at = now()
-      WHERE (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+      WHERE (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id, c.started_at, c.churned_at, c.status)
         IS DISTINCT FROM
             (EXCLUDED.name, coalesce(EXCLUDED.domain, c.domain), coalesce(EXCLUDED.plan, c.plan), coalesce(EXCLUDED.arr, c.arr),
              coalesce(EXCLUDED.currency, c.currency), coalesce(EXCLUDED.renewal_date, c.renewal_date),
-             coalesce(EXCLUDED.owner_member_id, c.owner_member_id), coalesce(EXCLUDED.team_id, c.team_id))
+             coalesce(EXCLUDED.owner_member_id, c.owner_member_id), coalesce(EXCLUDED.team_id, c.team_id),
+             coalesce(EXCLUDED.started_at, c.started_at), coalesce(EXCLUDED.churned_at, c.churned_at),
+             CASE WHEN EXCLUDED.churned_at IS NOT NULL THEN 'churned' ELSE c.status END)
       RETURNING c.id, c.external_id, c.owner_member_id, (xmax = 0) AS inserted
     ), audit AS (
       INSERT INTO ownership_events (customer_id, kind, from_member_id, to_member_id, reason)
@@ -124,6 +132,8 @@ export const CUSTOMER_STAGE_COLUMNS = [
   'renewal_date',
   'owner_slack_id',
   'team_key',
+  'started_at',
+  'churned_at',
 ] as const;
 
 /** A temporary staging table for one bulk load, dropped at commit. */
@@ -132,7 +142,7 @@ export async function createCustomerStage(trx: DbOrTrx): Promise<void> {
     CREATE TEMP TABLE stage_customers (
       line integer NOT NULL, external_id text COLLATE "C" NOT NULL, name text NOT NULL,
       search_name text COLLATE "C" NOT NULL, search_grams text, domain text, plan text, arr numeric(14, 2),
-      currency text, renewal_date date, owner_slack_id text, team_key text
+      currency text, renewal_date date, owner_slack_id text, team_key text, started_at timestamptz, churned_at timestamptz
     ) ON COMMIT DROP`.execute(trx);
 }
 
@@ -179,6 +189,7 @@ export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKi
   const { rows } = await sql<{ staged: string; inserted: string; updated: string; fresh: string }>`
     WITH resolved AS (
       SELECT s.external_id, s.name, s.search_name, s.search_grams, s.domain, s.plan, s.arr, s.currency, s.renewal_date,
+             s.started_at, s.churned_at, CASE WHEN s.churned_at IS NOT NULL THEN 'churned' END AS churned_status,
              m.id AS owner_id, coalesce(tm.id, m.team_id) AS team_ref
       FROM stage_customers s
       LEFT JOIN (SELECT DISTINCT ON (lower(key)) lower(key) AS k, id FROM teams ORDER BY lower(key), id) tm ON tm.k = lower(s.team_key)
@@ -187,10 +198,11 @@ export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKi
       -- Whether a row changes anything is decided here, in the one pass over the book, so the update
       -- below touches only the rows that change.
       SELECT r.*, c.id AS existing_id, c.owner_member_id AS prev_owner,
-             c.id IS NOT NULL AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+             c.id IS NOT NULL AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id, c.started_at, c.churned_at, c.status)
                IS DISTINCT FROM
                  (r.name, coalesce(r.domain, c.domain), coalesce(r.plan, c.plan), coalesce(r.arr, c.arr), coalesce(r.currency, c.currency),
-                  coalesce(r.renewal_date, c.renewal_date), coalesce(r.owner_id, c.owner_member_id), coalesce(r.team_ref, c.team_id)) AS changed
+                  coalesce(r.renewal_date, c.renewal_date), coalesce(r.owner_id, c.owner_member_id), coalesce(r.team_ref, c.team_id),
+                  coalesce(r.started_at, c.started_at), coalesce(r.churned_at, c.churned_at), coalesce(r.churned_status, c.status)) AS changed
       FROM resolved r LEFT JOIN customers c ON c.external_id = r.external_id
     ), upd AS (
       UPDATE customers c SET
@@ -205,20 +217,25 @@ export async function mergeStagedCustomers(trx: DbOrTrx, reason: string, auditKi
         owner_member_id = coalesce(s.owner_id, c.owner_member_id),
         owner_since = CASE WHEN s.owner_id IS NOT NULL AND s.owner_id IS DISTINCT FROM c.owner_member_id THEN now() ELSE c.owner_since END,
         team_id = coalesce(s.team_ref, c.team_id),
+        started_at = coalesce(s.started_at, c.started_at),
+        churned_at = coalesce(s.churned_at, c.churned_at),
+        status = coalesce(s.churned_status, c.status),
         data_changed_at = clock_timestamp(),
         updated_at = now()
       FROM (SELECT * FROM src WHERE changed) s
       WHERE c.id = s.existing_id
         -- again, against the row as this statement found it (another writer may have changed it meanwhile)
-        AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id)
+        AND (c.name, c.domain, c.plan, c.arr, c.currency, c.renewal_date, c.owner_member_id, c.team_id, c.started_at, c.churned_at, c.status)
           IS DISTINCT FROM
             (s.name, coalesce(s.domain, c.domain), coalesce(s.plan, c.plan), coalesce(s.arr, c.arr), coalesce(s.currency, c.currency),
-             coalesce(s.renewal_date, c.renewal_date), coalesce(s.owner_id, c.owner_member_id), coalesce(s.team_ref, c.team_id))
+             coalesce(s.renewal_date, c.renewal_date), coalesce(s.owner_id, c.owner_member_id), coalesce(s.team_ref, c.team_id),
+             coalesce(s.started_at, c.started_at), coalesce(s.churned_at, c.churned_at), coalesce(s.churned_status, c.status))
       RETURNING c.id, c.owner_member_id, s.prev_owner
     ), ins AS (
-      INSERT INTO customers (external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id)
+      INSERT INTO customers (external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_member_id, owner_since, team_id,
+                             started_at, churned_at, status)
       SELECT external_id, name, search_name, search_grams, domain, plan, arr, currency, renewal_date, owner_id,
-             CASE WHEN owner_id IS NOT NULL THEN now() END, team_ref
+             CASE WHEN owner_id IS NOT NULL THEN now() END, team_ref, started_at, churned_at, coalesce(churned_status, 'active')
       FROM src WHERE existing_id IS NULL
       ORDER BY external_id
       ON CONFLICT (external_id) DO NOTHING

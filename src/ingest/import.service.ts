@@ -227,7 +227,7 @@ export async function importCustomers(
           }
           if (seen.add(c.externalId)) maybeRepeated = true;
           const search = searchText(c.name);
-          text += `${line}\t${copyField(c.externalId)}\t${copyField(c.name)}\t${copyField(search)}\t${copyField(searchGrams(search))}\t${copyField(c.domain)}\t${copyField(c.plan)}\t${copyField(c.arr)}\t${copyField(c.currency)}\t${copyField(c.renewalDate)}\t${copyField(c.ownerSlackId)}\t${copyField(c.team)}\n`;
+          text += `${line}\t${copyField(c.externalId)}\t${copyField(c.name)}\t${copyField(search)}\t${copyField(searchGrams(search))}\t${copyField(c.domain)}\t${copyField(c.plan)}\t${copyField(c.arr)}\t${copyField(c.currency)}\t${copyField(c.renewalDate)}\t${copyField(c.ownerSlackId)}\t${copyField(c.team)}\t${copyField(c.startedAt)}\t${copyField(c.churnedAt)}\n`;
           staged++;
         }
         yield text;

@@ -19,7 +19,7 @@ export const ingestCli: CliCommand[] = [
     path: ['import', 'customers'],
     usage: 'retain import customers FILE.csv',
     summary: 'load customers (idempotent; bad rows reported by line)',
-    help: 'Columns: external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team. Only external_id and name are required; an empty cell means unknown and never erases a known value.',
+    help: 'Columns: external_id,name,domain,plan,arr,currency,renewal_date,owner_slack_id,team, and optionally started_at,churned_at (a churn date marks the customer churned). Only external_id and name are required; an empty cell means unknown and never erases a known value.',
     async run(args, io, config, withContext) {
       const file = args.positionals[0];
       if (!file) throw new UsageError('FILE is required');

@@ -4,7 +4,21 @@ import { SIGNAL_KINDS, type SignalKind } from './signal.table.js';
  * Pure validation of one customer or event, shared by the CSV import and the
  * HTTP ingest API. An empty value means unknown, never an error (DESIGN.md §4).
  */
-export const CUSTOMER_COLUMNS = ['external_id', 'name', 'domain', 'plan', 'arr', 'currency', 'renewal_date', 'owner_slack_id', 'team'] as const;
+export const CUSTOMER_COLUMNS = [
+  'external_id',
+  'name',
+  'domain',
+  'plan',
+  'arr',
+  'currency',
+  'renewal_date',
+  'owner_slack_id',
+  'team',
+  // Optional: when the contract began and, for a lost customer, when it ended —
+  // what the renewal (sBG) model and the contractual backtest learn from.
+  'started_at',
+  'churned_at',
+] as const;
 export const CUSTOMER_REQUIRED = ['external_id', 'name'] as const;
 export const EVENT_COLUMNS = ['customer_external_id', 'kind', 'occurred_at', 'value', 'external_id'] as const;
 export const EVENT_REQUIRED = ['customer_external_id', 'kind', 'occurred_at'] as const;
@@ -19,6 +33,10 @@ export interface CustomerInput {
   renewalDate: string | null;
   ownerSlackId: string | null;
   team: string | null;
+  /** ISO timestamp of the contract start, when known. */
+  startedAt: string | null;
+  /** ISO timestamp of the churn, when known: a customer with one is churned. */
+  churnedAt: string | null;
 }
 
 export interface EventInput {
@@ -124,6 +142,8 @@ export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInp
   const currencyRaw = blank(raw.currency);
   const renewalRaw = blank(raw.renewal_date);
   const owner = blank(raw.owner_slack_id);
+  const startedRaw = blank(raw.started_at);
+  const churnedRaw = blank(raw.churned_at);
   const long =
     tooLong('plan', plan, MAX_LENGTH.plan) ??
     tooLong('team', team, MAX_LENGTH.team) ??
@@ -131,7 +151,9 @@ export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInp
     tooLong('arr', arrRaw, MAX_LENGTH.scalar) ??
     tooLong('currency', currencyRaw, MAX_LENGTH.scalar) ??
     tooLong('renewal_date', renewalRaw, MAX_LENGTH.scalar) ??
-    tooLong('owner_slack_id', owner, MAX_LENGTH.ownerSlackId);
+    tooLong('owner_slack_id', owner, MAX_LENGTH.ownerSlackId) ??
+    tooLong('started_at', startedRaw, MAX_LENGTH.scalar) ??
+    tooLong('churned_at', churnedRaw, MAX_LENGTH.scalar);
   if (long) return { ok: false, reason: long };
   const domain = domainRaw ? domainOf(domainRaw) : null;
   if (domain && (domain.length > MAX_LENGTH.domain || !(NON_ASCII.test(domain) ? DOMAIN : DOMAIN_ASCII).test(domain))) {
@@ -153,9 +175,14 @@ export function checkCustomer(raw: Record<string, unknown>): Checked<CustomerInp
     if (!renewalDate) return { ok: false, reason: `renewal_date ${quoted(renewalRaw)} is not an ISO date (YYYY-MM-DD)` };
   }
   if (owner && !/^[UW][A-Z0-9]{2,}$/.test(owner)) return { ok: false, reason: `owner_slack_id ${quoted(owner)} is not a Slack user id (like U012ABCDEF)` };
+  const startedAt = startedRaw ? parseTimestamp(startedRaw) : null;
+  if (startedRaw && !startedAt) return { ok: false, reason: `started_at ${quoted(startedRaw)} is not an ISO date (YYYY-MM-DD or a full timestamp)` };
+  const churnedAt = churnedRaw ? parseTimestamp(churnedRaw) : null;
+  if (churnedRaw && !churnedAt) return { ok: false, reason: `churned_at ${quoted(churnedRaw)} is not an ISO date (YYYY-MM-DD or a full timestamp)` };
+  if (startedAt && churnedAt && churnedAt < startedAt) return { ok: false, reason: `churned_at ${churnedRaw} is before started_at ${startedRaw}` };
   return {
     ok: true,
-    value: { externalId, name, domain, plan, arr, currency, renewalDate, ownerSlackId: owner, team },
+    value: { externalId, name, domain, plan, arr, currency, renewalDate, ownerSlackId: owner, team, startedAt, churnedAt },
   };
 }
 

@@ -30,6 +30,8 @@ function collapse(rows: readonly CustomerMergeRow[]): CustomerMergeRow[] {
             renewalDate: r.renewalDate ?? prev.renewalDate,
             ownerSlackId: r.ownerSlackId ?? prev.ownerSlackId,
             team: r.team ?? prev.team,
+            startedAt: r.startedAt ?? prev.startedAt,
+            churnedAt: r.churnedAt ?? prev.churnedAt,
           }
         : r,
     );

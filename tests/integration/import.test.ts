@@ -85,6 +85,43 @@ describe('import customers', () => {
   });
 });
 
+describe('contract start and churn columns', () => {
+  const CONTRACTS = `external_id,name,started_at,churned_at
+K1,Keystone Freight,2024-02-01,
+K2,Kestrel Dental,2023-06-15,2026-06-15
+K3,Kinetic Wares,2025-01-01T09:30:00Z,
+K4,Kite Labs,2025-13-01,
+K5,Koala Books,2026-05-01,2026-01-01
+`;
+  const contractOf = (externalId: string) =>
+    db.db.selectFrom('customers').select(['status', 'started_at', 'churned_at']).where('external_id', '=', externalId).executeTakeFirstOrThrow();
+
+  it('loads when a contract began and when it ended: a churn date makes the customer churned; bad dates are reported by line', async () => {
+    const r = await importCustomers(db.db, csv(CONTRACTS), 'contracts.csv');
+    expect(r.inserted).toBe(3);
+    expect(r.problems).toEqual([
+      { line: 5, reason: 'started_at "2025-13-01" is not an ISO date (YYYY-MM-DD or a full timestamp)' },
+      { line: 6, reason: 'churned_at 2026-01-01 is before started_at 2026-05-01' },
+    ]);
+    expect(await contractOf('K1')).toMatchObject({ status: 'active', churned_at: null, started_at: new Date('2024-02-01T00:00:00Z') });
+    expect(await contractOf('K2')).toMatchObject({ status: 'churned', churned_at: new Date('2026-06-15T00:00:00Z') });
+    expect((await contractOf('K3')).started_at).toEqual(new Date('2025-01-01T09:30:00Z'));
+  });
+
+  it('never un-churns on an empty cell, changes nothing on a re-import, and churns a customer later given a date', async () => {
+    const again = await importCustomers(db.db, csv(CONTRACTS), 'contracts.csv');
+    expect(again.updated).toBe(0);
+    const later = await importCustomers(db.db, csv('external_id,name,churned_at\nK1,Keystone Freight,2026-11-30\nK2,Kestrel Dental,\n'), 'later.csv');
+    expect(later.updated).toBe(1);
+    expect(await contractOf('K1')).toMatchObject({
+      status: 'churned',
+      churned_at: new Date('2026-11-30T00:00:00Z'),
+      started_at: new Date('2024-02-01T00:00:00Z'),
+    });
+    expect(await contractOf('K2')).toMatchObject({ status: 'churned', churned_at: new Date('2026-06-15T00:00:00Z') });
+  });
+});
+
 describe('import events', () => {
   const EVENTS = `customer_external_id,kind,occurred_at,value,external_id
 C1,order,2026-01-10,1200.50,inv-1

@@ -83,3 +83,23 @@ describe('concurrent batches', () => {
     expect(Number(n.rows[0]!.n)).toBe(30);
   });
 });
+
+describe('contract dates through the API', () => {
+  it('takes started_at and churned_at: a churn date churns the customer, a later item without one keeps it churned', async () => {
+    const first = await ingestCustomers(
+      db.db,
+      [{ external_id: 'S1', name: 'Saffron Dairy', started_at: '2024-03-01', churned_at: '2026-09-30T12:00:00Z' }],
+      opts,
+    );
+    expect(first.created).toBe(1);
+    await ingestCustomers(db.db, [{ external_id: 'S1', name: 'Saffron Dairy', plan: 'pro' }], opts);
+    const bad = await ingestCustomers(db.db, [{ external_id: 'S2', name: 'Sorrel', churned_at: 'last week' }], opts);
+    expect(bad.rejected.map((r) => r.reason)).toEqual(['churned_at "last week" is not an ISO date (YYYY-MM-DD or a full timestamp)']);
+    const row = await db.db
+      .selectFrom('customers')
+      .select(['status', 'started_at', 'churned_at', 'plan'])
+      .where('external_id', '=', 'S1')
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'churned', started_at: new Date('2024-03-01T00:00:00Z'), churned_at: new Date('2026-09-30T12:00:00Z'), plan: 'pro' });
+  });
+});

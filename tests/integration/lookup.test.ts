@@ -172,6 +172,8 @@ describe('customers written outside the import', () => {
           renewalDate: null,
           ownerSlackId: null,
           team: null,
+          startedAt: null,
+          churnedAt: null,
         },
       ],
       'test',
