@@ -5,7 +5,19 @@ describe('checkCustomer', () => {
   it('accepts a row with only external_id and name; empty cells are unknown', () => {
     expect(checkCustomer({ external_id: 'C1', name: 'Acme', domain: '', arr: '', renewal_date: '' })).toEqual({
       ok: true,
-      value: { externalId: 'C1', name: 'Acme', domain: null, plan: null, arr: null, currency: null, renewalDate: null, ownerSlackId: null, team: null },
+      value: {
+        externalId: 'C1',
+        name: 'Acme',
+        domain: null,
+        plan: null,
+        arr: null,
+        currency: null,
+        renewalDate: null,
+        ownerSlackId: null,
+        team: null,
+        startedAt: null,
+        churnedAt: null,
+      },
     });
   });
   it('normalises domain, currency and amounts', () => {
