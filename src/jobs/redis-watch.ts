@@ -91,8 +91,10 @@ export function createRedisWatch(o: {
     running ??= (async () => {
       try {
         const key = restoredMarker(o.prefix);
-        const master = await masterFor(o.redis, key);
-        const [marker, info] = await Promise.all([o.redis.get(key), master.info('server')]);
+        // The key first: on a Cluster its answer (a redirect, if need be) is what
+        // reconnects the client to a master that went away and came back.
+        const marker = await o.redis.get(key);
+        const info = await (await masterFor(o.redis, key)).info('server');
         const id = runIdOf(info);
         const restarted = runId !== null && id !== null && id !== runId;
         runId = id ?? runId;

@@ -18,6 +18,12 @@ export interface LocalCluster {
   ports: number[];
   /** `127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`: the value of REDIS_CLUSTER_NODES. */
   nodes: string;
+  /**
+   * SHUTDOWN NOSAVE one master and start it again: it comes back empty but
+   * owning its slots (its nodes.conf is kept), as a master without
+   * persistence or replicas does after a crash.
+   */
+  restartEmpty(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,10 +94,9 @@ function killByPidFile(dir: string, port: number): void {
   }
 }
 
-async function startNodes(dir: string, ports: number[]): Promise<boolean> {
-  for (const port of ports) {
-    // biome-ignore format: one flag and its value a line reads best
-    await run('redis-server', [
+async function launchNode(dir: string, port: number): Promise<void> {
+  // biome-ignore format: one flag and its value a line reads best
+  await run('redis-server', [
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--cluster-enabled', 'yes',
@@ -104,16 +109,29 @@ async function startNodes(dir: string, ports: number[]): Promise<boolean> {
       '--logfile', join(dir, `${port}.log`),
       '--dir', dir,
     ]);
+}
+
+async function answers(port: number): Promise<boolean> {
+  for (let i = 0; i < 60; i++) {
+    if (await ping(port)) return true;
+    await sleep(50);
   }
-  for (const port of ports) {
-    let up = false;
-    for (let i = 0; i < 60 && !up; i++) {
-      up = await ping(port);
-      if (!up) await sleep(50);
-    }
-    if (!up) return false;
-  }
+  return false;
+}
+
+async function startNodes(dir: string, ports: number[]): Promise<boolean> {
+  for (const port of ports) await launchNode(dir, port);
+  for (const port of ports) if (!(await answers(port))) return false;
   return true;
+}
+
+async function untilClusterOk(ports: number[]): Promise<void> {
+  for (let i = 0; ; i++) {
+    const states = await Promise.all(ports.map(clusterState));
+    if (states.every((s) => s === 'ok')) return;
+    if (i === 400) throw new Error(`cluster did not reach cluster_state:ok (${states.join(', ')})`);
+    await sleep(50);
+  }
 }
 
 export async function startRedisCluster(): Promise<LocalCluster> {
@@ -147,15 +165,17 @@ export async function startRedisCluster(): Promise<LocalCluster> {
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
       timeout: 30_000,
     });
-    for (let i = 0; ; i++) {
-      const states = await Promise.all(ports.map(clusterState));
-      if (states.every((s) => s === 'ok')) break;
-      if (i === 200) throw new Error(`cluster did not reach cluster_state:ok (${states.join(', ')})`);
-      await sleep(50);
-    }
+    await untilClusterOk(ports);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { ports, nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), stop };
+  const restartEmpty = async (port: number) => {
+    await shutdownNode(port);
+    while (await ping(port)) await sleep(20);
+    await launchNode(dir, port);
+    if (!(await answers(port))) throw new Error(`cluster node ${port} did not come back`);
+    await untilClusterOk(ports);
+  };
+  return { ports, nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), restartEmpty, stop };
 }
