@@ -127,14 +127,17 @@ describe('code that looks across Redis', () => {
     }
   });
 
-  it('runs a CLI errand’s queues on the cluster, and gives up at once when no node answers', async () => {
-    const prefix = prefixFor('cluster_cli');
-    const config = loadConfig({ ...REDIS_ENV, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+  it('runs a CLI errand’s queues on the cluster under a prefix given a hash tag, and gives up at once when no node answers', async () => {
+    const plain = `rt_plain_${Math.random().toString(16).slice(2, 8)}`;
+    const config = loadConfig({ ...REDIS_ENV, RETAIN_QUEUE_PREFIX: plain, LOG_LEVEL: 'silent' });
+    expect(config.env.RETAIN_QUEUE_PREFIX).toBe(`{${plain}}`);
+    prefixes.push(config.env.RETAIN_QUEUE_PREFIX);
     const got = await withDetachedQueues(config, silentLogger, async (queues) => {
       await queues.add('syncSchedules', {});
       return queues.counts();
     });
     expect(got?.value.scans?.waiting).toBe(1);
+    expect((await keysPerMaster(`{${plain}}`)).flat()).toContain(`{${plain}}:scans:wait`);
     const away = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:1', LOG_LEVEL: 'silent' });
     expect(await withDetachedQueues(away, silentLogger, async () => 1)).toBeNull();
   });
