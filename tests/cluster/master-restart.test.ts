@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +20,10 @@ describe('the master holding retain’s slot restarts empty', () => {
   let cluster: LocalCluster;
   let app: TestApp;
   let client: RedisClient;
+  let dir: string;
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    const dir = mkdtempSync(join(tmpdir(), 'retain-cluster-loss-'));
+    dir = mkdtempSync(join(tmpdir(), 'retain-cluster-loss-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ pacing: { perChannelMs: 100 }, recovery: { redisCheckMs: 500 } }));
     app = await startTestApp('clusterloss', {
       roles: ['web', 'worker'],
@@ -35,6 +36,7 @@ describe('the master holding retain’s slot restarts empty', () => {
     client?.disconnect();
     await app?.stop();
     await cluster?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('a worker notices, puts schedules and the database binding back, and deliveries go on', async () => {
