@@ -178,7 +178,7 @@ export async function runCli(
       return 2;
     }
     if (code === 'ECONNREFUSED') {
-      io.err('cannot connect to PostgreSQL or Redis — is it running? (see DATABASE_URL / REDIS_URL)');
+      io.err('cannot connect to PostgreSQL or Redis — is it running? (see DATABASE_URL / REDIS_URL or REDIS_CLUSTER_NODES)');
       return 69;
     }
     io.err(`failed: ${(error as Error).message}`);

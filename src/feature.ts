@@ -8,10 +8,10 @@ import type { ScoresWrittenHook } from './scores/hooks.js';
 import type { ListenerRegistrar } from './slack/app.js';
 import type { SlashHandler } from './slack/slash.js';
 import type { Queues } from './jobs/queues.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './platform/redis.js';
 
 /** HTTP routes a feature serves on the web role (built once the context exists). */
-export type RouteFactory = (ctx: AppContext, deps: { redis: Redis | null; queues: Queues | null }) => Route[];
+export type RouteFactory = (ctx: AppContext, deps: { redis: RedisClient | null; queues: Queues | null }) => Route[];
 /** Repeating jobs a feature needs; all are registered by the worker at start-up from one place. */
 export type ScheduleFactory = (ctx: AppContext) => Promise<ScheduleSpec[]> | ScheduleSpec[];
 /**

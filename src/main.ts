@@ -1,5 +1,4 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import { loadConfig, type AppConfig } from './config/index.js';
 import { jobHandlersOf, wire, type Feature } from './feature.js';
@@ -18,7 +17,7 @@ import { closeServer, createHttpServer, listen, sendJson, type Route } from './p
 import { metricsRoute } from './platform/metrics-route.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createAndMigrate } from './platform/migrate.js';
-import { createRedis } from './platform/redis.js';
+import { createRedis, type RedisClient } from './platform/redis.js';
 import { scoringConfigFrom } from './scores/scoring.config.js';
 import { Shutdown } from './platform/shutdown.js';
 import type { SlackApp } from './slack/app.js';
@@ -44,7 +43,7 @@ export interface BuildOptions {
 
 export interface Built {
   ctx: AppContext;
-  redis: Redis | null;
+  redis: RedisClient | null;
   dbHandle: DbHandle;
   replicaHandle: DbHandle | null;
   close(): Promise<void>;
@@ -56,7 +55,7 @@ export function buildContext(opts: BuildOptions = {}): Built {
   const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
   const dbHandle = createDb(config.env.DATABASE_URL, logger);
   const replicaHandle = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger) : null;
-  const redis = opts.withQueues === false ? null : createRedis(config.env.REDIS_URL, 'producer', logger);
+  const redis = opts.withQueues === false ? null : createRedis(config.env, 'producer', logger);
   const queues = redis ? new Queues(redis, config.env.RETAIN_QUEUE_PREFIX, logger) : null;
   const slack = opts.slack ?? (config.slack.kind === 'console' ? createConsoleGateway() : createWebGateway(config.slack.botToken, config.env.SLACK_API_URL));
   const authTest = slack.mode === 'slack' ? slack.authTest?.bind(slack) : undefined;
@@ -125,6 +124,9 @@ export async function start(opts: StartOptions): Promise<Running> {
   const built = buildContext({ ...opts, config, logger, features });
   const { ctx } = built;
   const prefix = config.env.RETAIN_QUEUE_PREFIX;
+  // The prefix was given a hash tag if it had none (see config/env.ts): say which one is in use.
+  if (config.env.REDIS_CLUSTER_NODES)
+    logger.info({ prefix, seeds: config.env.REDIS_CLUSTER_NODES.length }, 'Redis Cluster: every key under the prefix, in its hash tag’s slot');
   if (built.redis) {
     try {
       await bindQueuePrefix(ctx.db, built.redis, prefix, logger);
@@ -220,9 +222,9 @@ export async function start(opts: StartOptions): Promise<Running> {
     logger.info({ port, slack: config.slack.kind }, 'web role listening');
   }
 
-  let workerRedis: Redis | null = null;
+  let workerRedis: RedisClient | null = null;
   if (opts.roles.includes('worker')) {
-    workerRedis = createRedis(config.env.REDIS_URL, 'worker', logger);
+    workerRedis = createRedis(config.env, 'worker', logger);
     workers.push(...createWorkers(ctx, workerRedis, prefix, jobHandlersOf(features)));
     if (ctx.queues && built.redis && opts.schedules !== false) {
       const queues = ctx.queues;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis.js';
 
 /**
  * Slack allows about one message per second per channel, and
@@ -38,7 +38,8 @@ const HOLD_MS = 15_000;
  * The global cap counts posts per wall-clock second: a delivery that gates
  * ahead (for the moment its channel frees up) takes a place in that second
  * without holding back anyone posting now. Bucket keys are derived in the
- * script, so this needs one Redis, not a cluster.
+ * script from KEYS[3]: on a Redis Cluster they are in its slot only because
+ * the prefix carries a hash tag (`{retain}`), which the config makes sure of.
  */
 const GATE = `
 local now = tonumber(ARGV[1])
@@ -159,7 +160,7 @@ export interface PacingSettings {
   marginMs?: number;
 }
 
-type PacingRedis = Redis & {
+type PacingRedis = RedisClient & {
   retainPaceGate(...args: (string | number)[]): Promise<[number, number]>;
   retainPacePosted(...args: (string | number)[]): Promise<number>;
   retainPaceBlock(...args: (string | number)[]): Promise<number>;
@@ -167,7 +168,7 @@ type PacingRedis = Redis & {
 };
 
 /** Scripts as ioredis commands: sent by SHA (EVALSHA), not re-sent as text on every call. */
-function withPacingCommands(redis: Redis): PacingRedis {
+function withPacingCommands(redis: RedisClient): PacingRedis {
   const r = redis as PacingRedis;
   if (typeof r.retainPaceGate !== 'function') {
     redis.defineCommand('retainPaceGate', { numberOfKeys: 3, lua: GATE });
@@ -178,7 +179,7 @@ function withPacingCommands(redis: Redis): PacingRedis {
   return r;
 }
 
-export function createPacer(connection: Redis, prefix: string, settings: PacingSettings): Pacer {
+export function createPacer(connection: RedisClient, prefix: string, settings: PacingSettings): Pacer {
   const redis = withPacingCommands(connection);
   const spacing = settings.perChannelMs > 0 ? settings.perChannelMs + (settings.marginMs ?? 10) : 0;
   const lastKey = (c: string) => `${prefix}:pace:last:${c}`;

@@ -26,10 +26,38 @@ const urlWithProtocol = (protocols: string[]) =>
       `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
     );
 
+/** `host:port`, or `[v6-address]:port`. */
+const NODE_PATTERN = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Comma-separated seed nodes of a Redis Cluster; any reachable one tells the client the rest of the topology. */
+const clusterNodes = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const nodes: RedisNode[] = [];
+    for (const part of v.split(',').map((p) => p.trim())) {
+      const m = NODE_PATTERN.exec(part);
+      const port = Number(m?.[3]);
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `must be comma-separated host:port seed nodes (e.g. 10.0.0.1:7000,10.0.0.2:7000); got "${part}"` });
+        return z.NEVER;
+      }
+      nodes.push({ host: m[1] ?? m[2]!, port });
+    }
+    return nodes;
+  });
+
 export const envSchema = z.object({
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/retain'),
   DATABASE_REPLICA_URL: urlWithProtocol(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** When set, every Redis client is a Cluster client seeded from these nodes (REDIS_URL is then unused). */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
   PORT: z.coerce
     .number({ message: 'must be a port number (1–65535)' })
     .int('must be a whole number')
@@ -86,7 +114,20 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, 'invalid environment variable '));
-  return parsed.data;
+  const env = parsed.data;
+  // A Redis Cluster runs a script only when all its keys share a slot, and
+  // BullMQ's scripts touch many keys of a queue: every key retain makes starts
+  // with the prefix, so a hash tag in it puts them all in one slot.
+  if (env.REDIS_CLUSTER_NODES && !hashTagOf(env.RETAIN_QUEUE_PREFIX)) return { ...env, RETAIN_QUEUE_PREFIX: `{${env.RETAIN_QUEUE_PREFIX}}` };
+  return env;
+}
+
+/** The part of a key Redis Cluster hashes: the text between the first `{` and the next `}`, when not empty. */
+export function hashTagOf(key: string): string | null {
+  const open = key.indexOf('{');
+  if (open < 0) return null;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : null;
 }
 
 export function slackModeOf(env: Env): SlackMode {

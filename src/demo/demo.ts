@@ -10,7 +10,7 @@ import { start } from '../main.js';
 import type { AppContext } from '../platform/context.js';
 import { createDb } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
-import { clearQueuePrefix } from '../platform/redis.js';
+import { clearQueuePrefix, describeRedisTarget } from '../platform/redis.js';
 import { blocksToText } from '../slack/blocks.js';
 import { createConsoleGateway } from '../slack/gateway.js';
 import { localDate as localDateIn } from '../alerts/localtime.js';
@@ -133,10 +133,10 @@ export async function runDemo(config: AppConfig, io: Io, opts: { lookups?: strin
   };
   const printed: string[] = [];
   const gateway = createConsoleGateway((line) => printed.push(line));
-  io.out(`retain demo — database ${new URL(config.env.DATABASE_URL).pathname.slice(1)}, redis ${new URL(config.env.REDIS_URL).host}`);
+  io.out(`retain demo — database ${new URL(config.env.DATABASE_URL).pathname.slice(1)}, redis ${describeRedisTarget(config.env)}`);
   // The demo's queues are scratch space: start each run from empty ones, so
   // jobs of an earlier demo (perhaps on a database since recreated) never linger.
-  await clearQueuePrefix(config.env.REDIS_URL, demoConfig.env.RETAIN_QUEUE_PREFIX);
+  await clearQueuePrefix(config.env, demoConfig.env.RETAIN_QUEUE_PREFIX);
   const running = await start({ roles: ['worker'], config: demoConfig, logger, slack: gateway, schedules: false });
   const { ctx } = running;
   try {

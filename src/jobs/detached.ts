@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/index.js';
 import type { Logger } from '../platform/logger.js';
+import { connectOnce } from '../platform/redis.js';
 import { Queues } from './queues.js';
 
 /**
@@ -9,20 +9,8 @@ import { Queues } from './queues.js';
  * a producer that waits for Redis for ever. Null when Redis cannot be reached.
  */
 export async function withDetachedQueues<T>(config: AppConfig, logger: Logger, run: (queues: Queues) => Promise<T>): Promise<{ value: T } | null> {
-  const connection = new Redis(config.env.REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  connection.on('error', () => undefined);
-  try {
-    await connection.connect();
-  } catch {
-    connection.disconnect();
-    return null;
-  }
+  const connection = await connectOnce(config.env);
+  if (!connection) return null;
   const queues = new Queues(connection, config.env.RETAIN_QUEUE_PREFIX, logger);
   try {
     return { value: await run(queues) };

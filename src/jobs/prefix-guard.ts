@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis.js';
 import { ConfigError } from '../config/env.js';
 import type { Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
@@ -25,7 +25,7 @@ export async function databaseIdentity(db: Db): Promise<string> {
   return `${system}:${base.rows[0]?.id ?? ''}`;
 }
 
-export async function bindQueuePrefix(db: Db, redis: Redis, prefix: string, logger: Logger): Promise<void> {
+export async function bindQueuePrefix(db: Db, redis: RedisClient, prefix: string, logger: Logger): Promise<void> {
   let identity: string;
   let stored: string | null;
   try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis.js';
 import type { Logger } from '../platform/logger.js';
 import { DEFAULT_JOB_OPTIONS, JOBS, QUEUES, type JobName, type JobPayload, type QueueName } from './catalog.js';
 
@@ -9,7 +9,7 @@ export class Queues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    readonly connection: Redis,
+    readonly connection: RedisClient,
     readonly prefix: string,
     logger: Logger,
   ) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../platform/logger.js';
+import { masterFor, type RedisClient } from '../platform/redis.js';
 
 /**
  * Notices when Redis lost what retain keeps there — the job schedulers and
@@ -12,6 +12,11 @@ import type { Logger } from '../platform/logger.js';
  * meanwhile, so the same (idempotent) restore runs then too. One worker
  * restores at a time (a lock with an expiry); the marker is written last, so
  * a restore cut short is tried again at the next check.
+ *
+ * On a Redis Cluster every key retain makes is in the slot of its prefix's
+ * hash tag, so "Redis" here is the master that owns that slot: its run id
+ * is watched, and a failover to a replica (a new run id, perhaps without the
+ * last writes) restores the same way as a restart.
  */
 export const restoredMarker = (prefix: string) => `${prefix}:restored`;
 const restoreLock = (prefix: string) => `${prefix}:restoring`;
@@ -43,7 +48,7 @@ function runIdOf(info: string): string | null {
 }
 
 export function createRedisWatch(o: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   intervalMs: number;
@@ -85,7 +90,11 @@ export function createRedisWatch(o: {
   const check = (opts: { starting?: boolean } = {}): Promise<boolean> => {
     running ??= (async () => {
       try {
-        const [marker, info] = await Promise.all([o.redis.get(restoredMarker(o.prefix)), o.redis.info('server')]);
+        const key = restoredMarker(o.prefix);
+        // The key first: on a Cluster its answer (a redirect, if need be) is what
+        // reconnects the client to a master that went away and came back.
+        const marker = await o.redis.get(key);
+        const info = await (await masterFor(o.redis, key)).info('server');
         const id = runIdOf(info);
         const restarted = runId !== null && id !== null && id !== runId;
         runId = id ?? runId;

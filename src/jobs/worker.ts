@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis.js';
 import { setMaxListeners } from 'node:events';
 import type { AppContext } from '../platform/context.js';
 import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './catalog.js';
@@ -21,7 +21,7 @@ export interface WorkerOptions {
   queues?: QueueName[];
 }
 
-export function createWorkers(ctx: AppContext, connection: Redis, prefix: string, handlers: HandlerMap, opts: WorkerOptions = {}): Worker[] {
+export function createWorkers(ctx: AppContext, connection: RedisClient, prefix: string, handlers: HandlerMap, opts: WorkerOptions = {}): Worker[] {
   const names = opts.queues ?? Object.values(QUEUES);
   return names.map((queueName) => {
     const stopping = new AbortController();

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Db } from './db.js';
 
 export interface CheckResult {
@@ -42,7 +42,7 @@ async function timed(run: () => Promise<unknown>, timeoutMs: number): Promise<Ch
 }
 
 /** GET /healthz: each dependency checked, with its latency. */
-export async function checkHealth(db: Db, redis: Redis | null, timeoutMs = 2_000, extra: readonly ExtraCheck[] = []): Promise<HealthReport> {
+export async function checkHealth(db: Db, redis: RedisClient | null, timeoutMs = 2_000, extra: readonly ExtraCheck[] = []): Promise<HealthReport> {
   const [postgres, redisCheck, ...others] = await Promise.all([
     timed(() => sql`SELECT 1`.execute(db), timeoutMs),
     redis ? timed(() => redis.ping(), timeoutMs) : Promise.resolve({ ok: false, ms: 0, error: 'not configured' }),

@@ -43,7 +43,7 @@ export function formatFreshness(r: FreshnessReport): string[] {
     lines.push(`queues      ${STATES.map((s) => s.padStart(12)).join('')}`);
     for (const [queue, counts] of Object.entries(r.queues)) lines.push(`  ${queue.padEnd(10)}${STATES.map((s) => n(counts[s] ?? 0).padStart(12)).join('')}`);
   } else {
-    lines.push('queues: Redis cannot be reached (REDIS_URL) — nothing is queued or scored until it is back');
+    lines.push('queues: Redis cannot be reached (REDIS_URL or REDIS_CLUSTER_NODES) — nothing is queued or scored until it is back');
   }
   lines.push('', 'scoring runs');
   lines.push(

@@ -1,5 +1,5 @@
 import { App, HTTPReceiver, type Authorize } from '@slack/bolt';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SlackMode } from '../config/index.js';
 import type { AppContext } from '../platform/context.js';
@@ -40,7 +40,7 @@ export function createSlackApp(
   ctx: AppContext,
   mode: Exclude<SlackMode, { kind: 'console' }>,
   listeners: readonly ListenerRegistrar[],
-  deps: { redis?: Redis | null; prefix?: string } = {},
+  deps: { redis?: RedisClient | null; prefix?: string } = {},
 ): SlackApp {
   const logger = boltLogger(ctx.logger);
   const clientOptions = webClientOptions(ctx.config.env.SLACK_API_URL);

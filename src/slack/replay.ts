@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis.js';
 import type { Logger } from '../platform/logger.js';
 import { SIGNATURE_WINDOW_SECONDS } from './request.rules.js';
 
@@ -27,7 +27,7 @@ const REMEMBER_SECONDS = 2 * SIGNATURE_WINDOW_SECONDS;
 const LOCAL_CAPACITY = 100_000;
 const REDIS_ANSWER_MS = 250;
 
-export function createReplayGuard(redis: Redis | null, prefix: string, logger: Logger, nowMs: () => number = Date.now): ReplayGuard {
+export function createReplayGuard(redis: RedisClient | null, prefix: string, logger: Logger, nowMs: () => number = Date.now): ReplayGuard {
   const local = new Map<string, number>();
   let warned = false;
 

@@ -3,7 +3,7 @@ import type { Feature } from '../../src/feature.js';
 import { start, type Running, type RoleName } from '../../src/main.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { createLogger, silentLogger } from '../../src/platform/logger.js';
-import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_URL, type TestDb } from './db.js';
+import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_ENV, type TestDb } from './db.js';
 import { startSlackDouble, type SlackDouble } from './slack-double.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -32,7 +32,7 @@ export async function startTestApp(
   const prefix = queuePrefix(label);
   const config = loadConfig({
     DATABASE_URL: db.url,
-    REDIS_URL,
+    ...REDIS_ENV,
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.url,

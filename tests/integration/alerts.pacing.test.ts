@@ -1,13 +1,13 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPacer } from '../../src/alerts/pacing.js';
-import { cleanQueuePrefix, queuePrefix, REDIS_URL } from '../helpers/db.js';
+import type { RedisClient } from '../../src/platform/redis.js';
+import { cleanQueuePrefix, queuePrefix, testRedis } from '../helpers/db.js';
 
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 
 beforeAll(() => {
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   prefix = queuePrefix('pacing');
 });
 afterAll(async () => {

@@ -16,7 +16,7 @@ import { getRun, type RunRow } from '../../src/scores/run.repository.js';
 import { writeScores } from '../../src/scores/score.repository.js';
 import { until } from '../helpers/interact.js';
 import { abcTiers, scoreRfm } from '../../src/scoring/index.js';
-import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_URL, type TestDb } from '../helpers/db.js';
+import { cleanQueuePrefix, createTestDb, queuePrefix, REDIS_ENV, type TestDb } from '../helpers/db.js';
 import { loadEventsCsv } from '../helpers/fixtures.js';
 import { customerIdOf, loadBook, plantedBook } from './rescore.book.js';
 
@@ -77,7 +77,7 @@ beforeAll(async () => {
   db = await createTestDb('rescore');
   await loadBook(db, plantedBook(now), now);
   prefix = queuePrefix('rescore');
-  config = loadConfig({ DATABASE_URL: db.url, REDIS_URL, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+  config = loadConfig({ DATABASE_URL: db.url, ...REDIS_ENV, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
   running = await startWorker(10);
 });
 

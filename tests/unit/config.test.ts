@@ -2,6 +2,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hashTagOf } from '../../src/config/env.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 
 function errorLines(env: Record<string, string>): string[] {
@@ -67,5 +68,46 @@ describe('config', () => {
     expect(loadConfig({ RETAIN_CONFIG: file }).settings.schedules.debounceMs).toBe(250);
     writeFileSync(file, JSON.stringify({ schedules: { debounceMs: 10 } }));
     expect(errorLines({ RETAIN_CONFIG: file }).join('\n')).toMatch(/schedules\.debounceMs.*≥ 100 ms/);
+  });
+
+  describe('REDIS_CLUSTER_NODES', () => {
+    it('reads comma-separated seed nodes, IPv6 in brackets', () => {
+      const c = loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b.internal:7001,[::1]:7002 ' });
+      expect(c.env.REDIS_CLUSTER_NODES).toEqual([
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ]);
+      expect(loadConfig({}).env.REDIS_CLUSTER_NODES).toBeUndefined();
+    });
+
+    it('stops start-up with one line naming it when a node is not host:port', () => {
+      for (const bad of ['10.0.0.1', '10.0.0.1:7000,', 'redis://10.0.0.1:7000', 'a:0', 'a:70000', 'a b:7000']) {
+        const lines = errorLines({ REDIS_CLUSTER_NODES: bad });
+        expect(lines, bad).toHaveLength(1);
+        expect(lines[0]).toMatch(/^invalid environment variable REDIS_CLUSTER_NODES: must be comma-separated host:port seed nodes/);
+      }
+    });
+
+    it('gives the queue prefix a hash tag when it has none, so every key of retain shares one slot', () => {
+      const nodes = '127.0.0.1:7000';
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes }).env.RETAIN_QUEUE_PREFIX).toBe('{retain}');
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes, RETAIN_QUEUE_PREFIX: 'acme' }).env.RETAIN_QUEUE_PREFIX).toBe('{acme}');
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes, RETAIN_QUEUE_PREFIX: '{acme}' }).env.RETAIN_QUEUE_PREFIX).toBe('{acme}');
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes, RETAIN_QUEUE_PREFIX: 'acme-{eu}' }).env.RETAIN_QUEUE_PREFIX).toBe('acme-{eu}');
+      // Empty braces are no hash tag to Redis: the whole key would be hashed.
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes, RETAIN_QUEUE_PREFIX: '{}acme' }).env.RETAIN_QUEUE_PREFIX).toBe('{{}acme}');
+      // One Redis: the prefix is left as it is.
+      expect(loadConfig({ RETAIN_QUEUE_PREFIX: 'acme' }).env.RETAIN_QUEUE_PREFIX).toBe('acme');
+    });
+
+    it('finds the hash tag as Redis does: the first { to the next }, when not empty', () => {
+      expect(hashTagOf('{retain}:delivery:wait')).toBe('retain');
+      expect(hashTagOf('retain:delivery')).toBeNull();
+      expect(hashTagOf('{}x{y}')).toBeNull();
+      expect(hashTagOf('a{b}{c}')).toBe('b');
+      expect(hashTagOf('a}{b}')).toBe('b');
+      expect(hashTagOf('{ab')).toBeNull();
+    });
   });
 });
