@@ -36,7 +36,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { features } from '../src/features.js';
@@ -274,6 +274,18 @@ async function scrape(port: number): Promise<{ batches: number; customers: numbe
   };
 }
 
+/** CPU seconds a process has used so far (Linux: utime + stime, in clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // gone meanwhile (a parallel query's helper)
+  }
+}
+
 /** Peak resident set of a process so far (Linux). */
 function peakRssOf(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -343,6 +355,11 @@ async function runOnWorkerProcesses(prefix: string): Promise<void> {
       shares = await Promise.all(workers.map((w) => scrape(w.metricsPort)));
     }
     const peaks = workers.map((w) => peakRssOf(w.child.pid!));
+    // Where the CPU went: the workers, and the Postgres backends serving this database (the workers' pools).
+    const workerCpu = workers.reduce((n, w) => n + cpuSecondsOf(w.child.pid!), 0);
+    const backends = await sql<{ pid: number }>`
+      SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.execute(h.db);
+    const pgCpu = backends.rows.reduce((n, b) => n + cpuSecondsOf(b.pid), 0);
     log(
       `  ${run.status}: ${run.customers_scored.toLocaleString()} customers in ${run.batches_total} batches (${run.batches_failed} failed) — ${secs(ms)} (prepare ${secs(prepMs)})`,
     );
@@ -351,6 +368,9 @@ async function runOnWorkerProcesses(prefix: string): Promise<void> {
       log(
         `  worker ${i + 1}: ${s.batches} batches (${((100 * s.batches) / Math.max(1, run!.batches_total)).toFixed(0)}%), ${s.customers.toLocaleString()} customers; peak RSS ${mb(peaks[i]!)}`,
       ),
+    );
+    log(
+      `  CPU: workers ${workerCpu.toFixed(0)} s, their ${backends.rows.length} Postgres backends ${pgCpu.toFixed(0)} s, over ${secs(ms)} of wall time on ${cpus().length} cores`,
     );
     log(
       `  load average after the run: ${loadavg()

@@ -210,7 +210,7 @@ beforeAll(async () => {
       // Fast pacing (the pacing has its own tests); no cron fires mid-test; a dead worker's batch is taken over in seconds.
       pacing: { perChannelMs: 20 },
       schedules: { rescoreIncremental: never, rescoreFull: never, fit: never, renewalScan: never, debounceMs: 200 },
-      recovery: { jobLockMs: 2_000 },
+      recovery: { jobLockMs: 4_000 },
     }),
   );
   const web = await retain('web', { PORT: '0', API_TOKEN: TOKEN }, /on port (\d+)/);
