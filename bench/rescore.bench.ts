@@ -1,7 +1,7 @@
 /**
  * Rescore benchmark.
  *
- *   npx tsx bench/rescore.bench.ts [--customers 1000000] [--signals 20000000] [--batch 2000] [--keep] [--reuse] [--no-hooks]
+ *   npx tsx bench/rescore.bench.ts [--customers 1000000] [--signals 20000000] [--batch 2000] [--workers N] [--keep] [--reuse] [--no-hooks]
  *
  * 1. Creates its own database (retain_bench_rescore), generates the book in
  *    SQL (generate_series, time-ordered like real arrivals, two loaders in
@@ -15,6 +15,14 @@
  *    and the peak RSS of this process while it runs (target < 300 MB).
  * 4. Gives 10,000 customers new signals and times an incremental run.
  *
+ * --workers N runs the full rescore on N separate `retain worker` processes
+ * (the compiled CLI, `npm run build` first) instead of a worker in this
+ * process: the scoring queue is paused while they start, so all of them are
+ * taking batches when the run (the start-up run the first worker queues)
+ * begins. Prints the wall time, customers/s, each worker's share of the
+ * batches (from its own /metrics) and its peak RSS (VmHWM). No incremental
+ * run in this mode.
+ *
  * --reuse skips generation when the database already holds a book of the
  * requested size; --keep leaves the database for inspection; --no-hooks
  * leaves out the features' scores-written hooks (churn warnings) to time
@@ -26,10 +34,15 @@
  * (RETAIN_HEAP_MB), and `npm run bench:rescore` measures the worker the same
  * way (node --max-old-space-size=256).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { features } from '../src/features.js';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
-import { start } from '../src/main.js';
+import { buildContext, start } from '../src/main.js';
 import { createDb, dropDatabase } from '../src/platform/db.js';
 import { silentLogger } from '../src/platform/logger.js';
 import { generateBook, timed as timedStep } from './book.js';
@@ -45,11 +58,13 @@ const BATCH = opt('batch', 2_000);
 const KEEP = args.includes('--keep');
 const REUSE = args.includes('--reuse');
 const NO_HOOKS = args.includes('--no-hooks');
+const WORKERS = opt('workers', 0);
 const CHANGED = Math.min(10_000, CUSTOMERS);
 const DAYS = 365;
 
 const BASE = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const URL_ = `${BASE}/retain_bench_rescore`;
+// Its own database in --workers mode: a kept book is not another run's to reset.
+const URL_ = `${BASE}/retain_bench_rescore${WORKERS > 0 ? '_workers' : ''}`;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -96,6 +111,16 @@ async function main(): Promise<void> {
   log(`book: ${Number(counts.s).toLocaleString()} signals (${counts.size} with indexes)`);
 
   const prefix = `bench_rescore_${process.pid}`;
+  if (WORKERS > 0) {
+    try {
+      await runOnWorkerProcesses(prefix);
+    } finally {
+      const { cleanQueuePrefix } = await import('../tests/helpers/db.js');
+      await cleanQueuePrefix(prefix);
+      if (!KEEP) await dropDatabase(URL_);
+    }
+    return;
+  }
   const config = loadConfig({
     DATABASE_URL: URL_,
     REDIS_URL,
@@ -205,6 +230,162 @@ async function main(): Promise<void> {
     const { cleanQueuePrefix } = await import('../tests/helpers/db.js');
     await cleanQueuePrefix(prefix);
     if (!KEEP) await dropDatabase(URL_);
+  }
+}
+
+/** A `retain worker` process of the compiled CLI, with the heap flags the launcher would give it (so this pid is the worker). */
+interface WorkerProcess {
+  child: ChildProcess;
+  metricsPort: number;
+}
+
+function startWorkerProcess(prefix: string, configPath: string): Promise<WorkerProcess> {
+  const bin = fileURLToPath(new URL('../bin/retain.js', import.meta.url));
+  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', bin, 'worker'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: URL_,
+      REDIS_URL,
+      RETAIN_QUEUE_PREFIX: prefix,
+      RETAIN_CONFIG: configPath,
+      METRICS_PORT: '0',
+      // Warnings with nowhere to go (the bench book has no owners or teams) would log a line each.
+      LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      stderr += String(d);
+      const m = /metrics on port (\d+)/.exec(stderr);
+      if (m) resolve({ child, metricsPort: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${stderr}`)));
+  });
+}
+
+async function scrape(port: number): Promise<{ batches: number; customers: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    batches: value(/^retain_jobs_total\{(?=[^}]*job="rescoreBatch")(?=[^}]*outcome="completed")[^}]*\} (\d+)/m),
+    customers: value(/^retain_customers_scored_total\{kind="full"\} (\d+)/m),
+  };
+}
+
+/** CPU seconds a process has used so far (Linux: utime + stime, in clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // gone meanwhile (a parallel query's helper)
+  }
+}
+
+/** Peak resident set of a process so far (Linux). */
+function peakRssOf(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+async function runOnWorkerProcesses(prefix: string): Promise<void> {
+  const h = createDb(URL_, silentLogger, 2);
+  const dir = mkdtempSync(join(tmpdir(), 'retain-bench-workers-'));
+  const configPath = join(dir, 'config.json');
+  // No cron fires during the bench; the run is the one the first worker queues at start.
+  const never = '0 0 1 1 *';
+  writeFileSync(
+    configPath,
+    JSON.stringify({ scoring: { batchSize: BATCH }, schedules: { rescoreIncremental: never, rescoreFull: never, fit: never, renewalScan: never } }),
+  );
+  const config = loadConfig({ DATABASE_URL: URL_, REDIS_URL, RETAIN_QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' });
+  const producer = buildContext({ config, logger: silentLogger, features });
+  const workers: WorkerProcess[] = [];
+  try {
+    log('\npurchase models:');
+    const { fitModels } = await import('../src/scores/fit.service.js');
+    await timed('fit (SQL grouping + BG/NBD + Gamma-Gamma)', () => fitModels(h.db, new Date(), { store: true, now: new Date() }));
+
+    const scoring = producer.ctx.queues!.queue('scoring');
+    await scoring.pause();
+    for (let i = 0; i < WORKERS; i++) workers.push(await startWorkerProcess(prefix, configPath));
+    const queued = async () => {
+      const c = await scoring.getJobCounts('waiting', 'prioritized');
+      return (c.waiting ?? 0) + (c.prioritized ?? 0);
+    };
+    // The first worker's start-up run (the book was never scored); ask for one only if it did not.
+    const end = Date.now() + 10_000;
+    while ((await queued()) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    if ((await queued()) === 0) await producer.ctx.queues!.add('rescore', { mode: 'full' });
+    log(`\nfull rescore on ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (pids ${workers.map((w) => w.child.pid).join(', ')}):`);
+    const t0 = performance.now();
+    await scoring.resume();
+    let run:
+      | {
+          id: string;
+          status: string;
+          customers_scored: number;
+          batches_total: number;
+          batches_failed: number;
+          started_at: Date;
+          finished_at: Date | null;
+          context: { preparedAt?: string };
+        }
+      | undefined;
+    for (;;) {
+      const r = await sql<NonNullable<typeof run>>`
+        SELECT id, status, customers_scored, batches_total, batches_failed, started_at, finished_at, context FROM scoring_runs WHERE kind = 'full' ORDER BY id DESC LIMIT 1`.execute(
+        h.db,
+      );
+      run = r.rows[0];
+      if (run && run.status !== 'running') break;
+      for (const w of workers) if (w.child.exitCode !== null) throw new Error('a worker process exited during the run');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const ms = performance.now() - t0;
+    const prepMs = run.context.preparedAt ? new Date(run.context.preparedAt).getTime() - new Date(run.started_at).getTime() : NaN;
+    // A batch's job completes just after its commit (the last one closed the run): wait for the counters to say so.
+    let shares = await Promise.all(workers.map((w) => scrape(w.metricsPort)));
+    for (let i = 0; i < 50 && shares.reduce((n, s) => n + s.batches, 0) < run.batches_total; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      shares = await Promise.all(workers.map((w) => scrape(w.metricsPort)));
+    }
+    const peaks = workers.map((w) => peakRssOf(w.child.pid!));
+    // Where the CPU went: the workers, and the Postgres backends serving this database (the workers' pools).
+    const workerCpu = workers.reduce((n, w) => n + cpuSecondsOf(w.child.pid!), 0);
+    const backends = await sql<{ pid: number }>`
+      SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.execute(h.db);
+    const pgCpu = backends.rows.reduce((n, b) => n + cpuSecondsOf(b.pid), 0);
+    log(
+      `  ${run.status}: ${run.customers_scored.toLocaleString()} customers in ${run.batches_total} batches (${run.batches_failed} failed) — ${secs(ms)} (prepare ${secs(prepMs)})`,
+    );
+    log(`  throughput ${Math.round(run.customers_scored / (ms / 1000)).toLocaleString()} customers/s`);
+    shares.forEach((s, i) =>
+      log(
+        `  worker ${i + 1}: ${s.batches} batches (${((100 * s.batches) / Math.max(1, run!.batches_total)).toFixed(0)}%), ${s.customers.toLocaleString()} customers; peak RSS ${mb(peaks[i]!)}`,
+      ),
+    );
+    log(
+      `  CPU: workers ${workerCpu.toFixed(0)} s, their ${backends.rows.length} Postgres backends ${pgCpu.toFixed(0)} s, over ${secs(ms)} of wall time on ${cpus().length} cores`,
+    );
+    log(
+      `  load average after the run: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+  } finally {
+    for (const w of workers) {
+      if (w.child.exitCode !== null) continue;
+      const exited = new Promise((r) => w.child.once('exit', r));
+      w.child.kill('SIGTERM');
+      await exited;
+    }
+    await producer.close();
+    await h.close();
   }
 }
 

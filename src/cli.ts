@@ -25,7 +25,8 @@ export const withContext: WithContext = async (config, opts, run) => {
 
 async function runRoles(roles: RoleName[], config: AppConfig, io: Io): Promise<number> {
   const running = await start({ roles, config, handleSignals: true });
-  io.err(`retain ${roles.join(' + ')} running${running.port !== null ? ` on port ${running.port}` : ''} (Slack: ${config.slack.kind}); Ctrl-C to stop`);
+  const where = running.port !== null ? ` on port ${running.port}` : running.metricsPort !== null ? ` (metrics on port ${running.metricsPort})` : '';
+  io.err(`retain ${roles.join(' + ')} running${where} (Slack: ${config.slack.kind}); Ctrl-C to stop`);
   await new Promise(() => undefined);
   return 0;
 }

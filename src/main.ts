@@ -88,6 +88,8 @@ export function buildContext(opts: BuildOptions = {}): Built {
 export interface Running {
   ctx: AppContext;
   port: number | null;
+  /** Where a worker without the web role serves /metrics (METRICS_PORT), else null. */
+  metricsPort: number | null;
   server: Server | null;
   slackApp: SlackApp | null;
   workers: Worker[];
@@ -223,6 +225,7 @@ export async function start(opts: StartOptions): Promise<Running> {
   }
 
   let workerRedis: RedisClient | null = null;
+  let metricsPort: number | null = null;
   if (opts.roles.includes('worker')) {
     workerRedis = createRedis(config.env, 'worker', logger);
     workers.push(...createWorkers(ctx, workerRedis, prefix, jobHandlersOf(features)));
@@ -255,7 +258,22 @@ export async function start(opts: StartOptions): Promise<Running> {
       const inTime = await Promise.race([closed, new Promise<false>((r) => setTimeout(() => r(false), WORKER_CLOSE_MS).unref())]);
       if (!inTime) logger.warn('jobs still running at shutdown are left to be re-run');
     });
-    logger.info({ queues: workers.map((w) => w.name) }, 'worker role running');
+    if (!opts.roles.includes('web') && config.env.METRICS_PORT !== undefined) {
+      // A worker alone has no web server: its own counters are scraped here.
+      const health: Route = {
+        method: 'GET',
+        path: '/healthz',
+        handler: async (_req, res) => {
+          const report = await checkHealth(ctx.db, built.redis, 2_000);
+          sendJson(res, report.ok ? 200 : 503, report);
+        },
+      };
+      const routes = [health, metricsRoute(ctx.queues)];
+      const metricsServer = createHttpServer(() => routes, logger);
+      metricsPort = await listen(metricsServer, config.env.METRICS_PORT);
+      shutdown.add('metrics http', 10, () => closeServer(metricsServer));
+    }
+    logger.info({ queues: workers.map((w) => w.name), metricsPort }, 'worker role running');
   }
 
   shutdown.add('queues+db', 40, () => built.close());
@@ -265,5 +283,5 @@ export async function start(opts: StartOptions): Promise<Running> {
   }
   if (opts.handleSignals) shutdown.onSignals();
 
-  return { ctx, port, server, slackApp, workers, shutdown, stop: () => shutdown.run('stop') };
+  return { ctx, port, metricsPort, server, slackApp, workers, shutdown, stop: () => shutdown.run('stop') };
 }

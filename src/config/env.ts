@@ -64,6 +64,17 @@ export const envSchema = z.object({
     .min(0, 'must be 0–65535')
     .max(65535, 'must be 0–65535')
     .default(3000),
+  /**
+   * A `retain worker` (no web role) serves GET /metrics and /healthz on this
+   * port, so each worker's own counters (batches, customers scored,
+   * deliveries) can be scraped; unset: the worker listens on nothing.
+   */
+  METRICS_PORT: z.coerce
+    .number({ message: 'must be a port number (1–65535)' })
+    .int('must be a whole number')
+    .min(0, 'must be 0–65535')
+    .max(65535, 'must be 0–65535')
+    .optional(),
   SLACK_BOT_TOKEN: optionalSecret.refine((v) => v === undefined || /^xox[bp]-/.test(v), 'must start with xoxb- (a bot token)'),
   SLACK_SIGNING_SECRET: optionalSecret,
   SLACK_APP_TOKEN: optionalSecret.refine((v) => v === undefined || v.startsWith('xapp-'), 'must start with xapp- (an app-level token)'),

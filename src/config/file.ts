@@ -225,6 +225,13 @@ export const fileConfigSchema = z
       .object({
         /** How often a worker checks that Redis still holds retain's queues (and restores them from Postgres when not). */
         redisCheckMs: z.number().int().min(100).max(600_000).default(15_000),
+        /**
+         * How long a scoring or scan job stays locked to a worker that died
+         * (SIGKILL, a lost host) before another worker takes it over. A live
+         * worker renews the lock every half of it, so a batch's CPU-bound
+         * stretch must stay well below; deliveries have a short lock of their own.
+         */
+        jobLockMs: z.number().int().min(1_000).max(600_000).default(120_000),
       })
       .strict()
       .prefault({}),

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../platform/redis.js';
 import { setMaxListeners } from 'node:events';
 import type { AppContext } from '../platform/context.js';
+import { metrics } from '../platform/metrics.js';
 import { JOBS, QUEUES, type JobData, type JobName, type QueueName } from './catalog.js';
 
 /**
@@ -23,6 +24,7 @@ export interface WorkerOptions {
 
 export function createWorkers(ctx: AppContext, connection: RedisClient, prefix: string, handlers: HandlerMap, opts: WorkerOptions = {}): Worker[] {
   const names = opts.queues ?? Object.values(QUEUES);
+  const jobLockMs = ctx.config.settings.recovery.jobLockMs;
   return names.map((queueName) => {
     const stopping = new AbortController();
     // Every running job listens to it (and each of its waits to its own): many listeners is the normal case.
@@ -59,8 +61,9 @@ export function createWorkers(ctx: AppContext, connection: RedisClient, prefix: 
         concurrency: opts.concurrency?.[queueName] ?? (queueName === QUEUES.delivery ? ctx.config.settings.pacing.deliveryConcurrency : 2),
         // A rescore batch is CPU-bound for a while; don't let its lock lapse.
         // Deliveries are short: a crashed worker's delivery is re-run quickly.
-        lockDuration: queueName === QUEUES.delivery ? 10_000 : 120_000,
-        stalledInterval: queueName === QUEUES.delivery ? 5_000 : 30_000,
+        // A dead worker's job is taken over after its lock and at most one stalled check.
+        lockDuration: queueName === QUEUES.delivery ? 10_000 : jobLockMs,
+        stalledInterval: queueName === QUEUES.delivery ? 5_000 : Math.min(30_000, Math.ceil(jobLockMs / 2)),
         maxStalledCount: 3,
       },
     );
@@ -69,6 +72,8 @@ export function createWorkers(ctx: AppContext, connection: RedisClient, prefix: 
       for (const id of ids) for (const c of running.get(id) ?? []) c.abort();
       ctx.logger.warn({ queue: queueName, jobs: ids.length }, 'job lock lost; its execution stops and hands its work back');
     });
+    worker.on('completed', (job) => metrics.jobsFinished.inc({ queue: queueName, job: job.name, outcome: 'completed' }));
+    worker.on('failed', (job) => metrics.jobsFinished.inc({ queue: queueName, job: job?.name ?? 'unknown', outcome: 'failed' }));
     worker.on('error', (err) => ctx.logger.warn({ queue: queueName, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) =>
       ctx.logger.warn({ queue: queueName, job: job?.name, id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),

@@ -146,6 +146,7 @@ export const metrics = {
   itemsRejected: registry.counter('retain_ingest_rejected_total', 'Ingest items rejected, by endpoint and reason'),
   rescoreDuration: registry.histogram('retain_rescore_seconds', 'Duration of a rescore batch or run', [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600]),
   customersScored: registry.counter('retain_customers_scored_total', 'Customers scored, by run kind'),
+  jobsFinished: registry.counter('retain_jobs_total', 'Jobs this worker process finished, by queue, job name and outcome (completed, failed)'),
   queueDepth: registry.gauge('retain_queue_jobs', 'Jobs per queue and state'),
   notificationsSent: registry.counter('retain_notifications_sent_total', 'Notifications delivered to Slack, by kind'),
   notificationsFailed: registry.counter('retain_notifications_failed_total', 'Notifications that failed for good, by kind and reason'),
