@@ -7,7 +7,7 @@
  * what the import does.
  *
  *   npx tsx bench/lookup-http.bench.ts [--sizes 10000,100000,1000000] [--rate 200] [--seconds 30]
- *       [--burst-sizes 1000000] [--burst-rate 1000] [--burst-seconds 10] [--after-seconds 15] [--keep] [--reuse]
+ *       [--burst-sizes 1000000] [--burst-rate 1000] [--burst-seconds 10] [--after-seconds 15] [--keep] [--reuse] [--web-prof DIR]
  *
  * Sends go out on a fixed timetable whatever the replies do. Latency runs from
  * a request's send to its reply content: the ack body when it carries the
@@ -51,6 +51,8 @@ const BURST_RATE = num('burst-rate', 1_000);
 const BURST_SECONDS = num('burst-seconds', 10);
 const AFTER_SECONDS = num('after-seconds', 15);
 const KEEP = args.flags.keep !== undefined;
+/** A directory for V8 CPU profiles of the web process (one per size, written when it stops). */
+const WEB_PROF = typeof args.flags['web-prof'] === 'string' ? args.flags['web-prof'] : null;
 const REUSE = args.flags.reuse !== undefined;
 /** How long replies may still arrive after the last send. */
 const DRAIN_MS = 8_000;
@@ -117,21 +119,25 @@ interface Web {
 
 async function startWeb(slackUrl: string, prefix: string): Promise<Web> {
   // The heap flags `bin/retain.js` would add for `web`, given here so it runs in this child rather than a grandchild whose CPU we could not read.
-  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', 'bin/retain.js', 'web'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: DB_URL,
-      REDIS_URL,
-      RETAIN_QUEUE_PREFIX: prefix,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_BOT_TOKEN: 'xoxb-bench-token',
-      SLACK_API_URL: slackUrl,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=256', '--max-semi-space-size=16', ...(WEB_PROF ? ['--cpu-prof', `--cpu-prof-dir=${WEB_PROF}`] : []), 'bin/retain.js', 'web'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: DB_URL,
+        REDIS_URL,
+        RETAIN_QUEUE_PREFIX: prefix,
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_BOT_TOKEN: 'xoxb-bench-token',
+        SLACK_API_URL: slackUrl,
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let stderr = '';
   child.stdout!.on('data', () => undefined);
   const port = await new Promise<number>((resolve, reject) => {
