@@ -176,6 +176,18 @@ function cpuOf(pid: number): number {
   }
 }
 
+/** The machine's load: load averages and, where the kernel reports it, the share of the last 10 s some task waited for a CPU. */
+function machineLoad(): string {
+  let pressure = '';
+  try {
+    const some = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    if (some) pressure = `, CPU pressure ${some[1]}%`;
+  } catch {
+    /* not Linux, or no PSI */
+  }
+  return `${machineLoad()}${pressure}`;
+}
+
 /** CPU seconds the Postgres backends serving the bench database have used so far. */
 function pgCpu(): number {
   let total = 0;
@@ -322,9 +334,7 @@ function report(
   console.log(`  ${title}: offered ${offered}`);
   console.log(
     `    sent ${batch.length} in ${span.toFixed(2)} s = ${(batch.length / Math.max(span, 1e-9)).toFixed(0)}/s achieved (latest send ${lag.toFixed(1)} ms behind its slot); ` +
-      `CPU over ${cpu.wallS.toFixed(1)} s: generator ${((cpu.bench / cpu.wallS) * 100).toFixed(0)}%, retain web ${((cpu.web / cpu.wallS) * 100).toFixed(0)}%, its Postgres backends ${((cpu.pg / cpu.wallS) * 100).toFixed(0)}% of a core; load ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
+      `CPU over ${cpu.wallS.toFixed(1)} s: generator ${((cpu.bench / cpu.wallS) * 100).toFixed(0)}%, retain web ${((cpu.web / cpu.wallS) * 100).toFixed(0)}%, its Postgres backends ${((cpu.pg / cpu.wallS) * 100).toFixed(0)}% of a core; ${machineLoad()}`,
   );
   const acks = batch.filter((s) => s.ackAt !== undefined).map((s) => s.ackAt! - s.sentAt);
   const bad = batch.filter((s) => s.ackStatus !== undefined && s.ackStatus !== 200).length;
@@ -378,9 +388,7 @@ async function main() {
       const { handle, importMs } = await prepareBook(DB_URL, size, REUSE);
       await handle.close();
       console.log(
-        `bench/lookup-http — ${size.toLocaleString()} customers${importMs === null ? ' (reused)' : `, imported in ${(importMs / 1000).toFixed(1)} s`}; retain web (compiled), slash bound defaults; load ${loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}`,
+        `bench/lookup-http — ${size.toLocaleString()} customers${importMs === null ? ' (reused)' : `, imported in ${(importMs / 1000).toFixed(1)} s`}; retain web (compiled), slash bound defaults; ${machineLoad()}`,
       );
       const prefix = `rb_lookuphttp_${randomBytes(3).toString('hex')}`;
       const web = await startWeb(slack.url, prefix);
