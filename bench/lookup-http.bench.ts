@@ -185,7 +185,9 @@ function machineLoad(): string {
   } catch {
     /* not Linux, or no PSI */
   }
-  return `${machineLoad()}${pressure}`;
+  return `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}${pressure}`;
 }
 
 /** CPU seconds the Postgres backends serving the bench database have used so far. */
