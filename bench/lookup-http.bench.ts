@@ -230,6 +230,55 @@ async function startReplies(sent: Map<number, Sent>): Promise<{ server: Server; 
   return { server, base: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/r` };
 }
 
+// ───────────────────────── the web process's own view (/metrics) ─────────────────────────
+
+/** Histogram totals summed over labels: bucket bound → cumulative count, plus sum and count. */
+type Histo = { buckets: Map<number, number>; sum: number; count: number };
+type Scrape = { histos: Map<string, Histo>; shed: number };
+
+async function scrape(port: number): Promise<Scrape> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const histos = new Map<string, Histo>();
+  let shed = 0;
+  const histo = (name: string) => histos.get(name) ?? histos.set(name, { buckets: new Map(), sum: 0, count: 0 }).get(name)!;
+  for (const line of text.split('\n')) {
+    const m = /^(retain_[a-z_]+?)(_bucket|_sum|_count|_total)?(?:\{([^}]*)\})? ([\d.e+-]+)$/.exec(line);
+    if (!m) continue;
+    const [, name, part, labels, value] = m;
+    const v = Number(value);
+    if (name === 'retain_slash_shed' && part === '_total') shed += v;
+    else if (part === '_bucket') {
+      const le = Number(/le="([^"]+)"/.exec(labels ?? '')?.[1]);
+      const h = histo(name!);
+      h.buckets.set(le, (h.buckets.get(le) ?? 0) + v);
+    } else if (part === '_sum') histo(name!).sum += v;
+    else if (part === '_count') histo(name!).count += v;
+  }
+  return { histos, shed };
+}
+
+/** Mean and bucket-bounded p50/p99 of what a histogram gained between two scrapes. */
+function histoLine(label: string, a: Histo | undefined, b: Histo | undefined): string {
+  if (!b) return `${label} –`;
+  const n = b.count - (a?.count ?? 0);
+  if (n <= 0) return `${label} n 0`;
+  const mean = ((b.sum - (a?.sum ?? 0)) / n) * 1000;
+  const bound = (p: number) => {
+    for (const [le, c] of [...b.buckets].sort((x, y) => x[0] - y[0])) if (c - (a?.buckets.get(le) ?? 0) >= p * n) return `≤ ${le * 1000} ms`;
+    return `> ${Math.max(...b.buckets.keys()) * 1000} ms`;
+  };
+  return `${label} n ${n} mean ${mean.toFixed(1)} ms, p50 ${bound(0.5)}, p99 ${bound(0.99)}`;
+}
+
+function serverSide(a: Scrape | null, b: Scrape | null): string {
+  if (!a || !b) return '    retain web /metrics: not read';
+  const h = (name: string, label: string) => histoLine(label, a.histos.get(name), b.histos.get(name));
+  return [
+    `    retain web /metrics: ${h('retain_lookup_seconds', 'lookup queries (resolve)')}`,
+    `      ${h('retain_slash_queue_wait_seconds', 'wait for a turn')}; ${h('retain_slash_command_seconds', 'command (turn + handler)')}; shed ${b.shed - a.shed}`,
+  ].join('\n');
+}
+
 // ───────────────────────── the open loop ─────────────────────────
 
 interface Segment {
@@ -401,12 +450,15 @@ async function main() {
         const cpu0 = process.cpuUsage();
         const web0 = cpuOf(web.child.pid!);
         const pg0 = pgCpu();
+        const m0 = await scrape(web.port).catch(() => null);
         const t0 = performance.now();
         const run = await openLoop(ctx, segments, queries);
         await drained(run.batch);
         const wallS = (performance.now() - t0) / 1000;
         const c = process.cpuUsage(cpu0);
+        const m1 = await scrape(web.port).catch(() => null);
         report(title, segments, run, { bench: (c.user + c.system) / 1e6, web: cpuOf(web.child.pid!) - web0, pg: pgCpu() - pg0, wallS }, windowsFrom);
+        console.log(serverSide(m0, m1));
         sent.clear();
       };
       try {
