@@ -205,7 +205,8 @@ function pgCpu(): number {
 }
 
 /** The response_url endpoint: `/r/<n>` records the reply to request n when its body has arrived. */
-async function startReplies(sent: Map<number, Sent>): Promise<{ server: Server; base: string }> {
+async function startReplies(sent: Map<number, Sent>): Promise<{ server: Server; base: string; connections: () => number }> {
+  let connections = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -225,9 +226,10 @@ async function startReplies(sent: Map<number, Sent>): Promise<{ server: Server; 
     });
   });
   server.keepAliveTimeout = 30_000;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const addr = server.address();
-  return { server, base: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/r` };
+  return { server, base: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/r`, connections: () => connections };
 }
 
 // ───────────────────────── the web process's own view (/metrics) ─────────────────────────
@@ -451,6 +453,7 @@ async function main() {
         const web0 = cpuOf(web.child.pid!);
         const pg0 = pgCpu();
         const m0 = await scrape(web.port).catch(() => null);
+        const conn0 = replies.connections();
         const t0 = performance.now();
         const run = await openLoop(ctx, segments, queries);
         await drained(run.batch);
@@ -459,6 +462,9 @@ async function main() {
         const m1 = await scrape(web.port).catch(() => null);
         report(title, segments, run, { bench: (c.user + c.system) / 1e6, web: cpuOf(web.child.pid!) - web0, pg: pgCpu() - pg0, wallS }, windowsFrom);
         console.log(serverSide(m0, m1));
+        console.log(
+          `    response_url: ${run.batch.filter((s) => s.reply && s.replyAt !== undefined && s.replyAt !== s.ackAt).length} replies over ${replies.connections() - conn0} new connections from retain web`,
+        );
         sent.clear();
       };
       try {
