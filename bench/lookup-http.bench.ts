@@ -403,8 +403,10 @@ function report(
   console.log(latencyLine('not busy', lat(answered)));
   const classes = new Map<string, number>();
   for (const s of batch) classes.set(s.reply!.cls, (classes.get(s.reply!.cls) ?? 0) + 1);
-  const errors = batch.filter((s) => s.error).length;
-  console.log(`    replies: ${[...classes].map(([k, v]) => `${k} ${v}`).join(', ')}; transport errors ${errors}`);
+  const errors = new Map<string, number>();
+  for (const s of batch) if (s.error) errors.set(s.error, (errors.get(s.error) ?? 0) + 1);
+  const errorList = [...errors].map(([k, v]) => `${v} × ${k}`).join(', ');
+  console.log(`    replies: ${[...classes].map(([k, v]) => `${k} ${v}`).join(', ')}; transport errors ${errorList || 0}`);
   const exact = batch.filter((s) => s.q.kind === 'exact' && s.reply!.cls !== 'busy');
   const verdicts = exact.map(exactAnswer);
   const right = verdicts.filter((v) => v !== 'wrong').length;
