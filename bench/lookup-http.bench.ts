@@ -377,7 +377,7 @@ function report(
   segments: Segment[],
   run: { batch: Sent[]; start: number },
   cpu: { bench: number; web: number; pg: number; wallS: number },
-  windowsFrom?: number,
+  windows: { seconds: number; burstUntil?: number },
 ) {
   const { batch } = run;
   const sends = batch.map((s) => s.sentAt);
@@ -416,18 +416,18 @@ function report(
   );
   for (const s of exact.filter((x) => exactAnswer(x) === 'wrong').slice(0, 3))
     console.log(`      wrong: "${s.q.text}" (${customerAt(s.q.from!).externalId}) → ${JSON.stringify(s.reply)}`);
-  if (windowsFrom !== undefined) {
-    console.log('    per 1-second window by send time (s from the burst start):');
-    const last = Math.ceil(Math.max(...batch.map((s) => s.scheduledAt - run.start)) / 1000);
-    for (let w = 0; w < last; w++) {
-      const inW = batch.filter((s) => s.scheduledAt - run.start >= w * 1000 && s.scheduledAt - run.start < (w + 1) * 1000);
-      const xs = lat(inW.filter((s) => s.reply!.cls !== 'busy'));
-      const busy = inW.filter((s) => s.reply!.cls === 'busy').length;
-      const ackMax = Math.max(...inW.map((s) => (s.ackAt ?? Number.POSITIVE_INFINITY) - s.sentAt));
-      console.log(
-        `      ${String(w).padStart(2)}–${String(w + 1).padEnd(2)} ${w >= windowsFrom ? 'after ' : 'burst '} sent ${String(inW.length).padStart(4)}  busy ${String(busy).padStart(4)}  answered p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(xs.length ? Math.max(...xs) : Number.NaN)} ms  ack max ${ms(ackMax)} ms`,
-      );
-    }
+  const width = windows.seconds * 1000;
+  console.log(`    per ${windows.seconds}-second window by send time (s from the phase start):`);
+  const last = Math.ceil(Math.max(...batch.map((s) => s.scheduledAt - run.start + 1)) / width);
+  for (let w = 0; w < last; w++) {
+    const inW = batch.filter((s) => s.scheduledAt - run.start >= w * width && s.scheduledAt - run.start < (w + 1) * width);
+    const xs = lat(inW.filter((s) => s.reply!.cls !== 'busy'));
+    const busy = inW.filter((s) => s.reply!.cls === 'busy').length;
+    const ackMax = Math.max(...inW.map((s) => (s.ackAt ?? Number.POSITIVE_INFINITY) - s.sentAt));
+    const tag = windows.burstUntil === undefined ? '' : (w + 1) * windows.seconds <= windows.burstUntil ? 'burst ' : 'after ';
+    console.log(
+      `      ${String(w * windows.seconds).padStart(2)}–${String((w + 1) * windows.seconds).padEnd(2)} ${tag}sent ${String(inW.length).padStart(4)}  busy ${String(busy).padStart(4)}  answered p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(xs.length ? Math.max(...xs) : Number.NaN)} ms  ack max ${ms(ackMax)} ms`,
+    );
   }
 }
 
@@ -448,7 +448,7 @@ async function main() {
       const prefix = `rb_lookuphttp_${randomBytes(3).toString('hex')}`;
       const web = await startWeb(slack.url, prefix);
       const ctx = { port: web.port, agent, base: replies.base, sent, next: () => ++seq };
-      const phase = async (title: string, segments: Segment[], seed: number, windowsFrom?: number) => {
+      const phase = async (title: string, segments: Segment[], seed: number, windows: { seconds: number; burstUntil?: number }) => {
         const count = segments.reduce((n, s) => n + Math.round(s.rate * s.seconds), 0);
         const queries = queryMix(size, count, seed);
         const cpu0 = process.cpuUsage();
@@ -462,7 +462,7 @@ async function main() {
         const wallS = (performance.now() - t0) / 1000;
         const c = process.cpuUsage(cpu0);
         const m1 = await scrape(web.port).catch(() => null);
-        report(title, segments, run, { bench: (c.user + c.system) / 1e6, web: cpuOf(web.child.pid!) - web0, pg: pgCpu() - pg0, wallS }, windowsFrom);
+        report(title, segments, run, { bench: (c.user + c.system) / 1e6, web: cpuOf(web.child.pid!) - web0, pg: pgCpu() - pg0, wallS }, windows);
         console.log(serverSide(m0, m1));
         console.log(
           `    response_url: ${run.batch.filter((s) => s.reply && s.replyAt !== undefined && s.replyAt !== s.ackAt).length} replies over ${replies.connections() - conn0} new connections from retain web`,
@@ -470,8 +470,8 @@ async function main() {
         sent.clear();
       };
       try {
-        await phase('warm-up (not a target)', [{ rate: 50, seconds: 2 }], 3);
-        await phase(`steady`, [{ rate: RATE, seconds: SECONDS }], 11 + size);
+        await phase('warm-up (not a target)', [{ rate: 50, seconds: 2 }], 3, { seconds: 1 });
+        await phase(`steady`, [{ rate: RATE, seconds: SECONDS }], 11 + size, { seconds: 5 });
         if (BURST_SIZES.has(size))
           await phase(
             'burst',
@@ -480,7 +480,7 @@ async function main() {
               { rate: RATE, seconds: AFTER_SECONDS },
             ],
             17 + size,
-            BURST_SECONDS,
+            { seconds: 1, burstUntil: BURST_SECONDS },
           );
       } finally {
         await web.stop();
