@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { loadavg } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 import { parseArgs } from '../src/cli/args.js';
 import { dropDatabase } from '../src/platform/db.js';
 import { clearQueuePrefix } from '../src/platform/redis.js';
@@ -281,6 +282,23 @@ function serverSide(a: Scrape | null, b: Scrape | null): string {
   ].join('\n');
 }
 
+/** Whether Postgres's own upkeep ran on the book meanwhile (the import ends with ANALYZE; nothing here runs VACUUM). */
+async function upkeep(): Promise<string> {
+  const client = new pg.Client({ connectionString: DB_URL });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ v: string; a: string; last: Date | null }>(
+      `SELECT autovacuum_count AS v, autoanalyze_count AS a, last_autovacuum AS last FROM pg_stat_user_tables WHERE relname = 'customers'`,
+    );
+    const r = rows[0];
+    return r ? `customers table: autovacuum ran ${r.v}× (last ${r.last?.toISOString().slice(11, 19) ?? 'never'} UTC), autoanalyze ${r.a}×` : '';
+  } catch {
+    return 'customers table: upkeep not read';
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 // ───────────────────────── the open loop ─────────────────────────
 
 interface Segment {
@@ -464,6 +482,7 @@ async function main() {
         const m1 = await scrape(web.port).catch(() => null);
         report(title, segments, run, { bench: (c.user + c.system) / 1e6, web: cpuOf(web.child.pid!) - web0, pg: pgCpu() - pg0, wallS }, windows);
         console.log(serverSide(m0, m1));
+        console.log(`    ${await upkeep()}`);
         console.log(
           `    response_url: ${run.batch.filter((s) => s.reply && s.replyAt !== undefined && s.replyAt !== s.ackAt).length} replies over ${replies.connections() - conn0} new connections from retain web`,
         );
