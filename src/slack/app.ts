@@ -8,7 +8,6 @@ import { boltLogger } from './bolt-logger.js';
 import { webClientOptions } from './gateway.js';
 import { slackGate } from './http-gate.js';
 import { createReplayGuard } from './replay.js';
-import { readingFetch } from './respond.js';
 import { stripNul } from './request.rules.js';
 import { REQUEST_BUDGET_MS } from './budget.js';
 import { refuseAtOnce, registerSlashCommands, slashAdmission } from './slash.js';
@@ -44,7 +43,7 @@ export function createSlackApp(
   deps: { redis?: Redis | null; prefix?: string } = {},
 ): SlackApp {
   const logger = boltLogger(ctx.logger);
-  const clientOptions = { ...webClientOptions(ctx.config.env.SLACK_API_URL), fetch: readingFetch };
+  const clientOptions = webClientOptions(ctx.config.env.SLACK_API_URL);
   const authorize: Authorize<boolean> = async () => {
     const s = ctx.slackHealth?.state();
     return { botToken: mode.botToken, ...(s?.botId ? { botId: s.botId } : {}), ...(s?.botUserId ? { botUserId: s.botUserId } : {}) };
