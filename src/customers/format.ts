@@ -1,19 +1,35 @@
 import { daysBetween } from '../platform/clock.js';
 
+/**
+ * Building an Intl formatter costs far more than using one (it loads locale
+ * data), and every card formats money and dates: one formatter per shape,
+ * kept for the life of the process (a few currencies, two notations).
+ */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+function moneyFormat(code: string, compact: boolean): Intl.NumberFormat {
+  const key = `${code}:${compact}`;
+  let f = moneyFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency: code,
+      notation: compact ? 'compact' : 'standard',
+      // Both bounds: with only the maximum, Node 20 prints "$120.0K" and Node 24 "$120K".
+      minimumFractionDigits: compact ? 1 : 0,
+      maximumFractionDigits: compact ? 1 : 0,
+    });
+    moneyFormats.set(key, f);
+  }
+  return f;
+}
+
 /** Human formats used by cards, alerts and digests (pure). */
 export function formatMoney(amount: number | null, currency: string | null): string {
   if (amount === null || !Number.isFinite(amount)) return 'unknown';
   const code = (currency ?? 'USD').toUpperCase();
   const compact = Math.abs(amount) >= 10_000;
   try {
-    return new Intl.NumberFormat('en-US', {
-      style: 'currency',
-      currency: /^[A-Z]{3}$/.test(code) ? code : 'USD',
-      notation: compact ? 'compact' : 'standard',
-      // Both bounds: with only the maximum, Node 20 prints "$120.0K" and Node 24 "$120K".
-      minimumFractionDigits: compact ? 1 : 0,
-      maximumFractionDigits: compact ? 1 : 0,
-    }).format(amount);
+    return moneyFormat(/^[A-Z]{3}$/.test(code) ? code : 'USD', compact).format(amount);
   } catch {
     return `${amount.toFixed(0)} ${code}`;
   }
@@ -42,9 +58,12 @@ export function age(from: Date, now: Date): string {
 
 export const BAND_EMOJI = { green: '🟢', yellow: '🟡', red: '🔴' } as const;
 
+const SHORT_DATE = new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+
 export function shortDate(date: Date | string): string {
   const d = typeof date === 'string' ? new Date(`${date.slice(0, 10)}T00:00:00Z`) : date;
-  return d.toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+  // format() throws on an invalid date where toLocaleDateString said so.
+  return Number.isNaN(d.getTime()) ? 'Invalid Date' : SHORT_DATE.format(d);
 }
 
 /** A chance as a rep reads it: whole percent, "<1%" and ">99%" rather than a false 0% or 100%. */

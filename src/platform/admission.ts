@@ -35,6 +35,11 @@ export class Admission {
     return this.running;
   }
 
+  /** One more arrival would be refused at once: every turn is taken and the queue is full. */
+  get full(): boolean {
+    return this.running >= this.limits.maxConcurrent && this.waiting.length >= this.limits.maxQueued;
+  }
+
   async run<T>(work: () => Promise<T>, now: () => number = Date.now): Promise<T> {
     const started = now();
     await this.enter();

@@ -10,7 +10,7 @@ import { slackGate } from './http-gate.js';
 import { createReplayGuard } from './replay.js';
 import { stripNul } from './request.rules.js';
 import { REQUEST_BUDGET_MS } from './budget.js';
-import { registerSlashCommands } from './slash.js';
+import { refuseAtOnce, registerSlashCommands, slashAdmission } from './slash.js';
 import { refreshingSocketModeReceiver } from './socket-mode.js';
 
 /** A feature's Bolt listeners (actions, views, shortcuts, events), registered on the app it is given. */
@@ -48,6 +48,7 @@ export function createSlackApp(
     const s = ctx.slackHealth?.state();
     return { botToken: mode.botToken, ...(s?.botId ? { botId: s.botId } : {}), ...(s?.botUserId ? { botUserId: s.botUserId } : {}) };
   };
+  const admission = slashAdmission(ctx);
   const register = (app: App) => {
     // Before any listener: NUL characters out of everything a person typed
     // (Postgres text cannot hold them), and a deadline on the work.
@@ -57,7 +58,7 @@ export function createSlackApp(
       if ((body as { type?: unknown }).type === 'event_callback') return next();
       await withDeadline(REQUEST_BUDGET_MS, next);
     });
-    registerSlashCommands(app, ctx);
+    registerSlashCommands(app, ctx, admission);
     for (const r of listeners) r(app, ctx);
   };
   if (mode.kind === 'socket') {
@@ -104,6 +105,7 @@ export function createSlackApp(
     signingSecret: mode.signingSecret,
     replay: createReplayGuard(deps.redis ?? null, deps.prefix ?? ctx.config.env.RETAIN_QUEUE_PREFIX, ctx.logger),
     logger: ctx.logger,
+    refuse: (body) => refuseAtOnce(admission, body),
     pass: (req, res) => receiver.requestListener(req, res),
   });
   return {

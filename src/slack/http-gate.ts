@@ -12,6 +12,8 @@ export interface SlackGateOptions {
   signingSecret: string;
   replay: ReplayGuard;
   logger: Logger;
+  /** The answer to a request the process would only refuse (a slash command beyond its bound), or null to pass it on. */
+  refuse?(body: Record<string, unknown>): object | null;
   /** Bolt's receiver, handed only requests that passed the gate (the body already read). */
   pass(req: IncomingMessage, res: ServerResponse): void;
   nowMs?: () => number;
@@ -21,7 +23,10 @@ export interface SlackGateOptions {
  * POST /slack/events, in front of Bolt: read the body (413 when too large),
  * verify the signature with the timestamp within five minutes either way
  * (401), accept only the shapes Slack sends (400), and answer a replayed
- * request without acting on it again (200, empty). Every error is caught
+ * request without acting on it again (200, empty). A request the process
+ * would only refuse is answered here at once (200, the refusal as the
+ * reply), before the replay check and Bolt: it acts on nothing, and in an
+ * overload refusing must stay cheap. Every error is caught
  * here: no request can take the process down.
  */
 export function slackGate(o: SlackGateOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
@@ -50,6 +55,8 @@ export function slackGate(o: SlackGateOptions): (req: IncomingMessage, res: Serv
       if (!signed.ok) return refuse(res, signed.status, signed.reason);
       const parsed = parseSlackBody(contentType, raw);
       if (!parsed.ok) return refuse(res, parsed.status, parsed.reason);
+      const refusal = parsed.kind === 'slack' ? o.refuse?.(parsed.body) : null;
+      if (refusal) return sendJson(res, 200, refusal);
       const signature = String(req.headers['x-slack-signature']);
       if (!(await o.replay.firstSight(signature))) {
         o.logger.warn('replayed slack request answered without acting on it');

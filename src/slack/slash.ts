@@ -1,4 +1,4 @@
-import type { App, BlockButtonAction } from '@slack/bolt';
+import type { App, BlockButtonAction, RespondArguments } from '@slack/bolt';
 import { z } from 'zod';
 import type { AppContext } from '../platform/context.js';
 import { Admission } from '../platform/admission.js';
@@ -37,6 +37,24 @@ function parseResume(value: string | undefined): z.infer<typeof resumeSchema> | 
   }
 }
 
+/** The bound on slash work in one process (every command shares it). */
+export function slashAdmission(ctx: AppContext): Admission {
+  return new Admission(ctx.config.settings.slash);
+}
+
+/**
+ * The answer to a slash command that arrives when the process is at its bound
+ * and its queue is full — "busy" — or null when the command may take its
+ * turn. Given in the HTTP answer itself, before Bolt sees the request: in a
+ * burst most arrivals are refused, and refusing each must cost far less than
+ * serving one (no listener chain, no second request to the response_url).
+ */
+export function refuseAtOnce(admission: Admission, body: Record<string, unknown>): RespondArguments | null {
+  if (typeof body.command !== 'string' || !admission.full) return null;
+  metrics.slashShed.inc({ command: body.command });
+  return toRespond(busyReply());
+}
+
 /**
  * Every slash command the features contribute, with one thin listener each:
  * ack first (Slack wants it within 3 s, before any database work), then the
@@ -44,10 +62,8 @@ function parseResume(value: string | undefined): z.infer<typeof resumeSchema> | 
  * which re-runs the person's command for the customer they picked — as the
  * clicker, so every permission check applies to them.
  */
-export function registerSlashCommands(app: App, ctx: AppContext): void {
-  const limits = ctx.config.settings.slash;
+export function registerSlashCommands(app: App, ctx: AppContext, admission: Admission = slashAdmission(ctx)): void {
   // One bound per process for every command: beyond it, "busy" at once rather than a queue that misses Slack's 3 seconds.
-  const admission = new Admission(limits);
   const admitted = async (command: string, run: () => Promise<Reply>): Promise<Reply> => {
     const started = Date.now();
     try {

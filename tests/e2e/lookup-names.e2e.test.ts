@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Feature } from '../../src/feature.js';
 import { features } from '../../src/features.js';
 import { plainReply } from '../../src/slack/blocks.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { SIGNING_SECRET, startTestApp, type TestApp } from '../helpers/app.js';
 import { loadCustomersCsv, seedRoster } from '../helpers/fixtures.js';
 import { slash } from '../helpers/interact.js';
+import { postSigned, slashBody } from '../helpers/signed.js';
 import { visibleText } from '../helpers/text.js';
 
 /**
@@ -122,7 +123,7 @@ describe('overload', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'retain-busy-'));
     const configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify({ slash: { maxConcurrent: 1, maxWaitMs: 100, maxQueued: 1 } }));
+    writeFileSync(configPath, JSON.stringify({ slash: { maxConcurrent: 1, maxWaitMs: 1_000, maxQueued: 1 } }));
     busy = await startTestApp('lookupbusy', { env: { RETAIN_CONFIG: configPath }, features: [...features, holder] });
     await seedRoster(busy.db);
     await loadCustomersCsv(busy.db, BOOK);
@@ -132,7 +133,19 @@ describe('overload', () => {
   it('beyond the bound a command is acked and told "busy" at once, nothing changed; then it is served again', async () => {
     const first = slash(busy, '/hold' as never, '', 'U0ALICE');
     await new Promise((r) => setTimeout(r, 200));
-    const refused = await slash(busy, '/feedback', 'acme logistics great onboarding', 'U0ALICE');
+    // This one waits its turn (the one place in the queue) until it gives up.
+    const queued = slash(busy, '/feedback', 'acme logistics great onboarding', 'U0ALICE');
+    await new Promise((r) => setTimeout(r, 200));
+    // With the queue full too, the next is told "busy" in the answer to its request, with nothing sent to its response_url.
+    const atOnce = await postSigned(
+      busy.eventsUrl,
+      SIGNING_SECRET,
+      slashBody({ command: '/customer', text: 'acme logistics', userId: 'U0ALICE', responseUrl: `${busy.slack.responseBase}/at-once` }),
+    );
+    expect(atOnce.status).toBe(200);
+    expect(visibleText(JSON.parse(atOnce.text))).toContain('retain is busy — try again in a few seconds');
+    const refused = await queued;
+    expect(busy.slack.responses.some((r) => r.id === 'at-once')).toBe(false);
     expect(visibleText(refused)).toContain('retain is busy — try again in a few seconds');
     expect(visibleText(refused)).not.toContain('cannot reach its database');
     expect(
