@@ -4,7 +4,7 @@
  * 10k / 100k / 1M customers, measured right after `retain import customers`
  * loaded the book — no VACUUM or ANALYZE beyond what the import itself does.
  *
- *   npx tsx bench/lookup.bench.ts [--sizes 10000,100000,1000000] [--queries 2000] [--keep] [--reuse]
+ *   npx tsx bench/lookup.bench.ts [--sizes 10000,100000,1000000] [--queries 2000] [--keep] [--reuse] [--replica]
  *
  * The book and the query mix come from bench/book.ts (names from thousands of
  * stems, ~5% Chinese, diacritics, ~1.4% shared names; queries 30% exact names,
@@ -14,6 +14,13 @@
  *
  * --keep leaves the last database (retain_bench_lookup) for inspection;
  * --reuse skips the import when that database already holds the book.
+ * --replica streams a replica of the whole local cluster first (the test
+ * harness: pg_basebackup -R on a free port; it needs root or the postgres
+ * user, and the primary must accept replication connections — .ci/run adds
+ * that), reports how far it fell behind during the import and how long it
+ * took to catch up after, then runs the same queries on the primary and on
+ * the replica (through the routed read handle the app uses) and prints both;
+ * the replica is stopped and removed at the end.
  * The HTTP open-loop variant (signed `/customer` requests against `retain web`)
  * can reuse `prepareBook` and `queryMix`.
  */
@@ -25,6 +32,8 @@ import { importCustomers } from '../src/ingest/import.service.js';
 import { createDb, dropDatabase, ensureDatabase, type DbHandle } from '../src/platform/db.js';
 import { silentLogger } from '../src/platform/logger.js';
 import { migrateToLatest } from '../src/platform/migrate.js';
+import { ReplicaMonitor, routedReadDb } from '../src/platform/read-routing.js';
+import { startReplica, type PgReplica } from '../tests/helpers/pg-replica.js';
 import { BOOK_OWNERS, BOOK_TEAM, bookCsv, customerAt, queryMix, type QueryKind } from './company-book.js';
 
 export { queryMix, QUERY_MIX, bookCsv } from './company-book.js';
@@ -39,6 +48,7 @@ const QUERIES = Number(opt('queries', '2000'));
 const WARMUP = Number(opt('warmup', '30'));
 const KEEP = args.includes('--keep');
 const REUSE = args.includes('--reuse');
+const REPLICA = args.includes('--replica');
 export const BENCH_DB_URL = 'postgres://postgres@127.0.0.1:5432/retain_bench_lookup';
 
 export function pct(xs: readonly number[], p: number): number {
@@ -67,50 +77,117 @@ export async function prepareBook(url: string, size: number, reuse = false): Pro
   return { handle, importMs: performance.now() - t };
 }
 
-async function main() {
-  for (const size of SIZES) {
-    const url = BENCH_DB_URL;
-    const { handle, importMs } = await prepareBook(url, size, REUSE);
-    const db = handle.db;
-    const lookup = (q: string) => lookupCandidates(db, q);
+type Db = DbHandle['db'];
 
-    const queries = queryMix(size, QUERIES, 11 + size);
-    for (const q of queryMix(size, WARMUP, 5)) await lookup(q.text); // warm the connection and the caches a little
+/** Runs the query mix on `db` one query at a time; prints p50/p99 per query kind and per match kind. */
+async function runQueries(db: Db, size: number, label: string): Promise<void> {
+  const lookup = (q: string) => lookupCandidates(db, q);
+  const queries = queryMix(size, QUERIES, 11 + size);
+  for (const q of queryMix(size, WARMUP, 5)) await lookup(q.text); // warm the connection and the caches a little
 
-    const byKind = new Map<QueryKind, number[]>();
-    const byMatch = new Map<string, number[]>();
-    const found = new Map<QueryKind, number>();
-    const all: number[] = [];
-    for (const q of queries) {
-      const t = performance.now();
-      const r = await lookup(q.text);
-      const decision = decideLookup(r.candidates);
-      if (decision.kind === 'none' && decision.nearest.length === 0) await nearestNames(db, q.text);
-      const ms = performance.now() - t;
-      all.push(ms);
-      (byKind.get(q.kind) ?? byKind.set(q.kind, []).get(q.kind)!).push(ms);
-      (byMatch.get(r.match) ?? byMatch.set(r.match, []).get(r.match)!).push(ms);
-      // Found: the customer the query came from is shown (card) or offered (choice); a miss is found when nothing is.
-      const wanted = q.from === null ? null : customerAt(q.from).externalId;
-      const shown = decision.kind === 'card' ? [decision.customer] : decision.kind === 'choose' ? decision.matches : [];
-      const ok = wanted === null ? shown.length === 0 : shown.some((c) => c.externalId === wanted) || (q.kind !== 'typo' && shown.some((c) => c.score >= 1));
-      if (ok) found.set(q.kind, (found.get(q.kind) ?? 0) + 1);
-    }
-
+  const byKind = new Map<QueryKind, number[]>();
+  const byMatch = new Map<string, number[]>();
+  const found = new Map<QueryKind, number>();
+  const all: number[] = [];
+  for (const q of queries) {
+    const t = performance.now();
+    const r = await lookup(q.text);
+    const decision = decideLookup(r.candidates);
+    if (decision.kind === 'none' && decision.nearest.length === 0) await nearestNames(db, q.text);
+    const ms = performance.now() - t;
+    all.push(ms);
+    (byKind.get(q.kind) ?? byKind.set(q.kind, []).get(q.kind)!).push(ms);
+    (byMatch.get(r.match) ?? byMatch.set(r.match, []).get(r.match)!).push(ms);
+    // Found: the customer the query came from is shown (card) or offered (choice); a miss is found when nothing is.
+    const wanted = q.from === null ? null : customerAt(q.from).externalId;
+    const shown = decision.kind === 'card' ? [decision.customer] : decision.kind === 'choose' ? decision.matches : [];
+    const ok = wanted === null ? shown.length === 0 : shown.some((c) => c.externalId === wanted) || (q.kind !== 'typo' && shown.some((c) => c.score >= 1));
+    if (ok) found.set(q.kind, (found.get(q.kind) ?? 0) + 1);
+  }
+  console.log(`  ${label}: ${QUERIES} queries, one at a time`);
+  console.log(`  all       p50 ${pct(all, 50).toFixed(2)} ms   p99 ${pct(all, 99).toFixed(2)} ms   max ${Math.max(...all).toFixed(1)} ms`);
+  for (const [kind, xs] of byKind) {
     console.log(
-      `bench/lookup — ${size.toLocaleString()} customers${importMs === null ? ' (reused)' : `, imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`}; ${QUERIES} queries, one at a time`,
+      `  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`,
     );
-    console.log(`  all       p50 ${pct(all, 50).toFixed(2)} ms   p99 ${pct(all, 99).toFixed(2)} ms   max ${Math.max(...all).toFixed(1)} ms`);
-    for (const [kind, xs] of byKind) {
+  }
+  console.log('  by match kind:');
+  for (const [m, xs] of byMatch)
+    console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
+}
+
+/**
+ * How far the replica is behind while `work` runs: WAL bytes not yet replayed
+ * and the monitor's lag in seconds (sampled every 250 ms), then how long it
+ * takes to replay everything the primary had when `work` ended.
+ */
+async function watchLag<T>(replica: PgReplica, work: () => Promise<T>): Promise<T> {
+  const primary = createDb('postgres://postgres@127.0.0.1:5432/postgres', silentLogger, 1);
+  const standby = createDb(replica.url('postgres'), silentLogger, 1);
+  const monitor = new ReplicaMonitor(primary.pool, standby.pool, silentLogger, { probeMs: 250, maxLagS: Number.POSITIVE_INFINITY });
+  let maxBytes = 0;
+  let maxSeconds = 0;
+  const behind = async () => {
+    const r = await standby.pool.query<{ bytes: string }>(
+      `SELECT pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::bigint AS bytes`,
+      [(await primary.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn],
+    );
+    return Math.max(0, Number(r.rows[0]!.bytes));
+  };
+  monitor.start();
+  const sampler = setInterval(() => {
+    void behind()
+      .then((b) => {
+        maxBytes = Math.max(maxBytes, b);
+        maxSeconds = Math.max(maxSeconds, monitor.state().lagSeconds ?? 0);
+      })
+      .catch(() => undefined);
+  }, 250);
+  try {
+    const out = await work();
+    const ended = performance.now();
+    const atEnd = await behind();
+    await replica.caughtUp(600_000);
+    console.log(
+      `  replica during the work: at most ${(maxBytes / 2 ** 20).toFixed(0)} MB of WAL and ${maxSeconds.toFixed(1)} s behind; at its end ${(atEnd / 2 ** 20).toFixed(1)} MB behind, caught up ${((performance.now() - ended) / 1000).toFixed(1)} s later`,
+    );
+    return out;
+  } finally {
+    clearInterval(sampler);
+    monitor.stop();
+    await primary.close();
+    await standby.close();
+  }
+}
+
+async function main() {
+  const replica = REPLICA ? await startReplica() : null;
+  try {
+    for (const size of SIZES) {
+      const url = BENCH_DB_URL;
+      const prepare = () => prepareBook(url, size, REUSE);
+      console.log(`bench/lookup — ${size.toLocaleString()} customers`);
+      const { handle, importMs } = replica ? await watchLag(replica, prepare) : await prepare();
       console.log(
-        `  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`,
+        importMs === null ? '  book reused' : `  imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`,
       );
+      await runQueries(handle.db, size, 'primary');
+      if (replica) {
+        // The app's read path: the replica's own pool under the routing handle, its monitor probing as in production.
+        const standby = createDb(replica.url('retain_bench_lookup'), silentLogger, 2);
+        const monitor = new ReplicaMonitor(handle.pool, standby.pool, silentLogger);
+        monitor.start();
+        for (let i = 0; i < 100 && !monitor.usable(); i++) await new Promise((r) => setTimeout(r, 100));
+        if (!monitor.usable()) throw new Error(`the replica is not usable: ${JSON.stringify(monitor.state())}`);
+        await runQueries(routedReadDb(standby.db, handle.db, monitor), size, 'replica');
+        monitor.stop();
+        await standby.close();
+      }
+      await handle.close();
+      if (!KEEP) await dropDatabase(url);
     }
-    console.log('  by match kind:');
-    for (const [m, xs] of byMatch)
-      console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
-    await handle.close();
-    if (!KEEP) await dropDatabase(url);
+  } finally {
+    await replica?.destroy();
   }
 }
 
