@@ -65,6 +65,13 @@ describe('/customer with a streaming replica', () => {
     expect(visibleText(card)).toContain('walked through the renewal quote');
   });
 
+  it('lists an account just claimed in the person’s /customer mine while the replica has not replayed it', async () => {
+    expect(visibleText(await slash(app, '/customer', 'claim acme logistics', 'U0BOB'))).toContain('You own *Acme Logistics* now');
+    const mine = await slash(app, '/customer', 'mine', 'U0BOB');
+    expect(header(mine)).toBe('My accounts (2)');
+    expect(visibleText(mine)).toContain('Acme Logistics');
+  });
+
   it('finds the new customer once replay resumes', async () => {
     await replica.resumeReplay();
     await replica.caughtUp();
