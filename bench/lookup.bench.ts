@@ -20,7 +20,10 @@
  * that), reports how far it fell behind during the import and how long it
  * took to catch up after, then runs the same queries on the primary and on
  * the replica (through the routed read handle the app uses) and prints both;
- * the replica is stopped and removed at the end.
+ * the replica is stopped and removed at the end. With --under-load N (and
+ * --replica), the query mix runs again while `retain import events` loads N
+ * events (default 1,000,000) into the primary, each query on the primary and
+ * on the replica in turn, for as long as the import runs.
  * The HTTP open-loop variant (signed `/customer` requests against `retain web`)
  * can reuse `prepareBook` and `queryMix`.
  */
@@ -28,13 +31,13 @@ import { sql } from 'kysely';
 import { lookupCandidates, nearestNames } from '../src/customers/customer.repository.js';
 import { decideLookup } from '../src/customers/lookup.rules.js';
 import { upsertMember, upsertTeam } from '../src/customers/roster.repository.js';
-import { importCustomers } from '../src/ingest/import.service.js';
+import { importCustomers, importEvents } from '../src/ingest/import.service.js';
 import { createDb, dropDatabase, ensureDatabase, type DbHandle } from '../src/platform/db.js';
 import { silentLogger } from '../src/platform/logger.js';
 import { migrateToLatest } from '../src/platform/migrate.js';
 import { ReplicaMonitor, routedReadDb } from '../src/platform/read-routing.js';
 import { startReplica, type PgReplica } from '../tests/helpers/pg-replica.js';
-import { BOOK_OWNERS, BOOK_TEAM, bookCsv, customerAt, queryMix, type QueryKind } from './company-book.js';
+import { BOOK_OWNERS, BOOK_TEAM, bookCsv, customerAt, externalIdAt, queryMix, type QueryKind } from './company-book.js';
 
 export { queryMix, QUERY_MIX, bookCsv } from './company-book.js';
 
@@ -49,6 +52,7 @@ const WARMUP = Number(opt('warmup', '30'));
 const KEEP = args.includes('--keep');
 const REUSE = args.includes('--reuse');
 const REPLICA = args.includes('--replica');
+const UNDER_LOAD = args.includes('--under-load') ? Number(opt('under-load', '1000000')) : 0;
 export const BENCH_DB_URL = 'postgres://postgres@127.0.0.1:5432/retain_bench_lookup';
 
 export function pct(xs: readonly number[], p: number): number {
@@ -79,41 +83,73 @@ export async function prepareBook(url: string, size: number, reuse = false): Pro
 
 type Db = DbHandle['db'];
 
-/** Runs the query mix on `db` one query at a time; prints p50/p99 per query kind and per match kind. */
-async function runQueries(db: Db, size: number, label: string): Promise<void> {
-  const lookup = (q: string) => lookupCandidates(db, q);
-  const queries = queryMix(size, QUERIES, 11 + size);
-  for (const q of queryMix(size, WARMUP, 5)) await lookup(q.text); // warm the connection and the caches a little
+interface Stats {
+  byKind: Map<QueryKind, number[]>;
+  byMatch: Map<string, number[]>;
+  found: Map<QueryKind, number>;
+  all: number[];
+}
 
-  const byKind = new Map<QueryKind, number[]>();
-  const byMatch = new Map<string, number[]>();
-  const found = new Map<QueryKind, number>();
-  const all: number[] = [];
+/**
+ * Runs the query mix one query at a time, each query on every target in turn
+ * (the first target alternating), so all of them meet the same load; stops
+ * early when `until` says so. Prints p50/p99 per query kind and per match kind.
+ */
+async function runQueries(targets: { label: string; db: Db }[], size: number, note: string, until?: () => boolean): Promise<void> {
+  const queries = queryMix(size, QUERIES, 11 + size);
+  for (const t of targets) for (const q of queryMix(size, WARMUP, 5)) await lookupCandidates(t.db, q.text); // warm the connections and the caches a little
+  const stats: Stats[] = targets.map(() => ({ byKind: new Map(), byMatch: new Map(), found: new Map(), all: [] }));
+  let run = 0;
   for (const q of queries) {
-    const t = performance.now();
-    const r = await lookup(q.text);
-    const decision = decideLookup(r.candidates);
-    if (decision.kind === 'none' && decision.nearest.length === 0) await nearestNames(db, q.text);
-    const ms = performance.now() - t;
-    all.push(ms);
-    (byKind.get(q.kind) ?? byKind.set(q.kind, []).get(q.kind)!).push(ms);
-    (byMatch.get(r.match) ?? byMatch.set(r.match, []).get(r.match)!).push(ms);
-    // Found: the customer the query came from is shown (card) or offered (choice); a miss is found when nothing is.
-    const wanted = q.from === null ? null : customerAt(q.from).externalId;
-    const shown = decision.kind === 'card' ? [decision.customer] : decision.kind === 'choose' ? decision.matches : [];
-    const ok = wanted === null ? shown.length === 0 : shown.some((c) => c.externalId === wanted) || (q.kind !== 'typo' && shown.some((c) => c.score >= 1));
-    if (ok) found.set(q.kind, (found.get(q.kind) ?? 0) + 1);
+    if (until?.()) break;
+    run++;
+    for (let k = 0; k < targets.length; k++) {
+      const i = (k + run) % targets.length;
+      const db = targets[i]!.db;
+      const st = stats[i]!;
+      const t = performance.now();
+      const r = await lookupCandidates(db, q.text);
+      const decision = decideLookup(r.candidates);
+      if (decision.kind === 'none' && decision.nearest.length === 0) await nearestNames(db, q.text);
+      const ms = performance.now() - t;
+      st.all.push(ms);
+      (st.byKind.get(q.kind) ?? st.byKind.set(q.kind, []).get(q.kind)!).push(ms);
+      (st.byMatch.get(r.match) ?? st.byMatch.set(r.match, []).get(r.match)!).push(ms);
+      // Found: the customer the query came from is shown (card) or offered (choice); a miss is found when nothing is.
+      const wanted = q.from === null ? null : customerAt(q.from).externalId;
+      const shown = decision.kind === 'card' ? [decision.customer] : decision.kind === 'choose' ? decision.matches : [];
+      const ok = wanted === null ? shown.length === 0 : shown.some((c) => c.externalId === wanted) || (q.kind !== 'typo' && shown.some((c) => c.score >= 1));
+      if (ok) st.found.set(q.kind, (st.found.get(q.kind) ?? 0) + 1);
+    }
   }
-  console.log(`  ${label}: ${QUERIES} queries, one at a time`);
-  console.log(`  all       p50 ${pct(all, 50).toFixed(2)} ms   p99 ${pct(all, 99).toFixed(2)} ms   max ${Math.max(...all).toFixed(1)} ms`);
-  for (const [kind, xs] of byKind) {
-    console.log(
-      `  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`,
-    );
+  targets.forEach(({ label }, i) => {
+    const { all, byKind, byMatch, found } = stats[i]!;
+    console.log(`  ${label}${note}: ${all.length} queries, one at a time`);
+    console.log(`  all       p50 ${pct(all, 50).toFixed(2)} ms   p99 ${pct(all, 99).toFixed(2)} ms   max ${Math.max(...all).toFixed(1)} ms`);
+    for (const [kind, xs] of byKind) {
+      console.log(
+        `  ${kind.padEnd(9)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   found ${(((found.get(kind) ?? 0) / xs.length) * 100).toFixed(1)}% of ${xs.length}`,
+      );
+    }
+    console.log('  by match kind:');
+    for (const [m, xs] of byMatch)
+      console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
+  });
+}
+
+/** `count` usage and order events over the first `customers` book customers, as a CSV stream. */
+async function* eventsCsv(count: number, customers: number): AsyncGenerator<string> {
+  let buf = 'customer_external_id,kind,occurred_at,value,external_id\n';
+  const start = Date.UTC(2025, 5, 1);
+  for (let i = 0; i < count; i++) {
+    const at = new Date(start + (i % 46_656_000) * 1000).toISOString();
+    buf += `${externalIdAt((i * 7919) % customers)},${i % 4 ? 'usage' : 'order'},${at},${i % 97},\n`;
+    if (buf.length > 1 << 20) {
+      yield buf;
+      buf = '';
+    }
   }
-  console.log('  by match kind:');
-  for (const [m, xs] of byMatch)
-    console.log(`  ${m.padEnd(13)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   n ${xs.length}`);
+  if (buf) yield buf;
 }
 
 /**
@@ -128,10 +164,9 @@ async function watchLag<T>(replica: PgReplica, work: () => Promise<T>): Promise<
   let maxBytes = 0;
   let maxSeconds = 0;
   const behind = async () => {
-    const r = await standby.pool.query<{ bytes: string }>(
-      `SELECT pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::bigint AS bytes`,
-      [(await primary.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn],
-    );
+    const r = await standby.pool.query<{ bytes: string }>(`SELECT pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::bigint AS bytes`, [
+      (await primary.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn,
+    ]);
     return Math.max(0, Number(r.rows[0]!.bytes));
   };
   monitor.start();
@@ -169,17 +204,37 @@ async function main() {
       console.log(`bench/lookup — ${size.toLocaleString()} customers`);
       const { handle, importMs } = replica ? await watchLag(replica, prepare) : await prepare();
       console.log(
-        importMs === null ? '  book reused' : `  imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`,
+        importMs === null
+          ? '  book reused'
+          : `  imported in ${(importMs / 1000).toFixed(1)} s (${Math.round(size / (importMs / 1000)).toLocaleString()} rows/s)`,
       );
-      await runQueries(handle.db, size, 'primary');
-      if (replica) {
+      if (!replica) await runQueries([{ label: 'primary', db: handle.db }], size, '');
+      else {
         // The app's read path: the replica's own pool under the routing handle, its monitor probing as in production.
         const standby = createDb(replica.url('retain_bench_lookup'), silentLogger, 2);
         const monitor = new ReplicaMonitor(handle.pool, standby.pool, silentLogger);
         monitor.start();
         for (let i = 0; i < 100 && !monitor.usable(); i++) await new Promise((r) => setTimeout(r, 100));
         if (!monitor.usable()) throw new Error(`the replica is not usable: ${JSON.stringify(monitor.state())}`);
-        await runQueries(routedReadDb(standby.db, handle.db, monitor), size, 'replica');
+        const targets = [
+          { label: 'primary', db: handle.db },
+          { label: 'replica', db: routedReadDb(standby.db, handle.db, monitor) },
+        ];
+        await runQueries(targets, size, '');
+        if (UNDER_LOAD) {
+          const loader = createDb(url, silentLogger, 2);
+          let done = false;
+          const started = performance.now();
+          const load = watchLag(replica, () => importEvents(loader.pool, eventsCsv(UNDER_LOAD, Math.min(size, 100_000)), 'load.csv')).finally(() => {
+            done = true;
+          });
+          await runQueries(targets, size, ` during an import of ${UNDER_LOAD.toLocaleString()} events`, () => done);
+          const report = await load;
+          console.log(
+            `  events import: ${report.inserted.toLocaleString()} rows in ${((performance.now() - started) / 1000).toFixed(1)} s (with the queries beside it)`,
+          );
+          await loader.close();
+        }
         monitor.stop();
         await standby.close();
       }
