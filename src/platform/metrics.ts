@@ -163,5 +163,8 @@ export const metrics = {
   ingestSeconds: registry.histogram('retain_ingest_request_seconds', 'Time to handle an ingest API request, by endpoint'),
   replicaUp: registry.gauge('retain_replica_up', 'Whether the read replica takes reads (1) or they go to the primary (0); absent without a replica'),
   replicaLag: registry.gauge('retain_replica_lag_seconds', 'How long the read replica has been behind the primary, at the last probe'),
-  readRoute: registry.counter('retain_read_route_total', 'Reads routed with a replica configured, by server and reason'),
+  readRoute: registry.counter(
+    'retain_read_route_total',
+    'Reads about a customer or person (and reads moved off a failing replica), by server taken and reason',
+  ),
 };

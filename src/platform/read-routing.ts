@@ -103,6 +103,8 @@ export class ReplicaMonitor {
   private behind: { at: number; lsn: bigint }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private probing: Promise<void> | null = null;
+  /** After stop, a probe still in flight meets closed pools: that is no news about the replica. */
+  private stopped = false;
 
   constructor(
     private readonly primary: pg.Pool,
@@ -121,6 +123,7 @@ export class ReplicaMonitor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopped = true;
   }
 
   state(): ReplicaStatus {
@@ -165,7 +168,7 @@ export class ReplicaMonitor {
       return;
     }
     if (replayed === null) {
-      this.set({ state: 'not_standby', lagSeconds: null, error: 'DATABASE_REPLICA_URL is not a streaming replica (not in recovery); reads go to the primary' });
+      this.set({ state: 'not_standby', lagSeconds: null, error: 'DATABASE_REPLICA_URL is not a streaming replica (not in recovery)' });
       return;
     }
     this.replayed = replayed;
@@ -177,12 +180,12 @@ export class ReplicaMonitor {
     const lagSeconds = this.behind.length ? (at - this.behind[0]!.at) / 1000 : 0;
     metrics.replicaLag.set({}, lagSeconds);
     if (replayed < this.floor) this.set({ state: 'starting', lagSeconds, error: 'replaying up to where the primary was at start' });
-    else if (lagSeconds > (this.opts.maxLagS ?? MAX_LAG_S))
-      this.set({ state: 'lagging', lagSeconds, error: `${Math.round(lagSeconds)} s behind the primary; reads go to the primary` });
+    else if (lagSeconds > (this.opts.maxLagS ?? MAX_LAG_S)) this.set({ state: 'lagging', lagSeconds, error: `${Math.round(lagSeconds)} s behind the primary` });
     else this.set({ state: 'up', lagSeconds });
   }
 
   private set(next: ReplicaStatus): void {
+    if (this.stopped) return;
     const was = this.status.state;
     this.status = next;
     metrics.replicaUp.set({}, next.state === 'up' ? 1 : 0);
