@@ -75,7 +75,7 @@ function alive(pid: number): boolean {
 }
 
 /** What a run that died left behind: its server, directory and slot. */
-async function removeLeftovers(): Promise<void> {
+export async function removeLeftovers(): Promise<void> {
   for (const name of readdirSync(tmpdir())) {
     const pid = Number(name.slice(DIR_PREFIX.length).split('-')[0]);
     if (!name.startsWith(DIR_PREFIX) || !pid || alive(pid)) continue;
@@ -83,12 +83,23 @@ async function removeLeftovers(): Promise<void> {
     if (existsSync(join(data, 'postmaster.pid'))) await asPostgres(join(pgBin(), 'pg_ctl'), ['-D', data, 'stop', '-m', 'immediate']).catch(() => undefined);
     rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
-  const slots = await primaryQuery<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE $1 AND NOT active', [
-    `${SLOT_PREFIX}%`,
-  ]);
-  for (const { slot_name } of slots) {
+  const slots = await primaryQuery<{ slot_name: string; active_pid: number | null }>(
+    'SELECT slot_name, active_pid FROM pg_replication_slots WHERE slot_name LIKE $1',
+    [`${SLOT_PREFIX}%`],
+  );
+  for (const { slot_name, active_pid } of slots) {
     const pid = Number(slot_name.slice(SLOT_PREFIX.length).split('_')[0]);
-    if (pid && !alive(pid)) await primaryQuery('SELECT pg_drop_replication_slot($1)', [slot_name]).catch(() => undefined);
+    if (!pid || alive(pid)) continue;
+    // A server of a dead run may still be streaming from it (its directory gone by hand): end that sender first.
+    if (active_pid) await primaryQuery('SELECT pg_terminate_backend($1)', [active_pid]).catch(() => undefined);
+    for (let i = 0; i < 20; i++) {
+      const dropped = await primaryQuery('SELECT pg_drop_replication_slot($1)', [slot_name]).then(
+        () => true,
+        () => false,
+      );
+      if (dropped) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 
