@@ -27,6 +27,8 @@
  * The HTTP open-loop variant (signed `/customer` requests against `retain web`)
  * can reuse `prepareBook` and `queryMix`.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { lookupCandidates, nearestNames } from '../src/customers/customer.repository.js';
 import { decideLookup } from '../src/customers/lookup.rules.js';
@@ -112,6 +114,7 @@ async function runQueries(targets: { label: string; db: Db }[], size: number, no
       const decision = decideLookup(r.candidates);
       if (decision.kind === 'none' && decision.nearest.length === 0) await nearestNames(db, q.text);
       const ms = performance.now() - t;
+      if (ms > 250) console.log(`  slow: ${targets[i]!.label} ${ms.toFixed(0)} ms at ${new Date().toISOString()} (${q.kind}, match ${r.match})`);
       st.all.push(ms);
       (st.byKind.get(q.kind) ?? st.byKind.set(q.kind, []).get(q.kind)!).push(ms);
       (st.byMatch.get(r.match) ?? st.byMatch.set(r.match, []).get(r.match)!).push(ms);
@@ -242,7 +245,19 @@ async function main() {
       if (!KEEP) await dropDatabase(url);
     }
   } finally {
-    await replica?.destroy();
+    if (replica) {
+      // What the replica logged about slow statements and waits on replay.
+      const log = await readFile(join(replica.dir, 'server.log'), 'utf8').catch(() => '');
+      const lines = log.split('\n').filter((l) => /duration:|conflict|lock|waiting/i.test(l));
+      if (lines.length)
+        console.log(
+          `  replica log (${lines.length} lines on slow statements or waits):\n${lines
+            .slice(0, 12)
+            .map((l) => `    ${l.slice(0, 240)}`)
+            .join('\n')}`,
+        );
+      await replica.destroy();
+    }
   }
 }
 

@@ -186,7 +186,9 @@ export async function startReplica(): Promise<PgReplica> {
     if (!existsSync(conf)) writeFileSync(conf, '');
     writeFileSync(hba, 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
     if (ids) for (const f of [conf, hba]) chownSync(f, ids.uid, ids.gid);
-    const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c hot_standby=on -c fsync=off`;
+    // Slow statements and waits on replay are logged (server.log in the directory), for a bench to tell why a read was slow.
+    const logging = '-c log_min_duration_statement=250 -c log_recovery_conflict_waits=on -c log_lock_waits=on';
+    const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c hot_standby=on -c fsync=off ${logging}`;
     await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
     await replica.caughtUp(60_000);
     return replica;
