@@ -22,12 +22,17 @@
  * the replica (through the routed read handle the app uses) and prints both;
  * the replica is stopped and removed at the end. With --under-load N (and
  * --replica), the query mix runs again while `retain import events` loads N
- * events (default 1,000,000) into the primary, each query on the primary and
- * on the replica in turn, for as long as the import runs.
+ * events (default 1,000,000) into the primary (in a child process of its own,
+ * so the load never stalls the measuring process), each query on the primary
+ * and on the replica in turn, for as long as the import runs.
  * The HTTP open-loop variant (signed `/customer` requests against `retain web`)
  * can reuse `prepareBook` and `queryMix`.
  */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { lookupCandidates, nearestNames } from '../src/customers/customer.repository.js';
@@ -198,7 +203,26 @@ async function watchLag<T>(replica: PgReplica, work: () => Promise<T>): Promise<
   }
 }
 
+/** The events import, in a child process (the same file with --load-child): the measuring process only waits for it. */
+async function loadInChild(url: string, events: number, customers: number): Promise<number> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--load-child', url, String(events), String(customers)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  const [code] = await once(proc, 'exit');
+  if (code !== 0) throw new Error(`the load child exited with ${code}`);
+  return Number(out.trim().split('\n').at(-1));
+}
+
+async function loadChild(url: string, events: number, customers: number): Promise<void> {
+  const handle = createDb(url, silentLogger, 2);
+  const report = await importEvents(handle.pool, eventsCsv(events, customers), 'load.csv');
+  await handle.close();
+  process.stdout.write(`${report.inserted}\n`);
+}
+
 async function main() {
+  const child = args.indexOf('--load-child');
+  if (child >= 0) return loadChild(args[child + 1]!, Number(args[child + 2]), Number(args[child + 3]));
   const replica = REPLICA ? await startReplica() : null;
   try {
     for (const size of SIZES) {
@@ -225,18 +249,19 @@ async function main() {
         ];
         await runQueries(targets, size, '');
         if (UNDER_LOAD) {
-          const loader = createDb(url, silentLogger, 2);
           let done = false;
           const started = performance.now();
-          const load = watchLag(replica, () => importEvents(loader.pool, eventsCsv(UNDER_LOAD, Math.min(size, 100_000)), 'load.csv')).finally(() => {
+          const loop = monitorEventLoopDelay({ resolution: 10 });
+          loop.enable();
+          const load = watchLag(replica, () => loadInChild(url, UNDER_LOAD, Math.min(size, 100_000))).finally(() => {
             done = true;
           });
           await runQueries(targets, size, ` during an import of ${UNDER_LOAD.toLocaleString()} events`, () => done);
-          const report = await load;
+          const inserted = await load;
+          loop.disable();
           console.log(
-            `  events import: ${report.inserted.toLocaleString()} rows in ${((performance.now() - started) / 1000).toFixed(1)} s (with the queries beside it)`,
+            `  events import: ${inserted.toLocaleString()} rows in ${((performance.now() - started) / 1000).toFixed(1)} s (with the queries beside it); this process's event loop stalled at most ${(loop.max / 1e6).toFixed(0)} ms`,
           );
-          await loader.close();
         }
         monitor.stop();
         await standby.close();
@@ -248,7 +273,7 @@ async function main() {
     if (replica) {
       // What the replica logged about slow statements and waits on replay.
       const log = await readFile(join(replica.dir, 'server.log'), 'utf8').catch(() => '');
-      const lines = log.split('\n').filter((l) => /duration:|conflict|lock|waiting/i.test(l));
+      const lines = log.split('\n').filter((l) => /duration:|conflict|lock|waiting|DETAIL/i.test(l));
       if (lines.length)
         console.log(
           `  replica log (${lines.length} lines on slow statements or waits):\n${lines
