@@ -1,4 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Test files that run against a streaming replica of the test cluster (started once for them). */
+const REPLICA_TESTS = 'tests/**/*.replica.test.ts';
 
 /**
  * Files that run a second time against a real Redis Cluster of three masters
@@ -25,7 +28,11 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'redis', include: ['tests/{unit,integration,e2e}/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'redis', include: ['tests/{unit,integration,e2e}/**/*.test.ts'], exclude: [...configDefaults.exclude, REPLICA_TESTS] },
+      },
+      { extends: true, test: { name: 'replica', include: [REPLICA_TESTS], globalSetup: ['tests/helpers/replica-setup.ts'] } },
       {
         extends: true,
         test: {

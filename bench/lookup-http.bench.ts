@@ -503,7 +503,7 @@ async function main() {
           );
       } finally {
         await web.stop();
-        await clearQueuePrefix(REDIS_URL, prefix).catch(() => undefined);
+        await clearQueuePrefix({ REDIS_URL }, prefix).catch(() => undefined);
       }
       if (!KEEP) await dropDatabase(DB_URL);
     }

@@ -17,6 +17,7 @@ import { closeServer, createHttpServer, listen, sendJson, type Route } from './p
 import { metricsRoute } from './platform/metrics-route.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createAndMigrate } from './platform/migrate.js';
+import { createReadRouting, primaryOnly, routedReadDb, type ReadRouting } from './platform/read-routing.js';
 import { createRedis, type RedisClient } from './platform/redis.js';
 import { scoringConfigFrom } from './scores/scoring.config.js';
 import { Shutdown } from './platform/shutdown.js';
@@ -46,16 +47,26 @@ export interface Built {
   redis: RedisClient | null;
   dbHandle: DbHandle;
   replicaHandle: DbHandle | null;
+  /** With a replica: its monitor, and routers over other handles (the web role's request pools). */
+  readRouting: ReadRouting | null;
   close(): Promise<void>;
 }
+
+/** A replica that does not answer soon is skipped for the primary: the request must still have time for it. */
+const REPLICA_POOL = { connectionTimeoutMs: 500 };
 
 /** Composition root: config → db, redis, logger → context. */
 export function buildContext(opts: BuildOptions = {}): Built {
   const config = opts.config ?? loadConfig();
   const logger = opts.logger ?? createLogger(config.env.LOG_LEVEL);
   const dbHandle = createDb(config.env.DATABASE_URL, logger);
-  const replicaHandle = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger) : null;
+  const replicaHandle = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger, REPLICA_POOL) : null;
   const redis = opts.withQueues === false ? null : createRedis(config.env, 'producer', logger);
+  const readRouting = replicaHandle
+    ? createReadRouting({ primaryPool: dbHandle.pool, replicaPool: replicaHandle.pool, redis, prefix: config.env.RETAIN_QUEUE_PREFIX, logger })
+    : null;
+  readRouting?.monitor.start();
+  const readDb = replicaHandle && readRouting ? routedReadDb(replicaHandle.db, dbHandle.db, readRouting.monitor) : dbHandle.db;
   const queues = redis ? new Queues(redis, config.env.RETAIN_QUEUE_PREFIX, logger) : null;
   const slack = opts.slack ?? (config.slack.kind === 'console' ? createConsoleGateway() : createWebGateway(config.slack.botToken, config.env.SLACK_API_URL));
   const authTest = slack.mode === 'slack' ? slack.authTest?.bind(slack) : undefined;
@@ -63,7 +74,8 @@ export function buildContext(opts: BuildOptions = {}): Built {
   const ctx: AppContext = {
     config,
     db: dbHandle.db,
-    readDb: replicaHandle?.db ?? dbHandle.db,
+    readDb,
+    reads: readRouting ? readRouting.router(dbHandle.db, readDb) : primaryOnly(dbHandle.db),
     logger,
     clock: opts.clock ?? systemClock,
     slack,
@@ -76,7 +88,9 @@ export function buildContext(opts: BuildOptions = {}): Built {
     redis,
     dbHandle,
     replicaHandle,
+    readRouting,
     async close() {
+      readRouting?.monitor.stop();
       await queues?.close();
       redis?.disconnect();
       await replicaHandle?.close();
@@ -155,8 +169,15 @@ export async function start(opts: StartOptions): Promise<Running> {
     // Enough connections that every admitted slash command (and a few clicks beside them) has one at once.
     const requestPool = { statementTimeoutMs: REQUEST_BUDGET_MS, max: config.settings.slash.maxConcurrent + 4 };
     const requestDb = createDb(config.env.DATABASE_URL, logger, requestPool);
-    const requestReplica = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger, requestPool) : null;
-    const requestCtx: AppContext = { ...ctx, db: requestDb.db, readDb: requestReplica?.db ?? requestDb.db };
+    const requestReplica = config.env.DATABASE_REPLICA_URL ? createDb(config.env.DATABASE_REPLICA_URL, logger, { ...requestPool, ...REPLICA_POOL }) : null;
+    const routing = built.readRouting;
+    const requestReadDb = requestReplica && routing ? routedReadDb(requestReplica.db, requestDb.db, routing.monitor) : requestDb.db;
+    const requestCtx: AppContext = {
+      ...ctx,
+      db: requestDb.db,
+      readDb: requestReadDb,
+      reads: routing ? routing.router(requestDb.db, requestReadDb) : primaryOnly(requestDb.db),
+    };
     if (config.slack.kind !== 'console') {
       // Bolt (and the web server under it) loads only where Slack is served: CLI verbs start faster without it.
       const { createSlackApp } = await import('./slack/app.js');
@@ -188,12 +209,25 @@ export async function start(opts: StartOptions): Promise<Running> {
           },
         ]
       : [];
+    // The replica down or behind is degraded, not failing: reads go to the primary meanwhile.
+    const replicaCheck: ExtraCheck[] = routing
+      ? [
+          {
+            name: 'replica',
+            critical: false,
+            run: () => {
+              const st = routing.monitor.state();
+              return st.state === 'up' ? { ok: true } : { ok: false, error: `${st.state}: ${st.error}; reads go to the primary` };
+            },
+          },
+        ]
+      : [];
     const baseRoutes: Route[] = [
       {
         method: 'GET',
         path: '/healthz',
         handler: async (_req, res) => {
-          const report = await checkHealth(ctx.db, built.redis, 2_000, [redisData, ...slackCheck]);
+          const report = await checkHealth(ctx.db, built.redis, 2_000, [redisData, ...slackCheck, ...replicaCheck]);
           sendJson(res, report.ok ? 200 : 503, report);
         },
       },

@@ -88,7 +88,10 @@ export async function actOnWarning(ctx: AppContext, req: ActionRequest): Promise
       }
     }
   });
-  if (result.kind === 'done' && result.alert) await refreshWarningMessage(ctx, result.alert);
+  if (result.kind === 'done' && result.alert) {
+    await ctx.reads.wrote({ customerIds: [result.alert.customer_id], userIds: [req.userId] });
+    await refreshWarningMessage(ctx, result.alert);
+  }
   // A logged follow-up is a touch: the customer's cadence measure changes.
   if (result.kind === 'done' && req.action === 'follow_up') await followUpDataChange(ctx);
   const { alert: _drop, ...outcome } = result;

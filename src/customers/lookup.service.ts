@@ -33,8 +33,12 @@ export async function searchCustomers(ctx: AppContext, query: string, limit: num
   return q ? findCandidates(ctx.readDb, q, limit) : [];
 }
 
-/** Everything the lookup card shows — with whether its score is being computed right now — or null when the customer is gone. */
+/**
+ * Everything the lookup card shows — with whether its score is being computed right now — or null when the customer is gone.
+ * Read where this customer's latest change is (a touch just logged shows on the next card).
+ */
 export async function loadCustomerCard(ctx: AppContext, customerId: string): Promise<(CardData & { scoring: ScoringStatus }) | null> {
-  const [card, scoring] = await Promise.all([loadCard(ctx.readDb, customerId), scoringStatusOf(ctx, customerId)]);
+  const db = await ctx.reads.for({ customerIds: [customerId] });
+  const [card, scoring] = await Promise.all([loadCard(db, customerId), scoringStatusOf(ctx, customerId, db)]);
   return card ? { ...card, scoring } : null;
 }

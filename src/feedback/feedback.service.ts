@@ -126,6 +126,7 @@ export async function recordFeedback(ctx: AppContext, f: NewFeedback): Promise<F
     };
     return { result, notifications };
   });
+  if (tx.result.kind === 'recorded') await ctx.reads.wrote({ customerIds: [f.customerId], userIds: [f.authorSlackId] });
   await scheduleDelivery(ctx, tx.notifications);
   if (tx.result.kind === 'recorded') await followUpDataChange(ctx);
   return tx.result;
@@ -154,7 +155,11 @@ export async function logInteraction(
     await bumpDataChanged(trx, i.customerId, now);
     return { interactionId, at: now };
   });
-  if (logged) await followUpDataChange(ctx);
+  if (logged) {
+    // The card and the person's Home show the touch at once, even on a lagging replica.
+    await ctx.reads.wrote({ customerIds: [i.customerId], userIds: [i.authorSlackId] });
+    await followUpDataChange(ctx);
+  }
   return logged;
 }
 

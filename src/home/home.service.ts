@@ -10,12 +10,14 @@ const HOME_BOOK_LIMIT = 2_000;
 
 /** The App Home of one Slack user: their book for members, a welcome for everyone else. */
 export async function buildHome(ctx: AppContext, slackUserId: string): Promise<{ type: 'home'; blocks: unknown[] }> {
-  const member = await findActor(ctx.readDb, slackUserId);
+  // Where this person's latest change is: an account just claimed or a touch just logged shows at once.
+  const db = await ctx.reads.for({ userIds: [slackUserId] });
+  const member = await findActor(db, slackUserId);
   if (!member) return welcomeView(slackUserId);
   const now = ctx.clock.now();
   const [book, disputes] = await Promise.all([
-    listBookAccounts(ctx.readDb, member.memberId, { status: 'active', limit: HOME_BOOK_LIMIT }),
-    listOpenDisputesFor(ctx.readDb, member, 10),
+    listBookAccounts(db, member.memberId, { status: 'active', limit: HOME_BOOK_LIMIT }),
+    listOpenDisputesFor(db, member, 10),
   ]);
   const accounts: HomeAccount[] = book.map(({ lastTouch, ...a }) => ({ ...a, lastTouchAt: lastTouch?.at ?? null }));
   const sections = selectHomeSections(accounts, now, ctx.config.settings.scoring.cadenceDays);

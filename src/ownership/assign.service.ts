@@ -98,7 +98,10 @@ export async function assignAccount(
       sup.updates,
     );
   });
-  return afterCommit(ctx, tx);
+  return afterCommit(ctx, tx, {
+    customerIds: [customerId],
+    userIds: [actor.slackUserId, targetSlackId, tx.result.kind === 'assigned' ? tx.result.fromSlackId : null],
+  });
 }
 
 export type ReleaseResult =
@@ -156,5 +159,5 @@ export async function releaseAccount(ctx: AppContext, actor: MemberInfo, custome
     }
     return done({ kind: 'released', customerName: account.name, fromSlackId: owner.slackUserId, byOwner, superseded: sup.superseded }, sup.updates);
   });
-  return afterCommit(ctx, tx);
+  return afterCommit(ctx, tx, { customerIds: [customerId], userIds: [actor.slackUserId, tx.result.kind === 'released' ? tx.result.fromSlackId : null] });
 }

@@ -137,5 +137,5 @@ export async function claimAccount(ctx: AppContext, actor: MemberInfo, customerI
     if (!other || !account) throw error;
     return openDisputeResult(ctx.db, account.name, other, actor);
   }
-  return afterCommit(ctx, tx);
+  return afterCommit(ctx, tx, { customerIds: [customerId], userIds: [actor.slackUserId] });
 }

@@ -115,6 +115,7 @@ export type DecideResult =
  */
 export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeId: string, verdict: 'approve' | 'reject'): Promise<DecideResult> {
   const now = ctx.clock.now();
+  const wrote: { customerIds: string[]; userIds: (string | null)[] } = { customerIds: [], userIds: [actor.slackUserId] };
   const tx = await ctx.db.transaction().execute(async (trx): Promise<TxResult<DecideResult>> => {
     const outbox = new Outbox(trx);
     const done = (result: DecideResult, messageUpdates: MessageUpdate[] = []): TxResult<DecideResult> => ({
@@ -132,6 +133,8 @@ export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeI
 
     const claimant = await findMemberById(trx, dispute.claimantMemberId);
     if (!claimant) return done({ kind: 'not_found' });
+    wrote.customerIds.push(account.id);
+    wrote.userIds.push(claimant.slackUserId);
     const accountTeamId = account.teamId ?? claimant.teamId;
     const allowed = decideDisputeDecision(actor, dispute, accountTeamId);
     if (allowed.kind === 'refused') {
@@ -153,6 +156,7 @@ export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeI
       return done({ kind: 'expired', customerName: account.name, claimantSlackId: claimant.slackUserId }, updates);
     }
     const currentOwner = account.ownerMemberId === null ? null : await findMemberById(trx, account.ownerMemberId);
+    wrote.userIds.push(currentOwner?.slackUserId ?? null);
     const status = verdict === 'approve' ? 'approved' : 'rejected';
     if (status === 'approved' && account.ownerMemberId !== claimant.memberId) {
       const changed = await changeOwner(trx, { customerId: account.id, expected: account.ownerMemberId, next: claimant.memberId, teamId: accountTeamId, now });
@@ -197,7 +201,7 @@ export async function decideDispute(ctx: AppContext, actor: MemberInfo, disputeI
       updates,
     );
   });
-  return afterCommit(ctx, tx);
+  return afterCommit(ctx, tx, wrote);
 }
 
 /**

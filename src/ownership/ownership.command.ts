@@ -132,19 +132,19 @@ export async function historyCommand(ctx: AppContext, input: CommandInput, cmd: 
   if (isReply(actor)) return actor;
   const found = await customerOrReply(ctx, cmd.query, resumeWith('/customer', cmd));
   if (found.reply) return found.reply;
-  const [events, total] = await Promise.all([
-    listOwnershipEvents(ctx.readDb, found.customer.id, HISTORY_MAX_EVENTS),
-    countOwnershipEvents(ctx.readDb, found.customer.id),
-  ]);
+  const db = await ctx.reads.for({ customerIds: [found.customer.id], userIds: [input.userId] });
+  const [events, total] = await Promise.all([listOwnershipEvents(db, found.customer.id, HISTORY_MAX_EVENTS), countOwnershipEvents(db, found.customer.id)]);
   return historyReply(found.customer.name, events, total);
 }
 
 export async function mineCommand(ctx: AppContext, input: CommandInput, cmd: Cmd<'mine'>): Promise<Reply> {
   const actor = await actorOrReply(ctx, input.userId);
   if (isReply(actor)) return actor;
+  // Where this person's latest change is: an account just claimed is in the list at once.
+  const db = await ctx.reads.for({ userIds: [input.userId] });
   // Count first so an out-of-range page shows the last one instead of nothing.
-  const total = await countBook(ctx.readDb, actor.memberId);
+  const total = await countBook(db, actor.memberId);
   const win = pageWindow(cmd.page, total, MINE_PAGE_SIZE);
-  const book = total === 0 ? { total, accounts: [] } : await listBook(ctx.readDb, actor.memberId, { offset: win.offset, limit: MINE_PAGE_SIZE });
+  const book = total === 0 ? { total, accounts: [] } : await listBook(db, actor.memberId, { offset: win.offset, limit: MINE_PAGE_SIZE });
   return mineReply({ accounts: book.accounts, total: book.total, page: win.page, pages: win.pages, outOfRange: win.outOfRange, now: ctx.clock.now() });
 }

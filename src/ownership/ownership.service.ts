@@ -3,6 +3,7 @@ import { scheduleDelivery } from '../alerts/outbox.service.js';
 import { findTeam, listTeamManagers } from '../customers/roster.repository.js';
 import type { AppContext } from '../platform/context.js';
 import type { DbOrTrx } from '../platform/db.js';
+import type { ReadSubject } from '../platform/read-routing.js';
 import type { Notice } from './ownership.blocks.js';
 import { personalChannel } from './ownership.rules.js';
 
@@ -52,7 +53,9 @@ export class Outbox {
   }
 }
 
-export async function afterCommit<R>(ctx: AppContext, tx: TxResult<R>): Promise<R> {
+/** `wrote`: the customer and people whose next cards, Home and `/customer mine` must show this change. */
+export async function afterCommit<R>(ctx: AppContext, tx: TxResult<R>, wrote?: ReadSubject): Promise<R> {
+  if (wrote) await ctx.reads.wrote(wrote);
   await scheduleDelivery(ctx, tx.notificationIds);
   for (const u of tx.messageUpdates) {
     try {

@@ -8,6 +8,7 @@ import type { SlashHandler } from '../slack/slash.js';
 import type { Clock } from './clock.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
+import type { ReadRouter } from './read-routing.js';
 
 /**
  * What the features contribute that is called at run time rather than wired
@@ -26,8 +27,14 @@ export interface AppContext {
   readonly config: AppConfig;
   /** Primary: every write and every read that must see its own writes. */
   readonly db: Db;
-  /** Read replica when DATABASE_REPLICA_URL is set, else the primary. */
+  /**
+   * Read replica when DATABASE_REPLICA_URL is set (the primary whenever the
+   * replica is down or too far behind), else the primary: reads that follow
+   * no write of the person asking (lookups by name, digests).
+   */
   readonly readDb: Db;
+  /** Reads about a customer or a person: `await ctx.reads.for(...)` gives the primary until their latest write is on the replica; writers call `ctx.reads.wrote(...)` after commit. */
+  readonly reads: ReadRouter;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly slack: SlackGateway;

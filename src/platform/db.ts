@@ -29,6 +29,12 @@ export interface PoolOptions {
    * Postgres in time to tell the person "busy" — jobs keep no limit.
    */
   statementTimeoutMs?: number;
+  /**
+   * How long to wait for a new connection (default 2 s). A read replica's
+   * pool waits less: when it is unreachable the read goes to the primary,
+   * and the request must still have time for that.
+   */
+  connectionTimeoutMs?: number;
 }
 
 export function createPool(url: string, logger: Logger, opts: PoolOptions = {}): pg.Pool {
@@ -37,7 +43,7 @@ export function createPool(url: string, logger: Logger, opts: PoolOptions = {}):
     max: opts.max ?? 10,
     // Never wait forever for a connection (pg's default): a slash command
     // must learn the database is down in time to say so within 3 seconds.
-    connectionTimeoutMillis: 2_000,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 2_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: opts.statementTimeoutMs ?? 0,
   });
@@ -48,6 +54,8 @@ export function createPool(url: string, logger: Logger, opts: PoolOptions = {}):
 
 /** The pool behind each handle, for the few operations Kysely cannot express (COPY). */
 const pools = new WeakMap<Db, pg.Pool>();
+/** The same pool as Kysely sees it (bounded by the request's deadline), for handles that route between two servers. */
+const kyselyPools = new WeakMap<Db, PostgresPool>();
 
 const outOfTime = (what: string) => new BusyError(`the request ran out of time ${what}`);
 
@@ -113,8 +121,10 @@ function deadlinePool(pool: pg.Pool): PostgresPool {
 
 export function createDb(url: string, logger: Logger, opts: number | PoolOptions = {}): DbHandle {
   const pool = createPool(url, logger, typeof opts === 'number' ? { max: opts } : opts);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deadlinePool(pool) }) });
+  const kyselyPool = deadlinePool(pool);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: kyselyPool }) });
   pools.set(db, pool);
+  kyselyPools.set(db, kyselyPool);
   return { db, pool, close: () => db.destroy() };
 }
 
@@ -132,6 +142,13 @@ export function kyselyOnClient(client: pg.PoolClient): Db {
 export function poolOf(db: Db): pg.Pool {
   const pool = pools.get(db);
   if (!pool) throw new Error('this database handle was not made by createDb: no pool to run COPY on');
+  return pool;
+}
+
+/** The deadline-bounded pool Kysely runs a handle made by createDb on. */
+export function kyselyPoolOf(db: Db): PostgresPool {
+  const pool = kyselyPools.get(db);
+  if (!pool) throw new Error('this database handle was not made by createDb');
   return pool;
 }
 

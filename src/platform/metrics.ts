@@ -162,4 +162,10 @@ export const metrics = {
   ingestRequests: registry.counter('retain_ingest_requests_total', 'Ingest API requests answered, by endpoint and HTTP status'),
   ingestInFlight: registry.gauge('retain_ingest_in_flight', 'Ingest API requests being handled now'),
   ingestSeconds: registry.histogram('retain_ingest_request_seconds', 'Time to handle an ingest API request, by endpoint'),
+  replicaUp: registry.gauge('retain_replica_up', 'Whether the read replica takes reads (1) or they go to the primary (0); absent without a replica'),
+  replicaLag: registry.gauge('retain_replica_lag_seconds', 'How long the read replica has been behind the primary, at the last probe'),
+  readRoute: registry.counter(
+    'retain_read_route_total',
+    'Reads about a customer or person (and reads moved off a failing replica), by server taken and reason',
+  ),
 };

@@ -175,6 +175,7 @@ export async function decideRenewal(
     return { kind: 'done', status: { kind: 'churned', by: req.userId, reason: reason!, note }, customerName: c.name };
   });
   if (result.kind === 'done') {
+    await ctx.reads.wrote({ customerIds: [req.ref.customerId], userIds: [req.userId] });
     await refreshReminder(ctx, req.ref, result.status);
     // Renewed rolls the date a year on: the next reminder is due from the new date.
     await followUpDataChange(ctx, { scores: false, renewals: true });
@@ -190,6 +191,7 @@ export async function snoozeReminders(ctx: AppContext, req: { ref: RenewalRef; u
     return { kind: 'refused', message: refusalText(subject.name, subject.owner_slack_id) };
   const until = new Date(now.getTime() + ctx.config.settings.alerts.snoozeDays * 86_400_000);
   await snoozeRenewal(ctx.db, subject.id, req.ref.renewalDate, until, now);
+  await ctx.reads.wrote({ customerIds: [subject.id], userIds: [req.userId] });
   const status: RenewalStatus = { kind: 'snoozed', by: req.userId, until };
   await refreshReminder(ctx, req.ref, status);
   return { kind: 'done', status, customerName: subject.name };

@@ -1,4 +1,5 @@
 import type { AppContext } from '../platform/context.js';
+import type { Db } from '../platform/db.js';
 import { coverageOf } from './coverage.repository.js';
 
 /**
@@ -13,8 +14,9 @@ export type ScoringStatus = 'scoring' | 'waiting' | 'current';
 
 const QUEUE_CHECK_MS = 300;
 
-export async function scoringStatusOf(ctx: AppContext, customerId: string): Promise<ScoringStatus> {
-  const coverage = await coverageOf(ctx.readDb, customerId);
+/** `db`: where the card reads this customer (the primary right after a change to it). */
+export async function scoringStatusOf(ctx: AppContext, customerId: string, db: Db = ctx.readDb): Promise<ScoringStatus> {
+  const coverage = await coverageOf(db, customerId);
   if (!coverage?.pending) return 'current';
   if (coverage.runOpen) return 'scoring';
   return (await rescoreQueued(ctx)) ? 'scoring' : 'waiting';
