@@ -128,7 +128,11 @@ describe('Redis emptied (FLUSHALL) in the middle of a scoring run and its delive
     expect(during.body.checks.redis_data?.error).toMatch(/Redis lost its data/);
 
     // (each team's digest schedule comes back too: the teams were added after start)
-    await until(async () => (await schedulers()).length >= before.length, 20_000);
+    // Schedules come back one by one (the teams' digests among them): wait for every one held before.
+    await until(async () => {
+      const now = new Set(await schedulers());
+      return before.every((name) => now.has(name));
+    }, 20_000);
     expect(await schedulers()).toEqual(expect.arrayContaining(before));
     await until(
       async () => (await app.db.db.selectFrom('scoring_runs').select('status').where('id', '=', prepared.run.id).executeTakeFirstOrThrow()).status === 'done',
