@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOT_TOKEN, SIGNING_SECRET, startTestApp, type TestApp } from '../helpers/app.js';
-import { REDIS_URL } from '../helpers/db.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { seedRoster } from '../helpers/fixtures.js';
 import { slash, until } from '../helpers/interact.js';
 import { visibleText } from '../helpers/text.js';
@@ -24,37 +24,7 @@ let configPath: string;
 const children: ChildProcess[] = [];
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      DATABASE_URL: app.db.url,
-      REDIS_URL,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: app.slack.url,
-      RETAIN_QUEUE_PREFIX: app.prefix,
-      RETAIN_CONFIG: configPath,
-      LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${stderr}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      if (String(d).includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== null && code !== 0) reject(new Error(`worker exited ${code}: ${stderr}`));
-    });
-  });
+  return startWorkerProcess(app, children, { RETAIN_CONFIG: configPath });
 }
 
 async function kill(child: ChildProcess): Promise<void> {

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueNotifications } from '../../src/alerts/outbox.service.js';
-import { BOT_TOKEN, SIGNING_SECRET, startTestApp, type TestApp } from '../helpers/app.js';
-import { REDIS_URL } from '../helpers/db.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { until } from './alerts.fixtures.js';
 
 /**
@@ -14,36 +14,7 @@ let app: TestApp;
 const children: ChildProcess[] = [];
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      DATABASE_URL: app.db.url,
-      REDIS_URL,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: app.slack.url,
-      RETAIN_QUEUE_PREFIX: app.prefix,
-      LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${stderr}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      if (String(d).includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== null && code !== 0) reject(new Error(`worker exited ${code}: ${stderr}`));
-    });
-  });
+  return startWorkerProcess(app, children);
 }
 
 beforeAll(async () => {

@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueNotifications } from '../../src/alerts/outbox.service.js';
-import { BOT_TOKEN, SIGNING_SECRET, startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { REDIS_URL } from '../helpers/db.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { until } from './alerts.fixtures.js';
 
 /**
@@ -23,33 +24,7 @@ const configDir = mkdtempSync(join(tmpdir(), 'retain-sigterm-'));
 writeFileSync(join(configDir, 'config.json'), JSON.stringify({ pacing: { perChannelMs: 250 } }));
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx/esm', 'tests/helpers/worker-child.ts'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      DATABASE_URL: app.db.url,
-      REDIS_URL,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: app.slack.url,
-      RETAIN_QUEUE_PREFIX: app.prefix,
-      RETAIN_CONFIG: join(configDir, 'config.json'),
-      LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${stderr}`)), 30_000);
-    child.stdout!.on('data', (d) => {
-      if (String(d).includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-  });
+  return startWorkerProcess(app, children, { RETAIN_CONFIG: join(configDir, 'config.json') });
 }
 
 beforeAll(async () => {
